@@ -1,0 +1,11 @@
+//! perpwatch: watches crypto perpetual futures through the CoinGlass API V4 and warns before
+//! leverage unwinds. Data flows one way: config → source (live CoinGlass | demo) → monitor →
+//! signals → frontends (TUI | headless) and alerts. See `../shared/design.md`.
+
+pub mod cli;
+pub mod coinglass;
+pub mod config;
+pub mod demo;
+pub mod model;
+pub mod monitor;
+pub mod signals;
