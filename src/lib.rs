@@ -2,10 +2,14 @@
 //! leverage unwinds. Data flows one way: config → source (live CoinGlass | demo) → monitor →
 //! signals → frontends (TUI | headless) and alerts. See `../shared/design.md`.
 
+pub mod app;
 pub mod cli;
 pub mod coinglass;
 pub mod config;
 pub mod demo;
+pub mod headless;
+pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod signals;
+pub mod sources;

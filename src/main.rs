@@ -1,1 +1,47 @@
-fn main() {}
+use clap::Parser;
+use perpwatch::app::{self, exit};
+use perpwatch::cli::{Cli, Command};
+use perpwatch::config::Config;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("perpwatch: cannot install the error reporter: {e}");
+    }
+    let cli = Cli::parse();
+    let config = match Config::load(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("perpwatch: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let headless = !config.mode.ui;
+    let _log_guard = match perpwatch::logging::init(&config.data_dir, &config.log_level, headless) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("perpwatch: {e:#} (continuing without a log file)");
+            None
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("perpwatch: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Check) => app::check(config).await,
+            None => app::run(config).await,
+        }
+    });
+    // Don't wait for in-flight requests on the way out: SIGTERM must exit promptly.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
+}

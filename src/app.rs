@@ -1,0 +1,224 @@
+//! Wiring: picks the source (live or demo), starts the monitor task and the frontend, maps how
+//! they end to the documented exit codes.
+
+use crate::coinglass::{ApiError, ClientOptions, LiveConfig, LiveSource};
+use crate::config::Config;
+use crate::headless::{self, HeadlessExit};
+use crate::monitor::{self, Command, MonitorExit, MonitorOptions, Source, ThresholdBook, Update};
+use crate::sources::DemoSource;
+use std::process::ExitCode;
+use tokio::sync::mpsc;
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// Ran (even if some metrics failed: they are reported as absent or stale).
+    pub const OK: u8 = 0;
+    /// Bad configuration or usage.
+    pub const USAGE: u8 = 2;
+    /// The API key was refused (invalid or expired).
+    pub const KEY_REFUSED: u8 = 3;
+    /// Anything else that stopped perpwatch (I/O, a crashed task).
+    pub const FAILURE: u8 = 1;
+}
+
+/// The thresholds of every configured symbol, resolved once.
+pub fn threshold_book(config: &Config) -> ThresholdBook {
+    ThresholdBook {
+        default: config.thresholds,
+        per_symbol: config
+            .symbols
+            .iter()
+            .map(|s| (s.clone(), config.thresholds_for(s)))
+            .collect(),
+    }
+}
+
+fn live_config(config: &Config, key: secrecy::SecretString) -> LiveConfig {
+    LiveConfig {
+        base_url: config.base_url.clone(),
+        api_key: key,
+        symbols: config.symbols.clone(),
+        poll_interval: config.poll_interval,
+        plan_override: config.plan,
+        reference_exchange: config.reference_exchange.clone(),
+        reference_quote: config.reference_quote.clone(),
+        client: ClientOptions::default(),
+    }
+}
+
+/// Connects to CoinGlass, or says why not with the exit code to use.
+async fn connect_live(config: &Config) -> Result<LiveSource, (u8, String)> {
+    let Some(key) = config.api_key.clone() else {
+        return Err((exit::USAGE, "no COINGLASS_API_KEY is set".into()));
+    };
+    match LiveSource::connect(live_config(config, key)).await {
+        Ok(source) => Ok(source),
+        Err(e @ ApiError::Unauthorized { .. }) => Err((
+            exit::KEY_REFUSED,
+            format!(
+                "CoinGlass refused the API key: {e}. Check COINGLASS_API_KEY (it may be invalid or expired); \
+                 without a key perpwatch runs the demo market."
+            ),
+        )),
+        Err(e) => Err((exit::FAILURE, format!("cannot start the CoinGlass client: {e}"))),
+    }
+}
+
+/// `perpwatch` / `perpwatch --no-ui`: runs the monitor and a frontend until quit.
+pub async fn run(config: Config) -> ExitCode {
+    let thresholds = threshold_book(&config);
+    let mut poll_interval = config.poll_interval;
+    if config.is_demo() {
+        if config.api_key.is_none() && !config.mode.demo {
+            tracing::info!("no COINGLASS_API_KEY set: running the DEMO market (simulated data)");
+        }
+        let source = DemoSource::new(config.symbols.clone(), config.mode.demo_speed);
+        return drive(source, &config, poll_interval, thresholds).await;
+    }
+    let source = match connect_live(&config).await {
+        Ok(s) => s,
+        Err((code, msg)) => {
+            tracing::error!("{msg}");
+            eprintln!("perpwatch: {msg}");
+            return ExitCode::from(code);
+        }
+    };
+    let schedule = source.schedule();
+    if let Some(requested) = schedule.stretched_from {
+        let msg = format!(
+            "the configured symbols do not fit the {} plan's budget at a {}s interval: {}. Polling every {}s instead.",
+            source.plan(),
+            requested.as_secs(),
+            schedule.explanation,
+            schedule.poll_interval.as_secs()
+        );
+        tracing::warn!("{msg}");
+        if !config.mode.ui {
+            eprintln!("perpwatch: {msg}");
+        }
+    } else {
+        tracing::info!(plan = %source.plan(), "{}", schedule.explanation);
+    }
+    poll_interval = schedule.poll_interval;
+    drive(source, &config, poll_interval, thresholds).await
+}
+
+/// Starts the monitor task for `source` and runs the frontend on this task.
+async fn drive<S: Source + 'static>(
+    source: S,
+    config: &Config,
+    poll_interval: std::time::Duration,
+    thresholds: ThresholdBook,
+) -> ExitCode {
+    let (update_tx, update_rx) = mpsc::channel::<Update>(64);
+    let (command_tx, command_rx) = mpsc::channel::<Command>(8);
+    let opts = MonitorOptions {
+        poll_interval,
+        once: config.mode.once,
+        thresholds,
+    };
+    let monitor = tokio::spawn(monitor::run(source, opts, update_tx, command_rx));
+    let result = headless::run(update_rx, config.mode.json, shutdown_signal()).await;
+    drop(command_tx);
+    monitor.abort();
+    let monitor_exit = match monitor.await {
+        Ok(exit) => Some(exit),
+        Err(e) if e.is_panic() => {
+            eprintln!("perpwatch: the monitor task crashed: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+        Err(_) => None, // aborted on shutdown
+    };
+    match result {
+        Ok(HeadlessExit::Fatal(msg)) => {
+            eprintln!("perpwatch: {msg}");
+            ExitCode::from(exit::KEY_REFUSED)
+        }
+        Ok(HeadlessExit::Done) => match monitor_exit {
+            Some(MonitorExit::Fatal(msg)) => {
+                eprintln!("perpwatch: {msg}");
+                ExitCode::from(exit::KEY_REFUSED)
+            }
+            _ => ExitCode::from(exit::OK),
+        },
+        Err(e) => {
+            eprintln!("perpwatch: cannot write output: {e}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutdown requested");
+}
+
+/// `perpwatch check`: validates the configuration (already done by loading it) and, with a key,
+/// prints the plan, the per-minute limit and the requests one cycle costs.
+pub async fn check(config: Config) -> ExitCode {
+    println!("configuration ok");
+    match &config.config_path {
+        Some(p) => println!("  config file:     {}", p.display()),
+        None => println!("  config file:     none (defaults, .env, environment, flags)"),
+    }
+    println!("  symbols:         {}", config.symbols.join(", "));
+    println!("  poll interval:   {}s", config.poll_interval.as_secs());
+    println!(
+        "  reference pair:  {} <COIN>{}",
+        config.reference_exchange, config.reference_quote
+    );
+    println!("  data dir:        {}", config.data_dir.display());
+    if config.api_key.is_none() {
+        println!("  API key:         not set: perpwatch runs the DEMO market (simulated, offline)");
+        return ExitCode::from(exit::OK);
+    }
+    if config.mode.demo {
+        println!("  API key:         set, but --demo asks for the DEMO market");
+    }
+    match connect_live(&config).await {
+        Ok(source) => {
+            let s = source.schedule();
+            let stats = source.request_stats();
+            println!("  plan:            {}", source.plan());
+            if let Some(limit) = stats.limit_per_minute {
+                println!("  limit:           {limit} requests/minute");
+            }
+            println!(
+                "  one cycle costs: {:.1} requests per symbol on average, {:.1} requests/minute in all",
+                s.est_requests_per_symbol_per_cycle, s.est_requests_per_minute
+            );
+            println!("  schedule:        {}", s.explanation);
+            if let Some(requested) = s.stretched_from {
+                println!(
+                    "  note:            the interval was stretched from {}s to {}s to fit the plan",
+                    requested.as_secs(),
+                    s.poll_interval.as_secs()
+                );
+            }
+            ExitCode::from(exit::OK)
+        }
+        Err((code, msg)) => {
+            eprintln!("perpwatch: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! A local mock of the CoinGlass V4 API answering in the real shapes (numbers sometimes as
+//! strings, upper-cased exchange names, `coin_margin_list`), shared by the end-to-end tests.
+#![allow(dead_code)] // each test binary uses part of it
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The key the tests use; it must never appear in any output or log.
+pub const TEST_KEY: &str = "cg-test-key-5f1d2c3b4a-SECRET";
+
+/// A V4 success envelope with the rate-limit headers every answer carries.
+pub fn ok(data: Value) -> ResponseTemplate {
+    envelope(json!({"code": "0", "msg": "success", "data": data}))
+}
+
+pub fn envelope(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("API-KEY-MAX-LIMIT", "30")
+        .insert_header("API-KEY-USE-LIMIT", "1")
+        .set_body_json(body)
+}
+
+/// Answers per `symbol` query parameter from a closure.
+struct BySymbol(fn(&str) -> Value);
+
+impl Respond for BySymbol {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let symbol = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "symbol")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        ok((self.0)(&symbol))
+    }
+}
+
+pub fn funding_list() -> Value {
+    json!([
+        {"symbol": "BTC",
+         "stablecoin_margin_list": [
+            {"exchange": "BINANCE", "funding_rate": 0.01, "funding_rate_interval": 8, "next_funding_time": 1764086400000u64},
+            {"exchange": "OKX", "funding_rate": "0.0125", "funding_rate_interval": 1, "next_funding_time": 1764072000000u64},
+            {"exchange": "Bybit", "funding_rate": 0.02, "funding_rate_interval": 4}
+         ],
+         "coin_margin_list": [
+            {"exchange": "Binance", "funding_rate": 0.05, "funding_rate_interval": 8}
+         ]},
+        {"symbol": "ETH",
+         "stablecoin_margin_list": [
+            {"exchange": "Binance", "funding_rate": -0.08, "funding_rate_interval": 8},
+            {"exchange": "OKX", "funding_rate": null, "funding_rate_interval": 8}
+         ],
+         "token_margin_list": []}
+    ])
+}
+
+/// BTC: Binance $10B, OKX $5B, Bybit $5B → OI-weighted 8h funding
+/// (0.01×10 + 0.10×5 + 0.04×5) / 20 = 0.04 %.
+pub fn oi_list(symbol: &str) -> Value {
+    match symbol {
+        "BTC" => json!([
+            {"exchange": "All", "symbol": "BTC", "open_interest_usd": 57.4e9, "open_interest_quantity": 600000.0,
+             "open_interest_change_percent_5m": 0.3, "open_interest_change_percent_15m": 0.6,
+             "open_interest_change_percent_30m": 1.4, "open_interest_change_percent_1h": 7.0,
+             "open_interest_change_percent_4h": 9.0, "open_interest_change_percent_24h": 12.1},
+            {"exchange": "Binance", "symbol": "BTC", "open_interest_usd": 10e9},
+            {"exchange": "OKX", "symbol": "BTC", "open_interest_usd": "5000000000"},
+            {"exchange": "Bybit", "symbol": "BTC", "open_interest_usd": 5e9}
+        ]),
+        "ETH" => json!([
+            {"exchange": "All", "symbol": "ETH", "open_interest_usd": 20e9,
+             "open_interest_change_percent_1h": -1.0}
+        ]),
+        _ => json!([]),
+    }
+}
+
+pub fn liq_list(symbol: &str) -> Value {
+    match symbol {
+        "BTC" => json!([
+            {"exchange": "All", "liquidation_usd": 62e6, "long_liquidation_usd": 55e6, "short_liquidation_usd": 7e6},
+            {"exchange": "Binance", "liquidation_usd": 30e6, "long_liquidation_usd": 27e6, "short_liquidation_usd": 3e6}
+        ]),
+        _ => json!([{"exchange": "All", "liquidation_usd": 1e6, "long_liquidation_usd": 4e5, "short_liquidation_usd": 6e5}]),
+    }
+}
+
+pub fn taker(symbol: &str) -> Value {
+    json!({"symbol": symbol, "buy_ratio": 68.0, "sell_ratio": 32.0, "buy_vol_usd": 6.8e9, "sell_vol_usd": 3.2e9,
+           "exchange_list": [{"exchange": "Binance", "buy_ratio": 66.0, "sell_ratio": 34.0}]})
+}
+
+pub fn pairs_markets(symbol: &str) -> Value {
+    let price = if symbol == "BTC" { 97000.0 } else { 3500.0 };
+    json!([
+        {"instrument_id": format!("{symbol}USDT"), "exchange_name": "Binance", "symbol": format!("{symbol}/USDT"),
+         "current_price": price, "price_change_percent_24h": -2.5, "open_interest_usd": 10e9, "funding_rate": 0.01}
+    ])
+}
+
+fn ls_history(pop: &str, long: f64) -> Value {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let bar = now_ms - now_ms % (4 * 3600 * 1000);
+    json!([{
+        "time": bar,
+        format!("{pop}_account_long_percent"): format!("{long}"),
+        format!("{pop}_account_short_percent"): format!("{}", 100.0 - long),
+        format!("{pop}_account_long_short_ratio"): long / (100.0 - long)
+    }])
+}
+
+/// Starts a mock that answers every endpoint the monitor calls on the Hobbyist plan.
+pub async fn coinglass() -> MockServer {
+    let server = MockServer::start().await;
+    mount_market(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/account/subscription"))
+        .and(header("CG-API-KEY", TEST_KEY))
+        .respond_with(ok(
+            json!({"level": "HOBBYIST", "expire_time": 4102444800000u64, "expired": false}),
+        ))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Mounts the market endpoints (not the subscription).
+pub async fn mount_market(server: &MockServer) {
+    let get = |p: &'static str| Mock::given(method("GET")).and(path(p));
+    get("/api/futures/funding-rate/exchange-list")
+        .respond_with(ok(funding_list()))
+        .mount(server)
+        .await;
+    get("/api/futures/open-interest/exchange-list")
+        .respond_with(BySymbol(oi_list))
+        .mount(server)
+        .await;
+    get("/api/futures/liquidation/exchange-list")
+        .and(query_param("range", "1h"))
+        .respond_with(BySymbol(liq_list))
+        .mount(server)
+        .await;
+    get("/api/futures/taker-buy-sell-volume/exchange-list")
+        .respond_with(BySymbol(taker))
+        .mount(server)
+        .await;
+    get("/api/futures/pairs-markets")
+        .respond_with(BySymbol(pairs_markets))
+        .mount(server)
+        .await;
+    get("/api/futures/global-long-short-account-ratio/history")
+        .and(query_param("exchange", "Binance"))
+        .respond_with(ok(ls_history("global", 70.0)))
+        .mount(server)
+        .await;
+    get("/api/futures/top-long-short-account-ratio/history")
+        .and(query_param("exchange", "Binance"))
+        .respond_with(ok(ls_history("top", 52.0)))
+        .mount(server)
+        .await;
+}
+
+/// A sandbox for one run of the binary: its own HOME, config dir, data dir and cwd, so no user
+/// file or `.env` leaks in.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The binary with a clean environment pointing into the sandbox.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_perpwatch"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join("config"))
+            .env("XDG_DATA_HOME", self.path().join("xdg-data"))
+            .env("PERPWATCH_DATA_DIR", self.data_dir())
+            .current_dir(self.path());
+        cmd
+    }
+
+    /// Everything perpwatch wrote to its log directory.
+    pub fn logs(&self) -> String {
+        let mut all = String::new();
+        if let Ok(entries) = std::fs::read_dir(self.data_dir().join("logs")) {
+            for e in entries.flatten() {
+                all.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        all
+    }
+}
+
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs a blocking command from an async test without stalling the mock server.
+pub async fn run(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("run perpwatch"))
+        .await
+        .expect("join")
+}

@@ -1,0 +1,213 @@
+//! End-to-end runs of the real binary in headless mode against a local CoinGlass mock.
+
+mod common;
+
+use common::{run, text, Sandbox, TEST_KEY};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn by_symbol<'a>(lines: &'a [Value], symbol: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|l| l["symbol"] == symbol)
+        .unwrap_or_else(|| panic!("no line for {symbol}"))
+}
+
+fn approx(v: &Value, expected: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-9 * expected.abs().max(1.0))
+}
+
+#[tokio::test]
+async fn live_once_json_against_the_mock() {
+    let server = common::coinglass().await;
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", TEST_KEY)
+        .env("COINGLASS_BASE_URL", server.uri())
+        .args(["--no-ui", "--json", "--once", "--symbols", "BTC,ETH"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 2, "one line per symbol: {stdout}");
+
+    let btc = by_symbol(&lines, "BTC");
+    assert_eq!(btc["source"], "live");
+    assert!(btc["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+    let m = &btc["metrics"];
+    // (0.01×10 + 0.0125×8/1×5 + 0.02×8/4×5) / 20, token-margined row ignored.
+    assert!(approx(&m["funding_8h_pct"], 0.04), "{m}");
+    assert_eq!(m["funding_by_exchange"].as_array().map(Vec::len), Some(4));
+    assert!(approx(&m["oi_usd"], 57.4e9));
+    assert!(approx(&m["oi_change_1h_pct"], 7.0));
+    assert!(approx(&m["oi_change_24h_pct"], 12.1));
+    assert!(approx(&m["liq_long_1h_usd"], 55e6));
+    assert!(approx(&m["liq_short_1h_usd"], 7e6));
+    assert!(approx(&m["retail_long_pct"], 70.0));
+    assert!(approx(&m["top_long_pct"], 52.0));
+    assert!(approx(&m["taker_buy_pct"], 68.0));
+    assert!(approx(&m["price"], 97000.0));
+    // One observation of price: the 1h change is unknown, and says so.
+    assert!(m["price_change_1h_pct"].is_null());
+    assert_eq!(btc["level"], "HIGH");
+    let ids: Vec<&str> = btc["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "oi_surge",
+        "long_liquidation_cascade",
+        "retail_extreme_long",
+        "smart_money_divergence",
+        "taker_buy_pressure",
+    ] {
+        assert!(ids.contains(&expected), "{expected} missing from {ids:?}");
+    }
+    for s in btc["signals"].as_array().unwrap() {
+        for key in ["id", "level", "bias", "title", "message"] {
+            assert!(s[key].is_string(), "signal lacks {key}: {s}");
+        }
+    }
+
+    let eth = by_symbol(&lines, "ETH");
+    // OKX's null rate is absent, not zero: ETH funding is Binance's alone.
+    assert!(approx(&eth["metrics"]["funding_8h_pct"], -0.08));
+    assert!(eth["metrics"]["oi_change_5m_pct"].is_null());
+    let ids: Vec<&str> = eth["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"funding_extreme_short"), "{ids:?}");
+
+    // The key appears nowhere.
+    assert!(!stdout.contains(TEST_KEY) && !stderr.contains(TEST_KEY));
+    assert!(!sb.logs().contains(TEST_KEY));
+    assert!(!sb.logs().is_empty(), "a log file was written");
+}
+
+#[tokio::test]
+async fn no_key_runs_the_labelled_demo() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.args(["--no-ui", "--json", "--once"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let lines = json_lines(&stdout);
+    let symbols: Vec<&str> = lines.iter().map(|l| l["symbol"].as_str().unwrap()).collect();
+    assert_eq!(symbols, ["BTC", "ETH"], "default symbols");
+    for l in &lines {
+        assert_eq!(l["source"], "demo");
+        assert!(l["metrics"]["oi_usd"].as_f64().is_some_and(|v| v > 0.0));
+        assert!(l["stale"].as_array().is_some_and(Vec::is_empty));
+    }
+}
+
+#[tokio::test]
+async fn text_mode_labels_demo_and_prints_one_line_per_symbol() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.args(["--no-ui", "--once", "--demo", "--symbols", "SOL,BTC,ETH"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let symbol_lines: Vec<&str> = stdout.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(symbol_lines.len(), 3, "{stdout}");
+    for (line, sym) in symbol_lines.iter().zip(["SOL", "BTC", "ETH"]) {
+        assert!(line.contains(" DEMO "), "{line}");
+        assert!(line.contains(sym), "{line}");
+        assert!(line.contains("funding_8h="), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn refused_key_exits_3_once() {
+    let server = wiremock::MockServer::start().await;
+    common::mount_market(&server).await;
+    wiremock::Mock::given(wiremock::matchers::path("/api/user/account/subscription"))
+        .respond_with(common::envelope(
+            serde_json::json!({"code": "401", "msg": "API key invalid"}),
+        ))
+        .mount(&server)
+        .await;
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", TEST_KEY)
+        .env("COINGLASS_BASE_URL", server.uri())
+        .args(["--no-ui", "--json"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.matches("refused").count(), 1, "said once: {stderr}");
+    assert!(!stderr.contains(TEST_KEY));
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert!(requests.len() <= 3, "not retried in a loop: {}", requests.len());
+}
+
+#[tokio::test]
+async fn bad_configuration_exits_2_naming_the_key() {
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("bad.toml");
+    std::fs::write(&cfg, "symbols = [\"BTC\"]\npoll_interval = \"5\"\n").unwrap();
+    let mut cmd = sb.command();
+    cmd.args(["--no-ui", "--once", "--config"]).arg(&cfg);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stdout.is_empty(), "nothing started: {stdout}");
+    assert!(stderr.contains("poll_interval"), "{stderr}");
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+
+    let mut cmd = sb.command();
+    cmd.args(["--no-ui", "--once", "--poll-interval", "soon"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("soon"));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_exits_0_within_two_seconds() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.args(["--no-ui", "--demo", "--poll-interval", "10s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    assert!(first.contains("DEMO"), "{first}");
+    let pid = child.id().to_string();
+    let sent = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if sent.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("still running 5 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(sent.elapsed() < Duration::from_secs(2), "{:?}", sent.elapsed());
+}
