@@ -107,7 +107,7 @@ pub enum Command {
     AlertTest,
     /// Replay stored or downloaded history through the signal rules and score them
     Backtest(BacktestArgs),
-    /// Import a history file (CSV) for one symbol into the data directory
+    /// Import a history file for one symbol into the data directory
     Import(ImportArgs),
 }
 
