@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::{Table, Value};
 
-pub const DEFAULT_SYMBOLS: [&str; 3] = ["BTC", "ETH", "SOL"];
+pub const DEFAULT_SYMBOLS: [&str; 2] = ["BTC", "ETH"];
 pub const MAX_SYMBOLS: usize = 100;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// CoinGlass caches its lists for 10–20 s: polling faster buys nothing.
@@ -1566,7 +1566,7 @@ mod tests {
     #[test]
     fn config_defaults_without_file_env_or_flags() {
         let c = ok(&[], &[], None);
-        assert_eq!(c.symbols, ["BTC", "ETH", "SOL"]);
+        assert_eq!(c.symbols, ["BTC", "ETH"]);
         assert_eq!(c.poll_interval, Duration::from_secs(60));
         assert_eq!(c.plan, None);
         assert_eq!(c.reference_exchange, "Binance");
