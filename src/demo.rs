@@ -2,8 +2,8 @@
 //!
 //! One scripted loop — calm → euphoria → long cascade → short squeeze → recovery — lasts ten
 //! minutes of wall time at speed 1.0 and then repeats. The script is a table of keyframes
-//! (BTC-shaped levels and readings) joined by smoothstep curves, so consecutive polls never jump
-//! between unrelated states. Each symbol plays the same script phase-shifted, scaled to its own
+//! (BTC-shaped levels and readings) joined by monotone cubic curves, so consecutive polls never
+//! jump between unrelated states. Each symbol plays the same script phase-shifted, scaled to its own
 //! price, open interest and volatility, with a little smooth per-symbol noise from a seeded hash of
 //! (symbol, channel, step): no OS randomness, so the same (symbols, speed, elapsed, now) always
 //! gives the same snapshots.
@@ -62,34 +62,36 @@ const SCRIPT: [Key; 22] = [
     key(  0.0, [1.000, 1.000,  0.010,  4.0,  3.0, 51.0, 50.0, 50.0]),
     key( 50.0, [1.001, 1.001,  0.011,  4.0,  3.0, 50.0, 51.0, 51.0]),
     key(110.0, [1.002, 1.006,  0.025,  3.0,  4.0, 52.0, 53.0, 54.0]),
-    // euphoria ramp: funding_elevated, oi_moving, flow_new_longs
+    // euphoria ramp (130-160 s): flow_new_longs, funding_elevated, oi_moving
     key(150.0, [1.020, 1.045,  0.075,  4.0,  9.0, 59.0, 58.0, 62.0]),
-    // euphoria peak: funding_extreme_long, oi_surge, retail_extreme_long, taker_buy_pressure,
-    // setup_classic_top
+    // euphoria peak (170-200 s): funding_extreme_long, oi_surge, retail_extreme_long,
+    // taker_buy_pressure, setup_classic_top
     key(185.0, [1.040, 1.120,  0.130,  8.0, 16.0, 69.0, 64.0, 71.0]),
     key(200.0, [1.045, 1.130,  0.128,  7.0, 14.0, 68.0, 61.0, 64.0]),
-    // distribution: top traders turn short on flat OI: smart_money_divergence, setup_distribution
+    // distribution (210-280 s): top traders turn short on flat OI: smart_money_divergence,
+    // setup_distribution
     key(225.0, [1.048, 1.138,  0.120,  5.0,  8.0, 66.0, 47.0, 50.0]),
     key(260.0, [1.045, 1.140,  0.115,  6.0,  6.0, 66.0, 47.0, 46.0]),
-    // long cascade: long_liquidation_cascade, oi_flush, taker_sell_pressure,
-    // flow_long_capitulation
+    // long cascade (280-330 s): long_liquidation_cascade, oi_flush, taker_sell_pressure,
+    // flow_long_capitulation, then setup_deleveraging (300-340 s)
     key(275.0, [1.036, 1.132,  0.105, 25.0,  5.0, 64.0, 48.0, 38.0]),
     key(295.0, [1.005, 1.070,  0.085, 80.0,  6.0, 60.0, 50.0, 27.0]),
     key(310.0, [0.993, 1.035,  0.075, 85.0,  6.0, 58.0, 50.0, 28.0]),
-    // aftermath: setup_deleveraging, liquidations_elevated
+    // aftermath (330-350 s): liquidations_elevated
     key(330.0, [0.990, 1.010,  0.065, 42.0,  5.0, 54.0, 51.0, 38.0]),
     key(350.0, [0.989, 1.000,  0.040, 20.0,  5.0, 48.0, 54.0, 45.0]),
-    // bottom: retail turns short while top traders buy: setup_accumulation
+    // bottom (370-390 s): retail turns short while top traders buy: setup_accumulation
     key(375.0, [0.988, 0.998,  0.005,  8.0,  6.0, 42.0, 56.0, 47.0]),
-    // short build-up: funding_extreme_short, retail_heavy_short, flow_new_shorts,
+    // short build-up (390-440 s): funding_extreme_short, retail_heavy_short, flow_new_shorts,
     // setup_short_squeeze
     key(395.0, [0.980, 1.020, -0.058,  6.0,  8.0, 38.0, 48.0, 42.0]),
     key(425.0, [0.968, 1.052, -0.078,  5.0,  9.0, 35.0, 45.0, 42.0]),
     key(440.0, [0.970, 1.055, -0.072,  8.0, 20.0, 36.0, 46.0, 52.0]),
-    // squeeze: short_liquidation_cascade, oi_flush, taker_buy_pressure, flow_short_covering
+    // squeeze (450-480 s): short_liquidation_cascade, oi_flush, taker_buy_pressure,
+    // flow_short_covering
     key(460.0, [1.005, 0.985, -0.030, 10.0, 80.0, 45.0, 52.0, 72.0]),
     key(475.0, [1.014, 0.975, -0.005,  8.0, 60.0, 49.0, 52.0, 70.0]),
-    // recovery: back to calm
+    // recovery: back to calm (quiet from 520 s)
     key(500.0, [1.015, 0.982,  0.010,  6.0, 25.0, 50.0, 51.0, 58.0]),
     key(540.0, [1.007, 0.992,  0.012,  4.0,  8.0, 51.0, 50.0, 52.0]),
     key(LOOP_S, [1.000, 1.000,  0.010,  4.0,  3.0, 51.0, 50.0, 50.0]),
@@ -320,49 +322,14 @@ struct Venue {
 }
 
 /// Funding venues: 8h, 4h and 1h intervals, and one token-margined row (not in the average).
+#[rustfmt::skip]
 const VENUES: [Venue; 6] = [
-    Venue {
-        name: "Binance",
-        margin: Margin::Stablecoin,
-        interval_h: 8.0,
-        oi_share: 0.34,
-        skew: 1.00,
-    },
-    Venue {
-        name: "Bybit",
-        margin: Margin::Stablecoin,
-        interval_h: 8.0,
-        oi_share: 0.22,
-        skew: 0.95,
-    },
-    Venue {
-        name: "Hyperliquid",
-        margin: Margin::Stablecoin,
-        interval_h: 1.0,
-        oi_share: 0.14,
-        skew: 1.25,
-    },
-    Venue {
-        name: "Bitget",
-        margin: Margin::Stablecoin,
-        interval_h: 4.0,
-        oi_share: 0.10,
-        skew: 1.10,
-    },
-    Venue {
-        name: "OKX",
-        margin: Margin::Stablecoin,
-        interval_h: 8.0,
-        oi_share: 0.10,
-        skew: 0.90,
-    },
-    Venue {
-        name: "Binance",
-        margin: Margin::Token,
-        interval_h: 8.0,
-        oi_share: 0.10,
-        skew: 0.80,
-    },
+    Venue { name: "Binance", margin: Margin::Stablecoin, interval_h: 8.0, oi_share: 0.34, skew: 1.00 },
+    Venue { name: "Bybit", margin: Margin::Stablecoin, interval_h: 8.0, oi_share: 0.22, skew: 0.95 },
+    Venue { name: "Hyperliquid", margin: Margin::Stablecoin, interval_h: 1.0, oi_share: 0.14, skew: 1.25 },
+    Venue { name: "Bitget", margin: Margin::Stablecoin, interval_h: 4.0, oi_share: 0.10, skew: 1.10 },
+    Venue { name: "OKX", margin: Margin::Stablecoin, interval_h: 8.0, oi_share: 0.10, skew: 0.90 },
+    Venue { name: "Binance", margin: Margin::Token, interval_h: 8.0, oi_share: 0.10, skew: 0.80 },
 ];
 
 /// The demo market. Cheap to clone; holds only the symbol list and the speed.
