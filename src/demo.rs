@@ -1,1 +1,740 @@
-//! placeholder
+//! Deterministic demo market, used with `--demo` or when there is no API key.
+//!
+//! One scripted loop — calm → euphoria → long cascade → short squeeze → recovery — lasts ten
+//! minutes of wall time at speed 1.0 and then repeats. The script is a table of keyframes
+//! (BTC-shaped levels and readings) joined by monotone cubic curves, so consecutive polls never
+//! jump between unrelated states. Each symbol plays the same script phase-shifted, scaled to its own
+//! price, open interest and volatility, with a little smooth per-symbol noise from a seeded hash of
+//! (symbol, channel, step): no OS randomness, so the same (symbols, speed, elapsed, now) always
+//! gives the same snapshots.
+//!
+//! Time is compressed: [`SIM_HOUR_S`] simulated seconds stand for one market hour, and every
+//! "change over a window" is read off the same price/OI curves with the matching lag, so a
+//! snapshot's 1h change agrees with how its level actually moved.
+
+use crate::model::{
+    funding_to_8h, oi_weighted_funding_8h, ExchangeFunding, Field, Funding, Liquidations,
+    LongShort, Margin, OpenInterest, Price, Snapshot, SourceKind, TakerFlow,
+};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// One loop of the script, in simulated seconds (= wall seconds at speed 1.0).
+const LOOP_S: f64 = 600.0;
+/// Simulated seconds per market hour: a 60 s poll at speed 1.0 covers two market hours.
+const SIM_HOUR_S: f64 = 30.0;
+/// "24h" cannot be a literal 24 market hours (longer than the loop, which would compare a point
+/// with itself): it compares with half a loop ago, the furthest distinct point.
+const LAG_24H_S: f64 = LOOP_S / 2.0;
+/// BTC's aggregated open interest: liquidation dollars in the script are BTC-sized and scale by
+/// each symbol's OI relative to this.
+const BTC_OI_USD: f64 = 60e9;
+
+/// A point of the script (BTC-shaped): simulated time and one value per channel.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    t: f64,
+    v: [f64; CHANNELS],
+}
+
+/// Script channels. `PRICE` and `OI` are levels relative to the symbol's base; liquidations are
+/// $M per hour at BTC size; the rest are the readings themselves.
+const PRICE: usize = 0;
+const OI: usize = 1;
+const FUNDING: usize = 2;
+const LIQ_LONG: usize = 3;
+const LIQ_SHORT: usize = 4;
+const RETAIL_LONG: usize = 5;
+const TOP_LONG: usize = 6;
+const TAKER_BUY: usize = 7;
+const CHANNELS: usize = 8;
+
+const fn key(t: f64, v: [f64; CHANNELS]) -> Key {
+    Key { t, v }
+}
+
+/// The script. Columns: price level, OI level, funding %/8h, long liq $M, short liq $M,
+/// retail long %, top-trader long %, taker buy %. The last key repeats the first so the loop
+/// closes without a seam. Comments name what fires for BTC with default thresholds.
+#[rustfmt::skip]
+const SCRIPT: [Key; 22] = [
+    // calm: nothing fires
+    key(  0.0, [1.000, 1.000,  0.010,  4.0,  3.0, 51.0, 50.0, 50.0]),
+    key( 50.0, [1.001, 1.001,  0.011,  4.0,  3.0, 50.0, 51.0, 51.0]),
+    key(110.0, [1.002, 1.006,  0.025,  3.0,  4.0, 52.0, 53.0, 54.0]),
+    // euphoria ramp (130-160 s): flow_new_longs, funding_elevated, oi_moving
+    key(150.0, [1.020, 1.045,  0.075,  4.0,  9.0, 59.0, 58.0, 62.0]),
+    // euphoria peak (170-200 s): funding_extreme_long, oi_surge, retail_extreme_long,
+    // taker_buy_pressure, setup_classic_top
+    key(185.0, [1.040, 1.120,  0.130,  8.0, 16.0, 69.0, 64.0, 71.0]),
+    key(200.0, [1.045, 1.130,  0.128,  7.0, 14.0, 68.0, 61.0, 64.0]),
+    // distribution (210-280 s): top traders turn short on flat OI: smart_money_divergence,
+    // setup_distribution
+    key(225.0, [1.048, 1.138,  0.120,  5.0,  8.0, 66.0, 47.0, 50.0]),
+    key(260.0, [1.045, 1.140,  0.115,  6.0,  6.0, 66.0, 47.0, 46.0]),
+    // long cascade (280-330 s): long_liquidation_cascade, oi_flush, taker_sell_pressure,
+    // flow_long_capitulation, then setup_deleveraging (300-340 s)
+    key(275.0, [1.036, 1.132,  0.105, 25.0,  5.0, 64.0, 48.0, 38.0]),
+    key(295.0, [1.005, 1.070,  0.085, 80.0,  6.0, 60.0, 50.0, 27.0]),
+    key(310.0, [0.993, 1.035,  0.075, 85.0,  6.0, 58.0, 50.0, 28.0]),
+    // aftermath (330-350 s): liquidations_elevated
+    key(330.0, [0.990, 1.010,  0.065, 42.0,  5.0, 54.0, 51.0, 38.0]),
+    key(350.0, [0.989, 1.000,  0.040, 20.0,  5.0, 48.0, 54.0, 45.0]),
+    // bottom (370-390 s): retail turns short while top traders buy: setup_accumulation
+    key(375.0, [0.988, 0.998,  0.005,  8.0,  6.0, 42.0, 56.0, 47.0]),
+    // short build-up (390-440 s): funding_extreme_short, retail_heavy_short, flow_new_shorts,
+    // setup_short_squeeze
+    key(395.0, [0.980, 1.020, -0.058,  6.0,  8.0, 38.0, 48.0, 42.0]),
+    key(425.0, [0.968, 1.052, -0.078,  5.0,  9.0, 35.0, 45.0, 42.0]),
+    key(440.0, [0.970, 1.055, -0.072,  8.0, 20.0, 36.0, 46.0, 52.0]),
+    // squeeze (450-480 s): short_liquidation_cascade, oi_flush, taker_buy_pressure,
+    // flow_short_covering
+    key(460.0, [1.005, 0.985, -0.030, 10.0, 80.0, 45.0, 52.0, 72.0]),
+    key(475.0, [1.014, 0.975, -0.005,  8.0, 60.0, 49.0, 52.0, 70.0]),
+    // recovery: back to calm (quiet from 520 s)
+    key(500.0, [1.015, 0.982,  0.010,  6.0, 25.0, 50.0, 51.0, 58.0]),
+    key(540.0, [1.007, 0.992,  0.012,  4.0,  8.0, 51.0, 50.0, 52.0]),
+    key(LOOP_S, [1.000, 1.000,  0.010,  4.0,  3.0, 51.0, 50.0, 50.0]),
+];
+
+/// Regime names by start time (simulated seconds into the loop).
+const REGIMES: [(f64, &str); 5] = [
+    (0.0, "calm"),
+    (120.0, "euphoria"),
+    (270.0, "long cascade"),
+    (380.0, "short squeeze"),
+    (510.0, "recovery"),
+];
+
+/// The script at loop time `t`: monotone cubic (PCHIP) interpolation between keys, per channel.
+/// C¹ and without overshoot — every value stays between the keys around it, and a key where a
+/// channel turns is a smooth turning point — while slopes carry through monotone stretches
+/// instead of stalling at every key.
+fn script_at(t: f64) -> [f64; CHANNELS] {
+    let t = t.rem_euclid(LOOP_S);
+    let i = SCRIPT
+        .windows(2)
+        .position(|w| t < w[1].t)
+        .unwrap_or(SCRIPT.len() - 2);
+    let (a, b) = (SCRIPT[i], SCRIPT[i + 1]);
+    let h = b.t - a.t;
+    let s = ((t - a.t) / h).clamp(0.0, 1.0);
+    let (s2, s3) = (s * s, s * s * s);
+    let (h00, h10, h01, h11) = (
+        2.0 * s3 - 3.0 * s2 + 1.0,
+        s3 - 2.0 * s2 + s,
+        3.0 * s2 - 2.0 * s3,
+        s3 - s2,
+    );
+    let (ma, mb) = (tangents(i), tangents(i + 1));
+    std::array::from_fn(|c| h00 * a.v[c] + h10 * h * ma[c] + h01 * b.v[c] + h11 * h * mb[c])
+}
+
+/// PCHIP tangents (Fritsch–Butland) at key `j`, wrapping around the loop: zero where a channel
+/// turns, a weighted harmonic mean of the neighbouring slopes where it keeps going.
+fn tangents(j: usize) -> [f64; CHANNELS] {
+    let last = SCRIPT.len() - 1; // the closing key, a copy of key 0 at LOOP_S
+    let j = if j == last { 0 } else { j };
+    let (prev, prev_t) = if j == 0 {
+        (SCRIPT[last - 1], SCRIPT[last - 1].t - LOOP_S)
+    } else {
+        (SCRIPT[j - 1], SCRIPT[j - 1].t)
+    };
+    let (cur, next) = (SCRIPT[j], SCRIPT[j + 1]);
+    let (h0, h1) = (cur.t - prev_t, next.t - cur.t);
+    std::array::from_fn(|c| {
+        let d0 = (cur.v[c] - prev.v[c]) / h0;
+        let d1 = (next.v[c] - cur.v[c]) / h1;
+        if d0 * d1 <= 0.0 {
+            0.0
+        } else {
+            let (w1, w2) = (2.0 * h1 + h0, h1 + 2.0 * h0);
+            (w1 + w2) / (w1 / d0 + w2 / d1)
+        }
+    })
+}
+
+/// How one symbol plays the script.
+#[derive(Debug, Clone, Copy)]
+struct Profile {
+    seed: u64,
+    price_usd: f64,
+    oi_usd: f64,
+    /// Scales price excursions and liquidations; OI, funding and positioning swings scale by a
+    /// damped version ([`Profile::crowd`]).
+    vol: f64,
+    /// Where in the loop this symbol starts (simulated seconds).
+    offset_s: f64,
+}
+
+/// Known coins: (symbol, price, OI, vol, offset). Offsets spread them over the loop.
+const KNOWN: [(&str, f64, f64, f64, f64); 6] = [
+    ("BTC", 67_000.0, BTC_OI_USD, 1.0, 0.0),
+    ("ETH", 3_400.0, 28e9, 1.2, 130.0),
+    ("SOL", 150.0, 5e9, 1.4, 260.0),
+    ("DOGE", 0.16, 2e9, 1.5, 390.0),
+    ("XRP", 0.55, 3.5e9, 1.3, 470.0),
+    ("BNB", 590.0, 1.2e9, 1.1, 200.0),
+];
+
+impl Profile {
+    fn of(symbol: &str) -> Profile {
+        let coin = symbol.trim().to_ascii_uppercase();
+        let seed = fnv1a(coin.as_bytes());
+        if let Some(&(_, price_usd, oi_usd, vol, offset_s)) =
+            KNOWN.iter().find(|(name, ..)| *name == coin)
+        {
+            return Profile {
+                seed,
+                price_usd,
+                oi_usd,
+                vol,
+                offset_s,
+            };
+        }
+        // Unknown coin: a plausible small-cap drawn from its name, the same every run.
+        Profile {
+            seed,
+            price_usd: 10f64.powf(-2.0 + 4.5 * unit(seed, 1, 0)), // $0.01 … $316
+            oi_usd: 10f64.powf(8.0 + 1.3 * unit(seed, 2, 0)),     // $100M … $2B
+            vol: 1.2 + 0.3 * unit(seed, 3, 0),
+            offset_s: LOOP_S * unit(seed, 4, 0),
+        }
+    }
+
+    /// OI, funding and positioning (account ratios, taker share) swing a bit wider on volatile
+    /// coins.
+    fn crowd(&self) -> f64 {
+        1.0 + 0.25 * (self.vol - 1.0)
+    }
+
+    /// Liquidation dollars relative to the BTC-sized script.
+    fn liq_scale(&self) -> f64 {
+        self.oi_usd / BTC_OI_USD * self.vol
+    }
+}
+
+/// Noise channels (one independent smooth noise track each).
+#[derive(Clone, Copy)]
+enum Ch {
+    Price = 10,
+    Oi,
+    Funding,
+    LiqLong,
+    LiqShort,
+    Retail,
+    Top,
+    Taker,
+    Venue = 100,
+}
+
+/// Noise knots are this far apart (simulated seconds); a whole number of them fits the loop so
+/// the noise loops with the script.
+const NOISE_STEP_S: f64 = 20.0;
+
+/// Smooth value noise in [-1, 1] for (symbol, channel) at loop time `t`.
+fn noise(seed: u64, ch: u64, t: f64) -> f64 {
+    let steps = (LOOP_S / NOISE_STEP_S) as u64;
+    let x = t.rem_euclid(LOOP_S) / NOISE_STEP_S;
+    let k = x.floor();
+    let f = x - k;
+    let k = k as u64 % steps;
+    let a = unit(seed, ch, k);
+    let b = unit(seed, ch, (k + 1) % steps);
+    let w = f * f * (3.0 - 2.0 * f);
+    2.0 * (a + (b - a) * w) - 1.0
+}
+
+/// Uniform [0, 1) from (seed, a, b): SplitMix64 finaliser over the mixed inputs.
+fn unit(seed: u64, a: u64, b: u64) -> f64 {
+    let z = splitmix(seed ^ splitmix(a.wrapping_mul(0x9E37_79B9) ^ splitmix(b)));
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A symbol's readings at loop time `t`.
+struct Reading {
+    price_level: f64,
+    oi_level: f64,
+    funding_8h: f64,
+    liq_long_usd: f64,
+    liq_short_usd: f64,
+    retail_long: f64,
+    top_long: f64,
+    taker_buy: f64,
+}
+
+impl Profile {
+    fn price_level(&self, t: f64) -> f64 {
+        1.0 + self.vol * (script_at(t)[PRICE] - 1.0)
+            + 0.0005 * noise(self.seed, Ch::Price as u64, t)
+    }
+
+    fn oi_level(&self, t: f64) -> f64 {
+        1.0 + self.crowd() * (script_at(t)[OI] - 1.0) + 0.0005 * noise(self.seed, Ch::Oi as u64, t)
+    }
+
+    fn reading(&self, t: f64) -> Reading {
+        let k = script_at(t);
+        let n = |ch: Ch| noise(self.seed, ch as u64, t);
+        let crowd = self.crowd();
+        let pct = |base: f64, ch: Ch, amp: f64| {
+            (50.0 + crowd * (base - 50.0) + amp * n(ch)).clamp(1.0, 99.0)
+        };
+        let liq = |m: f64, ch: Ch| (m * 1e6 * self.liq_scale() * (1.0 + 0.08 * n(ch))).max(0.0);
+        Reading {
+            price_level: self.price_level(t),
+            oi_level: self.oi_level(t),
+            funding_8h: k[FUNDING] * crowd + 0.003 * n(Ch::Funding),
+            liq_long_usd: liq(k[LIQ_LONG], Ch::LiqLong),
+            liq_short_usd: liq(k[LIQ_SHORT], Ch::LiqShort),
+            retail_long: pct(k[RETAIL_LONG], Ch::Retail, 0.7),
+            top_long: pct(k[TOP_LONG], Ch::Top, 0.7),
+            taker_buy: pct(k[TAKER_BUY], Ch::Taker, 1.5),
+        }
+    }
+
+    /// Percent change of a level curve over `lag` simulated seconds ending at `t`.
+    fn change(&self, level: fn(&Profile, f64) -> f64, t: f64, lag: f64) -> f64 {
+        (level(self, t) / level(self, t - lag) - 1.0) * 100.0
+    }
+}
+
+/// A venue in the funding table. `skew` scales the symbol's rate (venues disagree a little).
+struct Venue {
+    name: &'static str,
+    margin: Margin,
+    interval_h: f64,
+    oi_share: f64,
+    skew: f64,
+}
+
+/// Funding venues: 8h, 4h and 1h intervals, and one token-margined row (not in the average).
+#[rustfmt::skip]
+const VENUES: [Venue; 6] = [
+    Venue { name: "Binance", margin: Margin::Stablecoin, interval_h: 8.0, oi_share: 0.34, skew: 1.00 },
+    Venue { name: "Bybit", margin: Margin::Stablecoin, interval_h: 8.0, oi_share: 0.22, skew: 0.95 },
+    Venue { name: "Hyperliquid", margin: Margin::Stablecoin, interval_h: 1.0, oi_share: 0.14, skew: 1.25 },
+    Venue { name: "Bitget", margin: Margin::Stablecoin, interval_h: 4.0, oi_share: 0.10, skew: 1.10 },
+    Venue { name: "OKX", margin: Margin::Stablecoin, interval_h: 8.0, oi_share: 0.10, skew: 0.90 },
+    Venue { name: "Binance", margin: Margin::Token, interval_h: 8.0, oi_share: 0.10, skew: 0.80 },
+];
+
+/// The demo market. Cheap to clone; holds only the symbol list and the speed.
+#[derive(Debug, Clone)]
+pub struct DemoMarket {
+    symbols: Vec<String>,
+    speed: f64,
+}
+
+impl DemoMarket {
+    /// `speed` multiplies simulated time (2.0 plays the loop twice as fast). A non-finite or
+    /// non-positive speed falls back to 1.0; tiny speeds are floored so the loop length fits a
+    /// `Duration`.
+    pub fn new(symbols: Vec<String>, speed: f64) -> DemoMarket {
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed.max(1e-6)
+        } else {
+            1.0
+        };
+        DemoMarket { symbols, speed }
+    }
+
+    pub fn symbols(&self) -> &[String] {
+        &self.symbols
+    }
+
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    /// One snapshot per symbol at `elapsed` wall-clock time since start; `now` stamps the snapshot.
+    pub fn snapshots_at(&self, elapsed: Duration, now: DateTime<Utc>) -> Vec<Snapshot> {
+        self.symbols
+            .iter()
+            .map(|s| self.snapshot_at(s, elapsed, now))
+            .collect()
+    }
+
+    /// Length of one regime loop in wall time at this speed.
+    pub fn loop_duration(&self) -> Duration {
+        Duration::try_from_secs_f64(LOOP_S / self.speed).unwrap_or(Duration::MAX)
+    }
+
+    /// Name of the regime a symbol is in (for labels/logs): "calm", "euphoria", "long cascade",
+    /// "short squeeze", "recovery".
+    pub fn regime_at(&self, symbol: &str, elapsed: Duration) -> &'static str {
+        let t = self.loop_time(&Profile::of(symbol), elapsed);
+        REGIMES
+            .iter()
+            .rev()
+            .find(|(start, _)| t >= *start)
+            .map_or(REGIMES[0].1, |(_, name)| name)
+    }
+
+    /// Where in its loop a symbol is, in simulated seconds.
+    fn loop_time(&self, p: &Profile, elapsed: Duration) -> f64 {
+        (elapsed.as_secs_f64() * self.speed + p.offset_s).rem_euclid(LOOP_S)
+    }
+
+    pub fn snapshot_at(&self, symbol: &str, elapsed: Duration, now: DateTime<Utc>) -> Snapshot {
+        let p = Profile::of(symbol);
+        let t = self.loop_time(&p, elapsed);
+        let r = p.reading(t);
+        let coin = symbol.trim().to_ascii_uppercase();
+        let oi_usd = p.oi_usd * r.oi_level;
+        let price_change_1h = p.change(Profile::price_level, t, SIM_HOUR_S);
+
+        let mut snap = Snapshot::new(symbol, SourceKind::Demo, now);
+        snap.funding = Field::fresh(funding(&p, &r, oi_usd, t, now), now);
+        let oi_change = |lag_h: f64| Some(p.change(Profile::oi_level, t, lag_h * SIM_HOUR_S));
+        snap.open_interest = Field::fresh(
+            OpenInterest {
+                oi_usd: Some(oi_usd),
+                change_5m_pct: oi_change(5.0 / 60.0),
+                change_15m_pct: oi_change(0.25),
+                change_30m_pct: oi_change(0.5),
+                change_1h_pct: oi_change(1.0),
+                change_4h_pct: oi_change(4.0),
+                change_24h_pct: Some(p.change(Profile::oi_level, t, LAG_24H_S)),
+            },
+            now,
+        );
+        snap.liquidations = Field::fresh(
+            Liquidations {
+                long_1h_usd: Some(r.liq_long_usd),
+                short_1h_usd: Some(r.liq_short_usd),
+            },
+            now,
+        );
+        let source = format!("Binance {coin}USDT 4h (demo)");
+        let bar_time = floor_to(now, 4 * 3600);
+        let long_short = |long: f64| LongShort {
+            long_pct: Some(long),
+            short_pct: Some(100.0 - long),
+            bar_time,
+            source: source.clone(),
+        };
+        snap.retail = Field::fresh(long_short(r.retail_long), now);
+        snap.top = Field::fresh(long_short(r.top_long), now);
+        // Hourly volume: a slice of OI, busier when price moves.
+        let volume = oi_usd * 0.05 * (1.0 + 0.4 * price_change_1h.abs());
+        snap.taker = Field::fresh(
+            TakerFlow {
+                buy_pct: Some(r.taker_buy),
+                buy_usd: Some(volume * r.taker_buy / 100.0),
+                sell_usd: Some(volume * (100.0 - r.taker_buy) / 100.0),
+            },
+            now,
+        );
+        snap.price = Field::fresh(
+            Price {
+                price: Some(p.price_usd * r.price_level),
+                change_1h_pct: Some(price_change_1h),
+                change_24h_pct: Some(p.change(Profile::price_level, t, LAG_24H_S)),
+            },
+            now,
+        );
+        snap
+    }
+}
+
+/// Per-venue funding around the symbol's rate. Venue skews and noise are re-centred on the
+/// stablecoin OI weights, so the OI-weighted mean is exactly the scripted rate.
+fn funding(p: &Profile, r: &Reading, oi_usd: f64, t: f64, now: DateTime<Utc>) -> Funding {
+    let venue_noise = |i: usize| 0.004 * noise(p.seed, Ch::Venue as u64 + i as u64, t);
+    let (mut w, mut skew, mut off) = (0.0, 0.0, 0.0);
+    for (i, v) in VENUES.iter().enumerate() {
+        if v.margin == Margin::Stablecoin {
+            w += v.oi_share;
+            skew += v.oi_share * v.skew;
+            off += v.oi_share * venue_noise(i);
+        }
+    }
+    let (skew, off) = (skew / w, off / w);
+    let mut rows: Vec<ExchangeFunding> = VENUES
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let rate_8h = r.funding_8h * v.skew / skew + venue_noise(i) - off;
+            let rate_pct = rate_8h * v.interval_h / 8.0;
+            ExchangeFunding {
+                exchange: v.name.to_owned(),
+                margin: v.margin,
+                rate_pct,
+                interval_hours: Some(v.interval_h),
+                rate_8h_pct: funding_to_8h(rate_pct, Some(v.interval_h)),
+                next_funding_time: next_boundary(now, v.interval_h),
+                oi_usd: Some(oi_usd * v.oi_share),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.oi_usd
+            .partial_cmp(&a.oi_usd)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Funding {
+        rate_8h_pct: oi_weighted_funding_8h(&rows),
+        by_exchange: rows,
+    }
+}
+
+/// The next funding time on an `hours` grid aligned to the Unix epoch (as exchanges do).
+fn next_boundary(now: DateTime<Utc>, hours: f64) -> Option<DateTime<Utc>> {
+    let period = (hours * 3600.0) as i64;
+    if period <= 0 {
+        return None;
+    }
+    let next = (now.timestamp().div_euclid(period) + 1) * period;
+    DateTime::from_timestamp(next, 0)
+}
+
+fn floor_to(now: DateTime<Utc>, period_s: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(period_s), 0)
+        .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::{evaluate, SignalId, Thresholds};
+    use std::collections::BTreeSet;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_750_000_000, 0).unwrap_or_default()
+    }
+
+    fn market(symbols: &[&str], speed: f64) -> DemoMarket {
+        DemoMarket::new(symbols.iter().map(|s| s.to_string()).collect(), speed)
+    }
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    #[test]
+    fn same_inputs_give_the_same_snapshot() {
+        let a = market(&["BTC", "ETH", "PEPE"], 1.0);
+        let b = market(&["BTC", "ETH", "PEPE"], 1.0);
+        for s in [0.0, 33.3, 290.0, 1234.5] {
+            assert_eq!(
+                a.snapshots_at(secs(s), now()),
+                b.snapshots_at(secs(s), now())
+            );
+        }
+        // … and time moves the market.
+        assert_ne!(
+            a.snapshot_at("BTC", secs(0.0), now()).inputs(),
+            a.snapshot_at("BTC", secs(180.0), now()).inputs()
+        );
+    }
+
+    #[test]
+    fn every_signal_fires_for_btc_over_one_loop() {
+        let m = market(&["BTC"], 1.0);
+        let th = Thresholds::default();
+        let mut seen = BTreeSet::new();
+        for step in 0..60 {
+            let snap = m.snapshot_at("BTC", secs(step as f64 * 10.0), now());
+            seen.extend(evaluate(&snap.inputs(), &th).into_iter().map(|s| s.id));
+        }
+        let missing: Vec<_> = SignalId::ALL
+            .iter()
+            .filter(|id| !seen.contains(id))
+            .collect();
+        assert!(missing.is_empty(), "never fired: {missing:?}");
+    }
+
+    #[test]
+    fn values_stay_sane_for_every_kind_of_symbol() {
+        let m = market(&["BTC", "ETH", "SOL", "DOGE", "NEWCOIN", "x"], 1.0);
+        for step in 0..120 {
+            for snap in m.snapshots_at(secs(step as f64 * 5.0), now()) {
+                let who = format!("{} at {}s", snap.symbol, step * 5);
+                assert_eq!(snap.source, SourceKind::Demo);
+                assert_eq!(snap.gaps(), vec![], "{who}");
+                let i = snap.inputs();
+                for (name, v) in [
+                    ("retail long", i.retail_long_pct),
+                    ("retail short", i.retail_short_pct),
+                    ("top long", i.top_long_pct),
+                    ("top short", i.top_short_pct),
+                    ("taker buy", i.taker_buy_pct),
+                ] {
+                    let v = v.unwrap_or(f64::NAN);
+                    assert!((0.0..=100.0).contains(&v), "{who}: {name} {v}");
+                }
+                let pair = |a: Option<f64>, b: Option<f64>| a.unwrap_or(0.0) + b.unwrap_or(0.0);
+                assert!((pair(i.retail_long_pct, i.retail_short_pct) - 100.0).abs() < 1e-9);
+                assert!((pair(i.top_long_pct, i.top_short_pct) - 100.0).abs() < 1e-9);
+                let oi = snap
+                    .open_interest
+                    .get()
+                    .and_then(|o| o.oi_usd)
+                    .unwrap_or(0.0);
+                assert!(oi > 0.0, "{who}: oi {oi}");
+                let price = snap.price.get().and_then(|p| p.price).unwrap_or(0.0);
+                assert!(price > 0.0, "{who}: price {price}");
+                assert!(i.liq_long_1h_usd.unwrap_or(-1.0) >= 0.0, "{who}");
+                assert!(i.liq_short_1h_usd.unwrap_or(-1.0) >= 0.0, "{who}");
+                let f = i.funding_8h_pct.unwrap_or(f64::NAN);
+                assert!(f.abs() < 0.5, "{who}: funding {f}");
+            }
+        }
+    }
+
+    #[test]
+    fn funding_table_has_the_venues_the_ui_must_handle() {
+        let snap = market(&["ETH"], 1.0).snapshot_at("ETH", secs(170.0), now());
+        let f = snap.funding.get().cloned().unwrap_or_default();
+        let rows = &f.by_exchange;
+        assert!(rows.len() >= 4);
+        let has = |h: f64| rows.iter().any(|r| r.interval_hours == Some(h));
+        assert!(has(1.0) && has(4.0) && has(8.0));
+        assert!(rows.iter().any(|r| r.margin == Margin::Token));
+        assert!(
+            rows.windows(2).all(|w| w[0].oi_usd >= w[1].oi_usd),
+            "sorted by OI"
+        );
+        for r in rows {
+            let next = r.next_funding_time.unwrap_or(now());
+            assert!(next > now(), "{}", r.exchange);
+            let hours = r.interval_hours.unwrap_or(8.0);
+            assert!(next - now() <= chrono::Duration::seconds((hours * 3600.0) as i64));
+            assert!((r.rate_8h_pct - r.rate_pct * 8.0 / hours).abs() < 1e-12);
+        }
+        // The headline rate is the model's OI-weighted mean of the table.
+        assert_eq!(f.rate_8h_pct, oi_weighted_funding_8h(rows));
+        let retail = snap.retail.get().map(|r| r.source.as_str());
+        assert_eq!(retail, Some("Binance ETHUSDT 4h (demo)"));
+    }
+
+    #[test]
+    fn speed_scales_the_loop() {
+        let one = market(&["BTC"], 1.0);
+        let two = market(&["BTC"], 2.0);
+        assert_eq!(one.loop_duration(), Duration::from_secs(600));
+        assert_eq!(two.loop_duration(), Duration::from_secs(300));
+        for s in [0.0, 45.0, 140.0, 299.0] {
+            assert_eq!(
+                two.snapshot_at("BTC", secs(s), now()),
+                one.snapshot_at("BTC", secs(2.0 * s), now())
+            );
+            assert_eq!(
+                two.regime_at("BTC", secs(s)),
+                one.regime_at("BTC", secs(2.0 * s))
+            );
+        }
+        // The loop loops.
+        assert_eq!(
+            one.snapshot_at("SOL", secs(37.0), now()),
+            one.snapshot_at("SOL", secs(637.0), now())
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(
+                market(&["BTC"], bad).loop_duration(),
+                Duration::from_secs(600)
+            );
+        }
+        assert!(market(&["BTC"], 1e-300).loop_duration() > Duration::from_secs(1_000_000));
+    }
+
+    #[test]
+    fn consecutive_minute_polls_move_smoothly() {
+        // A 60 s poll at speed 1 covers two market hours of the compressed script. The bounds are
+        // what the most violent real two hours look like (a cascade, a squeeze), never more:
+        // price 10 %, open interest 15 %, funding 0.15 points per 8h, account ratios 20 points,
+        // taker share 40 points (it is flow, so it can swing from capitulation to squeeze).
+        let m = market(&["BTC", "ETH", "SOL", "DOGE", "NEWCOIN"], 1.0);
+        let levels = |s: &Snapshot| {
+            let price = s.price.get().and_then(|p| p.price).unwrap_or(f64::NAN);
+            let oi = s
+                .open_interest
+                .get()
+                .and_then(|o| o.oi_usd)
+                .unwrap_or(f64::NAN);
+            (price, oi, s.inputs())
+        };
+        let step =
+            |a: Option<f64>, b: Option<f64>| (a.unwrap_or(f64::NAN) - b.unwrap_or(f64::NAN)).abs();
+        // Every one-second phase of the loop as the start of a poll pair.
+        for start in 0..600u64 {
+            let t0 = Duration::from_secs(start);
+            let t1 = Duration::from_secs(start + 60);
+            for sym in m.symbols() {
+                let (p0, o0, i0) = levels(&m.snapshot_at(sym, t0, now()));
+                let (p1, o1, i1) = levels(&m.snapshot_at(sym, t1, now()));
+                let who = format!("{sym} from {start}s");
+                assert!((p1 / p0 - 1.0).abs() < 0.10, "{who}: price {p0} -> {p1}");
+                assert!((o1 / o0 - 1.0).abs() < 0.15, "{who}: oi {o0} -> {o1}");
+                assert!(
+                    step(i1.funding_8h_pct, i0.funding_8h_pct) < 0.15,
+                    "{who}: funding"
+                );
+                assert!(
+                    step(i1.retail_long_pct, i0.retail_long_pct) < 20.0,
+                    "{who}: retail"
+                );
+                assert!(step(i1.top_long_pct, i0.top_long_pct) < 20.0, "{who}: top");
+                assert!(
+                    step(i1.taker_buy_pct, i0.taker_buy_pct) < 40.0,
+                    "{who}: taker"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn regimes_walk_in_order_and_symbols_are_phase_shifted() {
+        let m = market(&["BTC", "ETH", "SOL", "DOGE"], 1.0);
+        let names: Vec<_> = [0.0, 150.0, 300.0, 420.0, 550.0]
+            .iter()
+            .map(|s| m.regime_at("BTC", secs(*s)))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "calm",
+                "euphoria",
+                "long cascade",
+                "short squeeze",
+                "recovery"
+            ]
+        );
+        let at_start: BTreeSet<_> = m
+            .symbols()
+            .iter()
+            .map(|s| m.regime_at(s, secs(0.0)))
+            .collect();
+        assert!(at_start.len() >= 3, "{at_start:?}");
+    }
+
+    #[test]
+    fn unknown_symbols_work_and_empty_lists_give_nothing() {
+        let m = market(&["FOOBAR", "btc"], 1.0);
+        let snaps = m.snapshots_at(secs(42.0), now());
+        assert_eq!(snaps.len(), 2);
+        assert_eq!(snaps[0].symbol, "FOOBAR");
+        // Case-insensitive profile lookup: "btc" plays BTC's script.
+        assert_eq!(
+            snaps[1].inputs(),
+            m.snapshot_at("BTC", secs(42.0), now()).inputs()
+        );
+        let foo = snaps[0].price.get().and_then(|p| p.price).unwrap_or(0.0);
+        assert!(foo > 0.0 && foo < 1_000.0);
+        assert!(market(&[], 1.0).snapshots_at(secs(10.0), now()).is_empty());
+    }
+}

@@ -3,6 +3,7 @@
 
 mod rules;
 mod setups;
+mod text;
 
 use crate::model::{Bias, Level, SignalInputs};
 use serde::{Deserialize, Serialize};
@@ -190,11 +191,139 @@ pub fn evaluate(inputs: &SignalInputs, th: &Thresholds) -> Vec<Signal> {
     let mut out = Vec::new();
     rules::evaluate_into(inputs, th, &mut out);
     setups::evaluate_into(inputs, th, &mut out);
-    out.sort_by(|a, b| b.level.cmp(&a.level));
+    // Stable sort: rule order survives within a level.
+    out.sort_by_key(|s| std::cmp::Reverse(s.level));
     out
 }
 
 /// A symbol's level: the highest among its signals, NONE when there are none.
 pub fn level_of(signals: &[Signal]) -> Level {
     signals.iter().map(|s| s.level).max().unwrap_or(Level::None)
+}
+
+/// Tolerance for the inclusive (`≥`) point-gap comparisons: percentages arrive with two decimals,
+/// and `62.35 − 52.35` is a hair under 10 in binary floating point.
+const GE_EPS: f64 = 1e-9;
+
+/// A rule input that can be acted on: present and finite. NaN or ±inf from a bad feed counts as
+/// missing, never as a number that fires.
+fn known(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Signal, SignalId, Thresholds};
+    use crate::model::SignalInputs;
+
+    /// Every input missing; tests fill in what a case needs with `..NONE`.
+    pub(crate) const NONE: SignalInputs = SignalInputs {
+        funding_8h_pct: None,
+        oi_change_1h_pct: None,
+        liq_long_1h_usd: None,
+        liq_short_1h_usd: None,
+        retail_long_pct: None,
+        retail_short_pct: None,
+        top_long_pct: None,
+        top_short_pct: None,
+        taker_buy_pct: None,
+        price_change_1h_pct: None,
+    };
+
+    /// The ids one evaluator fires, in emission order.
+    pub(crate) fn ids(
+        inputs: &SignalInputs,
+        th: &Thresholds,
+        eval: fn(&SignalInputs, &Thresholds, &mut Vec<Signal>),
+    ) -> Vec<SignalId> {
+        let mut out = Vec::new();
+        eval(inputs, th, &mut out);
+        out.into_iter().map(|s| s.id).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::NONE;
+    use super::*;
+
+    /// A busy snapshot: HIGH, MEDIUM and LOW signals from both evaluators.
+    fn busy() -> SignalInputs {
+        SignalInputs {
+            funding_8h_pct: Some(0.07),  // funding_elevated (MEDIUM)
+            oi_change_1h_pct: Some(6.0), // oi_surge (HIGH)
+            liq_long_1h_usd: Some(20e6), // liquidations_elevated (MEDIUM)
+            liq_short_1h_usd: Some(10e6),
+            retail_long_pct: Some(68.0), // retail_extreme_long (HIGH)
+            retail_short_pct: Some(32.0),
+            top_long_pct: Some(50.0), // smart_money_divergence (HIGH)
+            top_short_pct: Some(50.0),
+            taker_buy_pct: Some(70.0),      // taker_buy_pressure (MEDIUM)
+            price_change_1h_pct: Some(1.0), // flow_new_longs (LOW)
+        }
+    }
+
+    #[test]
+    fn evaluate_sorts_most_severe_first_and_keeps_rule_order_within_a_level() {
+        let got: Vec<(SignalId, Level)> = evaluate(&busy(), &Thresholds::default())
+            .into_iter()
+            .map(|s| (s.id, s.level))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (SignalId::OiSurge, Level::High),
+                (SignalId::RetailExtremeLong, Level::High),
+                (SignalId::SmartMoneyDivergence, Level::High),
+                (SignalId::FundingElevated, Level::Medium),
+                (SignalId::LiquidationsElevated, Level::Medium),
+                (SignalId::TakerBuyPressure, Level::Medium),
+                (SignalId::FlowNewLongs, Level::Low),
+            ]
+        );
+    }
+
+    #[test]
+    fn level_of_is_the_highest_or_none() {
+        let th = Thresholds::default();
+        assert_eq!(level_of(&[]), Level::None);
+        assert_eq!(level_of(&evaluate(&NONE, &th)), Level::None);
+        assert_eq!(level_of(&evaluate(&busy(), &th)), Level::High);
+        let low_only = SignalInputs {
+            oi_change_1h_pct: Some(-1.5),
+            price_change_1h_pct: Some(-1.0),
+            ..NONE
+        };
+        assert_eq!(level_of(&evaluate(&low_only, &th)), Level::Low);
+        let medium = SignalInputs {
+            taker_buy_pct: Some(20.0),
+            ..low_only
+        };
+        assert_eq!(level_of(&evaluate(&medium, &th)), Level::Medium);
+    }
+
+    #[test]
+    fn quiet_market_fires_nothing() {
+        let quiet = SignalInputs {
+            funding_8h_pct: Some(0.01),
+            oi_change_1h_pct: Some(0.4),
+            liq_long_1h_usd: Some(3e6),
+            liq_short_1h_usd: Some(2e6),
+            retail_long_pct: Some(52.0),
+            retail_short_pct: Some(48.0),
+            top_long_pct: Some(50.0),
+            top_short_pct: Some(50.0),
+            taker_buy_pct: Some(50.0),
+            price_change_1h_pct: Some(0.2),
+        };
+        assert!(evaluate(&quiet, &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn every_id_round_trips_through_its_name() {
+        for id in SignalId::ALL {
+            assert_eq!(SignalId::parse(id.as_str()), Some(id));
+        }
+        assert_eq!(SignalId::parse("nope"), None);
+    }
 }
