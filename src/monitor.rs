@@ -159,7 +159,10 @@ fn cycle_errors(reports: &[SymbolReport]) -> Vec<String> {
                 gap.reason,
                 crate::model::GapReason::FetchFailed(_) | crate::model::GapReason::RateLimited
             ) {
-                errors.push(format!("{} {}: {}", r.snapshot.symbol, gap.metric, gap.reason));
+                errors.push(format!(
+                    "{} {}: {}",
+                    r.snapshot.symbol, gap.metric, gap.reason
+                ));
             }
         }
     }

@@ -21,7 +21,8 @@ fn by_symbol<'a>(lines: &'a [Value], symbol: &str) -> &'a Value {
 }
 
 fn approx(v: &Value, expected: f64) -> bool {
-    v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-9 * expected.abs().max(1.0))
+    v.as_f64()
+        .is_some_and(|x| (x - expected).abs() < 1e-9 * expected.abs().max(1.0))
 }
 
 #[tokio::test]
@@ -105,7 +106,10 @@ async fn no_key_runs_the_labelled_demo() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     let lines = json_lines(&stdout);
-    let symbols: Vec<&str> = lines.iter().map(|l| l["symbol"].as_str().unwrap()).collect();
+    let symbols: Vec<&str> = lines
+        .iter()
+        .map(|l| l["symbol"].as_str().unwrap())
+        .collect();
     assert_eq!(symbols, ["BTC", "ETH"], "default symbols");
     for l in &lines {
         assert_eq!(l["source"], "demo");
@@ -153,7 +157,11 @@ async fn refused_key_exits_3_once() {
     assert_eq!(stderr.matches("refused").count(), 1, "said once: {stderr}");
     assert!(!stderr.contains(TEST_KEY));
     let requests = server.received_requests().await.unwrap_or_default();
-    assert!(requests.len() <= 3, "not retried in a loop: {}", requests.len());
+    assert!(
+        requests.len() <= 3,
+        "not retried in a loop: {}",
+        requests.len()
+    );
 }
 
 #[tokio::test]
@@ -209,5 +217,9 @@ async fn sigterm_exits_0_within_two_seconds() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
-    assert!(sent.elapsed() < Duration::from_secs(2), "{:?}", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        sent.elapsed()
+    );
 }

@@ -85,7 +85,9 @@ pub fn liq_list(symbol: &str) -> Value {
             {"exchange": "All", "liquidation_usd": 62e6, "long_liquidation_usd": 55e6, "short_liquidation_usd": 7e6},
             {"exchange": "Binance", "liquidation_usd": 30e6, "long_liquidation_usd": 27e6, "short_liquidation_usd": 3e6}
         ]),
-        _ => json!([{"exchange": "All", "liquidation_usd": 1e6, "long_liquidation_usd": 4e5, "short_liquidation_usd": 6e5}]),
+        _ => {
+            json!([{"exchange": "All", "liquidation_usd": 1e6, "long_liquidation_usd": 4e5, "short_liquidation_usd": 6e5}])
+        }
     }
 }
 
