@@ -354,11 +354,7 @@ impl Snapshot {
             &self.liquidations.gap,
             self.liquidations.age_s(now),
         );
-        push(
-            "retail_long_short",
-            &self.retail.gap,
-            self.retail.age_s(now),
-        );
+        push("retail_long_short", &self.retail.gap, self.retail.age_s(now));
         push("top_long_short", &self.top.gap, self.top.age_s(now));
         push("taker", &self.taker.gap, self.taker.age_s(now));
         push("price", &self.price.gap, self.price.age_s(now));
