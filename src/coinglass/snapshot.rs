@@ -33,9 +33,10 @@ const RANGE_1H: &str = "1h";
 /// Own price observations kept per symbol (enough for the 1h change at any sane cadence).
 const PRICE_RING_MAX: usize = 256;
 const PRICE_RING_SPAN_MIN: i64 = 120;
-/// A self-computed 1h change uses an observation between 45 and 75 minutes old.
-const CHANGE_1H_MIN_AGE_MIN: i64 = 45;
-const CHANGE_1H_MAX_AGE_MIN: i64 = 75;
+/// A self-computed 1h change uses an observation between 55 and 80 minutes old (the closest
+/// to 60): with price every 25-30 min there is always one, and never a much shorter span.
+const CHANGE_1H_MIN_AGE_MIN: i64 = 55;
+const CHANGE_1H_MAX_AGE_MIN: i64 = 80;
 
 /// What `LiveSource::connect` needs.
 #[derive(Debug, Clone)]
@@ -173,15 +174,15 @@ impl PriceRing {
     }
 
     /// Percent change against the observation closest to one hour before `now`, if one between
-    /// 45 and 75 minutes old exists.
+    /// 55 and 80 minutes old exists.
     fn change_1h_pct(&self, now: DateTime<Utc>, price: f64) -> Option<f64> {
         let target = 60 * 60_000i64;
         self.0
             .iter()
             .filter_map(|(t, p)| {
                 let age = (now - *t).num_milliseconds();
-                let in_range =
-                    age >= CHANGE_1H_MIN_AGE_MIN * 60_000 && age <= CHANGE_1H_MAX_AGE_MIN * 60_000;
+                let in_range = (CHANGE_1H_MIN_AGE_MIN * 60_000..=CHANGE_1H_MAX_AGE_MIN * 60_000)
+                    .contains(&age);
                 (in_range && *p > 0.0).then_some(((age - target).abs(), *p))
             })
             .min_by_key(|(distance, _)| *distance)
