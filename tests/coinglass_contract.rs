@@ -1165,15 +1165,16 @@ async fn mount_standard(server: &MockServer, btc_page: u32) {
             .mount(server)
             .await;
     }
+    // Past the last coin: an empty page.
+    Mock::given(path(paths::COINS_MARKETS))
+        .and(query_param("page", "4"))
+        .respond_with(ok(json!([])))
+        .mount(server)
+        .await;
 }
 
-#[tokio::test]
-async fn standard_reads_coins_markets_and_learns_which_pages_to_fetch() {
-    let server = MockServer::start().await;
-    let clock = Clock::new(t0());
-    mount_standard(&server, 2).await;
-    mount_market(&server, &clock, "Standard").await;
-    // Standard's L/S interval is 1h: the market mocks answer 4h only, so answer 1h here.
+/// Standard's L/S interval is 1h (the market mocks answer 4h only).
+async fn mount_ls_1h(server: &MockServer) {
     for (kind, prefix) in [
         (LongShortKind::GlobalAccount, "global_account"),
         (LongShortKind::TopAccount, "top_account"),
@@ -1182,9 +1183,18 @@ async fn standard_reads_coins_markets_and_learns_which_pages_to_fetch() {
             .and(query_param("interval", "1h"))
             .respond_with(ok(json!([{"time": t0().timestamp_millis(),
                                       format!("{prefix}_long_percent"): 61}])))
-            .mount(&server)
+            .mount(server)
             .await;
     }
+}
+
+#[tokio::test]
+async fn standard_reads_coins_markets_and_learns_which_pages_to_fetch() {
+    let server = MockServer::start().await;
+    let clock = Clock::new(t0());
+    mount_standard(&server, 2).await;
+    mount_market(&server, &clock, "Standard").await;
+    mount_ls_1h(&server).await;
     let mut src = LiveSource::connect(live_config(&server, &["BTC", "ETH"], 60))
         .await
         .unwrap();
@@ -1248,4 +1258,45 @@ async fn coins_markets_outside_the_plan_falls_back_to_per_symbol_requests() {
     src.poll(t0() + chrono::Duration::minutes(5)).await.unwrap();
     assert_eq!(requests_to(&server, paths::COINS_MARKETS).await, 1);
     assert_eq!(requests_to(&server, paths::OI_EXCHANGE_LIST).await, 2);
+}
+
+#[tokio::test]
+async fn a_coin_missing_from_coins_markets_is_not_reported_and_rescanned_only_occasionally() {
+    let server = MockServer::start().await;
+    let clock = Clock::new(t0());
+    mount_standard(&server, 1).await;
+    mount_market(&server, &clock, "Standard").await;
+    mount_ls_1h(&server).await;
+    let mut src = LiveSource::connect(live_config(&server, &["BTC", "NOPE"], 60))
+        .await
+        .unwrap();
+    let w = src.schedule().weights_every_cycles;
+    assert_eq!(w, 30);
+    let snaps = src.poll(t0()).await.unwrap();
+    assert_eq!(snaps[0].open_interest.gap, None);
+    for gap in [
+        &snaps[1].open_interest.gap,
+        &snaps[1].liquidations.gap,
+        &snaps[1].price.gap,
+        &snaps[1].funding.gap,
+    ] {
+        assert_eq!(gap, &Some(GapReason::NotReported));
+    }
+    assert_eq!(snaps[1].open_interest.value, None);
+    // Pages 1-4 were scanned once.
+    assert_eq!(requests_to(&server, paths::COINS_MARKETS).await, 4);
+    let mut pages_per_cycle = Vec::new();
+    for k in 1..=u64::from(w) {
+        let before = requests_to(&server, paths::COINS_MARKETS).await;
+        src.poll(t0() + chrono::Duration::minutes(k as i64))
+            .await
+            .unwrap();
+        pages_per_cycle.push(requests_to(&server, paths::COINS_MARKETS).await - before);
+    }
+    // One page per cycle (BTC is on page 1) until the rescan is due again.
+    assert!(
+        pages_per_cycle[..(w as usize - 1)].iter().all(|n| *n == 1),
+        "{pages_per_cycle:?}"
+    );
+    assert_eq!(pages_per_cycle[w as usize - 1], 4);
 }

@@ -205,7 +205,6 @@ struct SymbolState {
     price: Field<Price>,
     /// Lower-cased exchange name → open interest USD (funding weights).
     weights: HashMap<String, f64>,
-    weights_at: Option<DateTime<Utc>>,
     ls: [LsState; 2],
     ring: PriceRing,
 }
@@ -223,7 +222,6 @@ impl SymbolState {
             taker: Field::default(),
             price: Field::default(),
             weights: HashMap::new(),
-            weights_at: None,
             ls: [LsState::default(), LsState::default()],
             ring: PriceRing::default(),
         }
@@ -279,14 +277,6 @@ fn gap_text(err: &ApiError) -> String {
         | ApiError::Malformed { detail, .. } => detail,
     };
     format!("{} ({detail})", err.kind())
-}
-
-/// Whether a field's last attempt did not produce a value and should be retried at once.
-fn needs_retry<T>(field: &Field<T>) -> bool {
-    matches!(
-        field.gap,
-        Some(GapReason::Pending | GapReason::FetchFailed(_) | GapReason::RateLimited)
-    )
 }
 
 fn is_all_row(exchange: &str) -> bool {
@@ -442,6 +432,8 @@ pub struct LiveSource {
     gated: HashSet<Group>,
     /// coins-markets pages fetched each cycle (learnt: the last page holding a watched coin).
     markets_pages: u32,
+    /// First cycle at which a deeper coins-markets scan for a missing coin may run again.
+    markets_rescan_at: u64,
     cycle: u64,
     last_cycle_requests: u32,
     last_cycle_errors: Vec<String>,
@@ -527,6 +519,7 @@ impl LiveSource {
                 .collect(),
             gated: HashSet::new(),
             markets_pages: 1,
+            markets_rescan_at: 0,
             cycle: 0,
             last_cycle_requests: 0,
             last_cycle_errors: Vec::new(),
@@ -576,7 +569,7 @@ impl LiveSource {
         let jobs = self.plan_jobs(cycle, now);
         let mut results = self.run(jobs).await;
         if self.schedule.mode == MarketsMode::CoinsMarkets {
-            self.complete_markets(&mut results).await;
+            self.complete_markets(cycle, &mut results).await;
         }
         self.last_cycle_requests = (self.client.requests_total() - before) as u32;
         if let Some(fatal) = results
@@ -613,21 +606,17 @@ impl LiveSource {
                     if open(Group::Liquidations) {
                         jobs.push(Job::Liq(i));
                     }
-                    if open(Group::PairsMarkets)
-                        && (every(s.price_every_cycles) || needs_retry(&st.price))
-                    {
+                    if open(Group::PairsMarkets) && every(s.price_every_cycles) {
                         jobs.push(Job::Pairs(i));
                     }
                 }
                 MarketsMode::CoinsMarkets => {
-                    if open(Group::OpenInterest)
-                        && (every(s.weights_every_cycles) || st.weights_at.is_none())
-                    {
+                    if open(Group::OpenInterest) && every(s.weights_every_cycles) {
                         jobs.push(Job::Oi(i));
                     }
                 }
             }
-            if open(Group::Taker) && (every(s.taker_every_cycles) || needs_retry(&st.taker)) {
+            if open(Group::Taker) && every(s.taker_every_cycles) {
                 jobs.push(Job::Taker(i));
             }
             for side in Side::BOTH {
@@ -684,7 +673,11 @@ impl LiveSource {
 
     /// coins-markets follow-ups: further pages while a watched coin is missing, and the
     /// per-symbol endpoints for the rest of the session if the plan turns out not to include it.
-    async fn complete_markets(&mut self, results: &mut Vec<(Job, Result<Answer, ApiError>)>) {
+    async fn complete_markets(
+        &mut self,
+        cycle: u64,
+        results: &mut Vec<(Job, Result<Answer, ApiError>)>,
+    ) {
         let gated = results.iter().any(|(j, r)| {
             matches!(j, Job::Markets(_)) && matches!(r, Err(ApiError::PlanGated { .. }))
         });
@@ -715,6 +708,7 @@ impl LiveSource {
             results.extend(self.run(jobs).await);
             return;
         }
+        let mut scanned_deeper = false;
         loop {
             let mut found: HashSet<String> = HashSet::new();
             let (mut last_page, mut last_len, mut any_error) = (0u32, 0usize, false);
@@ -737,17 +731,29 @@ impl LiveSource {
                     _ => {}
                 }
             }
-            let missing = self.symbols.iter().any(|s| !found.contains(&s.coin));
-            if !missing || any_error {
-                if !any_error {
-                    self.markets_pages = deepest_hit.max(1);
+            let missing: Vec<&str> = self
+                .symbols
+                .iter()
+                .filter(|s| !found.contains(&s.coin))
+                .map(|s| s.coin.as_str())
+                .collect();
+            if deepest_hit > 0 || !any_error {
+                self.markets_pages = deepest_hit.max(1);
+            }
+            if missing.is_empty() {
+                return;
+            }
+            let exhausted =
+                any_error || last_len < MARKETS_PER_PAGE as usize || last_page >= MAX_MARKETS_PAGES;
+            if exhausted || cycle < self.markets_rescan_at {
+                if scanned_deeper {
+                    // A coin that is not listed must not cost extra pages every cycle.
+                    self.markets_rescan_at = cycle + u64::from(self.schedule.weights_every_cycles);
+                    tracing::info!(missing = ?missing, pages = last_page, "coins not found in coins-markets");
                 }
                 return;
             }
-            if last_len < MARKETS_PER_PAGE as usize || last_page >= MAX_MARKETS_PAGES {
-                self.markets_pages = last_page.max(1);
-                return;
-            }
+            scanned_deeper = true;
             let more = self.run(vec![Job::Markets(last_page + 1)]).await;
             results.extend(more);
         }
@@ -786,7 +792,12 @@ impl LiveSource {
                         Job::Liq(i) => fail(&mut self.symbols[i].liq, &e),
                         Job::Taker(i) => fail(&mut self.symbols[i].taker, &e),
                         Job::Pairs(i) => fail(&mut self.symbols[i].price, &e),
-                        Job::LongShort(side, i) => fail(self.symbols[i].ls_field(side), &e),
+                        Job::LongShort(side, i) => {
+                            // Try again soon, but not every cycle: a series can fail for hours.
+                            let retry = (ls_interval / 16).max(poll);
+                            self.symbols[i].ls[side.index()].next_due = Some(now + retry);
+                            fail(self.symbols[i].ls_field(side), &e);
+                        }
                     }
                     continue;
                 }
@@ -812,7 +823,6 @@ impl LiveSource {
                     if !weights.is_empty() {
                         st.weights = weights;
                     }
-                    st.weights_at = Some(now);
                     if per_symbol {
                         settle(&mut st.oi, open_interest_of(&rows), now);
                     }
