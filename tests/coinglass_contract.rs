@@ -1094,6 +1094,34 @@ async fn unauthorized_is_an_error_and_other_failures_are_gaps() {
         .await
         .unwrap_err();
     assert!(matches!(err, ApiError::Unauthorized { .. }), "{err}");
+    assert!(err.is_fatal());
+}
+
+#[tokio::test]
+async fn a_key_revoked_mid_session_stops_the_cycle_early() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        paths::SUBSCRIPTION,
+        ok(json!({"level": "HOBBYIST"})),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .respond_with(code("401", "API key invalid"))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    let symbols: Vec<String> = (0..20).map(|i| format!("C{i}")).collect();
+    let refs: Vec<&str> = symbols.iter().map(String::as_str).collect();
+    let mut src = LiveSource::connect(live_config(&server, &refs, 300))
+        .await
+        .unwrap();
+    let err = src.poll(t0()).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unauthorized { .. }), "{err}");
+    // The cycle would send 121 requests; it stops once the key is refused (at most the
+    // 8 already in flight).
+    let sent = src.request_stats().this_cycle;
+    assert!((1..=8).contains(&sent), "{sent} requests sent");
 }
 
 #[tokio::test]

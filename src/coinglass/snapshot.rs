@@ -629,12 +629,20 @@ impl LiveSource {
         jobs
     }
 
+    /// Runs `jobs` concurrently (bounded); stops at a refused key rather than sending the rest.
     async fn run(&self, jobs: Vec<Job>) -> Vec<(Job, Result<Answer, ApiError>)> {
-        futures::stream::iter(jobs)
+        let mut stream = futures::stream::iter(jobs)
             .map(|job| async move { (job, self.fetch(job).await) })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await
+            .buffer_unordered(CONCURRENCY);
+        let mut out = Vec::new();
+        while let Some((job, result)) = stream.next().await {
+            let fatal = result.as_ref().is_err_and(ApiError::is_fatal);
+            out.push((job, result));
+            if fatal {
+                break;
+            }
+        }
+        out
     }
 
     async fn fetch(&self, job: Job) -> Result<Answer, ApiError> {
