@@ -1,1 +1,20 @@
-//! placeholder
+//! The live CoinGlass API V4 source.
+//!
+//! * [`wire`]: serde shapes of the V4 answers (numbers or numeric strings, absent ≠ 0);
+//! * [`client`]: transport, envelope, typed [`ApiError`], retries, request counting;
+//! * [`budget`]: the key's [`Plan`], the client-side [`Limiter`] and the schedule planner;
+//! * [`snapshot`]: [`LiveSource`], which turns one cycle of calls into one `Snapshot` per symbol.
+
+pub mod budget;
+pub mod client;
+pub mod snapshot;
+pub mod wire;
+
+pub use budget::{
+    allowed_per_window, headroom, plan_schedule, Limiter, MarketsMode, Plan, Schedule,
+    ScheduleInput, UnknownPlan,
+};
+pub use client::{
+    paths, ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LongShortKind, DEFAULT_BASE_URL,
+};
+pub use snapshot::{LiveConfig, LiveSource};

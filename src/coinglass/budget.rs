@@ -1,0 +1,739 @@
+//! The request budget: the key's plan, a client-side rate limiter and the poll-schedule planner.
+//!
+//! The limiter keeps perpwatch below the key's per-minute limit so that HTTP 429 does not happen
+//! in normal operation; the planner decides how often each metric is fetched so that a cycle fits
+//! comfortably (≤ 80 %) inside that limit before the limiter ever has to make anyone wait.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+// ---------------------------------------------------------------------------------------------
+
+/// A CoinGlass API plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Plan {
+    Hobbyist,
+    Startup,
+    Standard,
+    Professional,
+}
+
+/// A subscription level perpwatch does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown CoinGlass plan {given:?}; expected one of: hobbyist, startup, standard, professional"
+)]
+pub struct UnknownPlan {
+    pub given: String,
+}
+
+impl Plan {
+    pub const ALL: [Plan; 4] = [
+        Plan::Hobbyist,
+        Plan::Startup,
+        Plan::Standard,
+        Plan::Professional,
+    ];
+
+    /// Requests per minute of the plan (the server's `API-KEY-MAX-LIMIT` wins when sent).
+    pub fn requests_per_minute(self) -> u32 {
+        match self {
+            Plan::Hobbyist => 30,
+            Plan::Startup => 80,
+            Plan::Standard => 300,
+            Plan::Professional => 1200,
+        }
+    }
+
+    /// Shortest history interval the plan serves.
+    pub fn min_interval(self) -> Duration {
+        match self {
+            Plan::Hobbyist => Duration::from_secs(4 * 3600),
+            Plan::Startup => Duration::from_secs(30 * 60),
+            Plan::Standard | Plan::Professional => Duration::from_secs(60),
+        }
+    }
+
+    /// Whether `/api/futures/coins-markets` is in the plan.
+    pub fn has_coins_markets(self) -> bool {
+        matches!(self, Plan::Standard | Plan::Professional)
+    }
+
+    /// Upper-case name as CoinGlass spells it (`HOBBYIST`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Hobbyist => "HOBBYIST",
+            Plan::Startup => "STARTUP",
+            Plan::Standard => "STANDARD",
+            Plan::Professional => "PROFESSIONAL",
+        }
+    }
+
+    /// Parses a subscription `level` (`"HOBBYIST"`, `"hobbyist"`, `"Standard"` …).
+    pub fn parse(s: &str) -> Result<Plan, UnknownPlan> {
+        let t = s.trim();
+        Plan::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(t))
+            .ok_or_else(|| UnknownPlan {
+                given: t.to_owned(),
+            })
+    }
+}
+
+impl FromStr for Plan {
+    type Err = UnknownPlan;
+    fn from_str(s: &str) -> Result<Plan, UnknownPlan> {
+        Plan::parse(s)
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limiter
+// ---------------------------------------------------------------------------------------------
+
+/// Requests kept in reserve below the key's limit: about 10 %, at least 2.
+pub fn headroom(limit: u32) -> u32 {
+    limit.div_ceil(10).max(2)
+}
+
+/// Requests the limiter lets through per window for a key limit (never below 1).
+pub fn allowed_per_window(limit: u32) -> u32 {
+    limit.saturating_sub(headroom(limit)).max(1)
+}
+
+/// Client-side sliding-window limiter shared by every request of one key.
+///
+/// Time is `tokio::time::Instant`, so tests can run it on tokio's paused clock.
+#[derive(Debug)]
+pub struct Limiter {
+    window: Duration,
+    state: Mutex<LimiterState>,
+}
+
+#[derive(Debug)]
+struct LimiterState {
+    limit: u32,
+    /// Send times of requests inside the window (ours, plus placeholders for requests another
+    /// client made on the same key, learnt from `API-KEY-USE-LIMIT`).
+    sent: VecDeque<Instant>,
+    paused_until: Option<Instant>,
+    server_used: Option<u32>,
+    /// Whether `limit` came from an `API-KEY-MAX-LIMIT` header (which beats the plan's figure).
+    limit_from_server: bool,
+}
+
+impl Limiter {
+    /// A limiter for `limit` requests per `window` (60 s in production).
+    pub fn new(limit: u32, window: Duration) -> Limiter {
+        Limiter {
+            window,
+            state: Mutex::new(LimiterState {
+                limit: limit.max(1),
+                sent: VecDeque::new(),
+                paused_until: None,
+                server_used: None,
+                limit_from_server: false,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LimiterState> {
+        // A poisoned lock only means another task panicked mid-update; the counts stay usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn prune(&self, st: &mut LimiterState, now: Instant) {
+        while st
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            st.sent.pop_front();
+        }
+    }
+
+    /// Waits until a request may be sent and counts it as sent.
+    pub async fn acquire(&self) {
+        loop {
+            let wake_at = {
+                let mut st = self.lock();
+                let now = Instant::now();
+                self.prune(&mut st, now);
+                match st.paused_until {
+                    Some(until) if until > now => until,
+                    _ => {
+                        st.paused_until = None;
+                        if (st.sent.len() as u64) < u64::from(allowed_per_window(st.limit)) {
+                            st.sent.push_back(now);
+                            return;
+                        }
+                        match st.sent.front() {
+                            Some(oldest) => *oldest + self.window,
+                            None => now + self.window,
+                        }
+                    }
+                }
+            };
+            tokio::time::sleep_until(wake_at).await;
+        }
+    }
+
+    /// Feeds the `API-KEY-MAX-LIMIT` / `API-KEY-USE-LIMIT` headers of a response.
+    pub fn observe_headers(&self, max_limit: Option<u32>, used: Option<u32>) {
+        let mut st = self.lock();
+        let now = Instant::now();
+        self.prune(&mut st, now);
+        if let Some(max) = max_limit.filter(|m| *m > 0) {
+            st.limit = max;
+            st.limit_from_server = true;
+        }
+        if let Some(used) = used {
+            st.server_used = Some(used);
+            // The server saw more requests this minute than we sent: another client shares the
+            // key. Count the difference as sent now so that it expires a full window later.
+            let local = st.sent.len() as u32;
+            for _ in local..used {
+                st.sent.push_back(now);
+            }
+        }
+    }
+
+    /// After a 429: hold every request until the window has passed.
+    pub fn on_rate_limited(&self) {
+        let mut st = self.lock();
+        let until = Instant::now() + self.window;
+        st.paused_until = Some(st.paused_until.map_or(until, |p| p.max(until)));
+    }
+
+    /// Sets the key's limit from its plan, unless the server already reported the real one.
+    pub fn set_plan_limit(&self, limit: u32) {
+        let mut st = self.lock();
+        if !st.limit_from_server {
+            st.limit = limit.max(1);
+        }
+    }
+
+    /// The key's per-minute limit as currently known.
+    pub fn limit(&self) -> u32 {
+        self.lock().limit
+    }
+
+    /// Requests counted in the current window (ours and, when reported, other clients').
+    pub fn used_this_minute(&self) -> u32 {
+        let mut st = self.lock();
+        self.prune(&mut st, Instant::now());
+        st.sent.len() as u32
+    }
+
+    /// The last `API-KEY-USE-LIMIT` the server reported.
+    pub fn server_used(&self) -> Option<u32> {
+        self.lock().server_used
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedule planner
+// ---------------------------------------------------------------------------------------------
+
+/// Share of the per-minute limit a schedule may plan for.
+pub const BUDGET_SHARE: f64 = 0.8;
+/// Default: taker flow every 2 cycles, price every 5 cycles.
+pub const DEFAULT_TAKER_EVERY: u32 = 2;
+pub const DEFAULT_PRICE_EVERY: u32 = 5;
+/// Taker is a rolling 1-hour window: refreshing it more often than every ~3 min (5 % of the
+/// window) buys almost nothing, and it should never be older than its window.
+const TAKER_MIN_PERIOD: Duration = Duration::from_secs(180);
+const TAKER_MAX_PERIOD: Duration = Duration::from_secs(3600);
+const TAKER_MAX_EVERY: u32 = 10;
+/// Price is never older than ~30 min (it also feeds the self-computed 1h change).
+const PRICE_MAX_PERIOD: Duration = Duration::from_secs(30 * 60);
+/// On coins-markets plans, per-exchange OI (the funding weights) is fetched this often: the
+/// exchanges' shares of OI move slowly.
+const WEIGHTS_PERIOD: Duration = Duration::from_secs(30 * 60);
+/// Coins per coins-markets page.
+pub const MARKETS_PER_PAGE: u32 = 100;
+/// Poll-interval stretching step and ceiling.
+const STRETCH_STEP: Duration = Duration::from_secs(15);
+const MAX_POLL: Duration = Duration::from_secs(24 * 3600);
+
+/// How the per-symbol OI / liquidation / price figures are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarketsMode {
+    /// One OI and one liquidation exchange-list per symbol per cycle, pairs-markets for price.
+    PerSymbol,
+    /// `coins-markets` pages carry OI, liquidations and price for every coin (Standard+).
+    CoinsMarkets,
+}
+
+/// What the planner needs to know.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScheduleInput {
+    pub plan: Plan,
+    /// Requests per minute of the key (the plan's, or `API-KEY-MAX-LIMIT`).
+    pub limit_per_minute: u32,
+    pub symbols: usize,
+    pub poll_interval: Duration,
+    pub mode: MarketsMode,
+}
+
+impl ScheduleInput {
+    /// The usual input: limit and mode follow the plan.
+    pub fn for_plan(plan: Plan, symbols: usize, poll_interval: Duration) -> ScheduleInput {
+        ScheduleInput {
+            plan,
+            limit_per_minute: plan.requests_per_minute(),
+            symbols,
+            poll_interval,
+            mode: if plan.has_coins_markets() {
+                MarketsMode::CoinsMarkets
+            } else {
+                MarketsMode::PerSymbol
+            },
+        }
+    }
+}
+
+/// How often each metric is fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub poll_interval: Duration,
+    pub mode: MarketsMode,
+    /// Taker exchange-list every N cycles.
+    pub taker_every_cycles: u32,
+    /// pairs-markets (price) every N cycles (PerSymbol mode; coins-markets carries price).
+    pub price_every_cycles: u32,
+    /// Per-exchange OI for funding weights every N cycles (CoinsMarkets mode; PerSymbol mode
+    /// reads it from the OI exchange-list every cycle).
+    pub weights_every_cycles: u32,
+    /// Bar interval of the long/short series; fetched once per new bar.
+    pub ls_interval: Duration,
+    pub est_requests_per_minute: f64,
+    pub est_requests_per_symbol_per_cycle: f64,
+    /// Set when the requested poll interval had to be lengthened to fit the limit.
+    pub stretched_from: Option<Duration>,
+    pub explanation: String,
+}
+
+impl Schedule {
+    /// The L/S interval in the API's spelling (`4h`, `30m`, `1h`).
+    pub fn ls_interval_str(&self) -> String {
+        interval_str(self.ls_interval)
+    }
+}
+
+/// A duration as a V4 interval string (`1m`, `30m`, `4h`, `1d`).
+pub fn interval_str(d: Duration) -> String {
+    let s = d.as_secs();
+    if s % 86_400 == 0 && s >= 86_400 {
+        format!("{}d", s / 86_400)
+    } else if s % 3600 == 0 && s >= 3600 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}m", (s / 60).max(1))
+    }
+}
+
+fn cycles_within(period: Duration, poll: Duration) -> u32 {
+    let poll_s = poll.as_secs_f64().max(1.0);
+    ((period.as_secs_f64() / poll_s).floor() as u32).max(1)
+}
+
+fn cycles_at_least(period: Duration, poll: Duration) -> u32 {
+    let poll_s = poll.as_secs_f64().max(1.0);
+    ((period.as_secs_f64() / poll_s).ceil() as u32).max(1)
+}
+
+/// Cadence caps for one poll interval.
+struct Caps {
+    taker_default: u32,
+    taker_max: u32,
+    price_max: u32,
+}
+
+fn caps(poll: Duration) -> Caps {
+    let taker_max = cycles_within(TAKER_MAX_PERIOD, poll).min(TAKER_MAX_EVERY);
+    Caps {
+        taker_default: DEFAULT_TAKER_EVERY
+            .max(cycles_at_least(TAKER_MIN_PERIOD, poll))
+            .min(taker_max),
+        taker_max,
+        price_max: cycles_within(PRICE_MAX_PERIOD, poll),
+    }
+}
+
+/// Requests one cycle costs on average, per the cost model in the module docs of
+/// [`plan_schedule`].
+fn cost_per_cycle(
+    input: &ScheduleInput,
+    poll: Duration,
+    taker_every: u32,
+    price_every: u32,
+    weights_every: u32,
+    ls_interval: Duration,
+) -> f64 {
+    let n = input.symbols as f64;
+    // Two L/S series per symbol, one request each per new bar (at most one bar per cycle).
+    let ls = 2.0 * (poll.as_secs_f64() / ls_interval.as_secs_f64()).min(1.0);
+    let taker = 1.0 / f64::from(taker_every);
+    let per_symbol = match input.mode {
+        MarketsMode::PerSymbol => 2.0 + taker + 1.0 / f64::from(price_every) + ls,
+        MarketsMode::CoinsMarkets => taker + 1.0 / f64::from(weights_every) + ls,
+    };
+    let shared = match input.mode {
+        MarketsMode::PerSymbol => 1.0,
+        // Funding list + one coins-markets page (watched coins are assumed to be in the top
+        // MARKETS_PER_PAGE; LiveSource fetches further pages only when a symbol is missing).
+        MarketsMode::CoinsMarkets => 2.0,
+    };
+    shared + n * per_symbol
+}
+
+/// Plans the cadences for `input`.
+///
+/// Cost model per cycle: funding exchange-list 1 (all coins); per symbol OI exchange-list 1 +
+/// liquidation exchange-list 1 + taker 1/taker_every + pairs-markets 1/price_every + 2 L/S
+/// requests per new bar. With coins-markets (Standard+) one page replaces the per-symbol OI,
+/// liquidation and price calls, and per-exchange OI (funding weights) is read every ~30 min.
+///
+/// The plan targets ≤ 80 % of the limit: first taker, then price are fetched less often (up to
+/// their caps), and only then is the poll interval lengthened.
+pub fn plan_schedule(input: ScheduleInput) -> Schedule {
+    let ls_interval = input.plan.min_interval().max(Duration::from_secs(3600));
+    let budget = BUDGET_SHARE * f64::from(input.limit_per_minute.max(1));
+    let requested = input.poll_interval.max(Duration::from_secs(1));
+    let per_minute = |poll: Duration, cost: f64| cost * 60.0 / poll.as_secs_f64();
+
+    let mut poll = requested;
+    let (taker_every, price_every, weights_every, cost) = loop {
+        let c = caps(poll);
+        let weights_every = cycles_at_least(WEIGHTS_PERIOD, poll);
+        let mut taker = c.taker_default;
+        let mut price = DEFAULT_PRICE_EVERY.min(c.price_max);
+        let cost_of = |t, p| cost_per_cycle(&input, poll, t, p, weights_every, ls_interval);
+        while per_minute(poll, cost_of(taker, price)) > budget && taker < c.taker_max {
+            taker += 1;
+        }
+        if input.mode == MarketsMode::PerSymbol {
+            while per_minute(poll, cost_of(taker, price)) > budget && price < c.price_max {
+                price += 1;
+            }
+        }
+        let cost = cost_of(taker, price);
+        if per_minute(poll, cost) <= budget || poll >= MAX_POLL {
+            break (taker, price, weights_every, cost);
+        }
+        poll = (poll + STRETCH_STEP).min(MAX_POLL);
+    };
+
+    let est_per_minute = per_minute(poll, cost);
+    let n = input.symbols.max(1) as f64;
+    let per_symbol = cost / n;
+    let stretched_from = (poll != requested).then_some(requested);
+
+    let mut explanation = format!(
+        "{} symbols × {:.2} requests per {} s cycle = {:.1}/min, limit {}/min (plan {}, target ≤ {:.0}/min); \
+         taker every {} cycles, ",
+        input.symbols,
+        per_symbol,
+        poll.as_secs(),
+        est_per_minute,
+        input.limit_per_minute,
+        input.plan,
+        budget,
+        taker_every,
+    );
+    match input.mode {
+        MarketsMode::PerSymbol => {
+            explanation.push_str(&format!("price every {price_every} cycles, "))
+        }
+        MarketsMode::CoinsMarkets => explanation.push_str(&format!(
+            "OI, liquidations and price from coins-markets ({MARKETS_PER_PAGE} coins per page), \
+             funding weights every {weights_every} cycles, "
+        )),
+    }
+    explanation.push_str(&format!(
+        "long/short on {} bars (once per new bar).",
+        interval_str(ls_interval)
+    ));
+    if let Some(from) = stretched_from {
+        explanation.push_str(&format!(
+            " The requested {} s interval would need {:.1}/min even at the slowest taker and price \
+             cadence, so the poll interval was stretched to {} s.",
+            from.as_secs(),
+            per_minute(
+                from,
+                cost_per_cycle(
+                    &input,
+                    from,
+                    caps(from).taker_max,
+                    caps(from).price_max,
+                    cycles_at_least(WEIGHTS_PERIOD, from),
+                    ls_interval
+                )
+            ),
+            poll.as_secs()
+        ));
+    }
+
+    Schedule {
+        poll_interval: poll,
+        mode: input.mode,
+        taker_every_cycles: taker_every,
+        price_every_cycles: price_every,
+        weights_every_cycles: weights_every,
+        ls_interval,
+        est_requests_per_minute: est_per_minute,
+        est_requests_per_symbol_per_cycle: per_symbol,
+        stretched_from,
+        explanation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    fn plan(p: Plan, symbols: usize, poll_s: u64) -> Schedule {
+        plan_schedule(ScheduleInput::for_plan(
+            p,
+            symbols,
+            Duration::from_secs(poll_s),
+        ))
+    }
+
+    /// Requests of `cycles` consecutive cycles counted the way LiveSource issues them
+    /// (cycle k fetches taker when k % taker_every == 0, etc.; L/S once per new bar).
+    fn simulate(s: &Schedule, symbols: usize, cycles: u64) -> f64 {
+        let mut total = 0u64;
+        let poll = s.poll_interval.as_secs();
+        let ls = s.ls_interval.as_secs();
+        for k in 0..cycles {
+            let n = symbols as u64;
+            let due = |every: u32| k % u64::from(every) == 0;
+            total += 1; // funding
+            match s.mode {
+                MarketsMode::PerSymbol => {
+                    total += 2 * n;
+                    if due(s.price_every_cycles) {
+                        total += n;
+                    }
+                }
+                MarketsMode::CoinsMarkets => {
+                    total += 1;
+                    if due(s.weights_every_cycles) {
+                        total += n;
+                    }
+                }
+            }
+            if due(s.taker_every_cycles) {
+                total += n;
+            }
+            // A new L/S bar starts when the cycle crosses a bar boundary (or on the first cycle).
+            let t = k * poll;
+            if k == 0 || t / ls != (t - poll) / ls {
+                total += 2 * n;
+            }
+        }
+        total as f64 / (cycles as f64 * symbols as f64)
+    }
+
+    #[test]
+    fn plans_parse_case_insensitively_and_list_the_choices() {
+        assert_eq!(Plan::parse("HOBBYIST"), Ok(Plan::Hobbyist));
+        assert_eq!(Plan::parse("hobbyist"), Ok(Plan::Hobbyist));
+        assert_eq!(Plan::parse(" Standard "), Ok(Plan::Standard));
+        assert_eq!("Professional".parse::<Plan>(), Ok(Plan::Professional));
+        let err = Plan::parse("gold").unwrap_err().to_string();
+        for name in ["hobbyist", "startup", "standard", "professional", "gold"] {
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn plan_limits_and_intervals() {
+        assert_eq!(Plan::Hobbyist.requests_per_minute(), 30);
+        assert_eq!(Plan::Startup.requests_per_minute(), 80);
+        assert_eq!(Plan::Standard.requests_per_minute(), 300);
+        assert_eq!(Plan::Professional.requests_per_minute(), 1200);
+        assert_eq!(Plan::Hobbyist.min_interval(), 240 * MIN);
+        assert_eq!(Plan::Startup.min_interval(), 30 * MIN);
+        assert_eq!(Plan::Standard.min_interval(), MIN);
+    }
+
+    #[test]
+    fn headroom_is_ten_percent_but_at_least_two() {
+        assert_eq!(allowed_per_window(30), 27);
+        assert_eq!(allowed_per_window(300), 270);
+        assert_eq!(allowed_per_window(10), 8);
+        assert_eq!(allowed_per_window(2), 1);
+    }
+
+    #[test]
+    fn forty_symbols_every_five_minutes_fit_hobbyist_without_stretching() {
+        let s = plan(Plan::Hobbyist, 40, 300);
+        assert_eq!(s.stretched_from, None, "{}", s.explanation);
+        assert_eq!(s.poll_interval, 5 * MIN);
+        assert!(s.est_requests_per_minute <= 0.8 * 30.0, "{}", s.explanation);
+        assert!(
+            s.est_requests_per_minute <= f64::from(allowed_per_window(30)),
+            "{}",
+            s.explanation
+        );
+        assert_eq!(s.ls_interval, 240 * MIN);
+        assert_eq!(s.mode, MarketsMode::PerSymbol);
+        // 1 + 40 × (2 + 1/2 + 1/5 + 2 × 300/14400) = 110.67 per cycle = 22.1/min.
+        assert!(
+            (s.est_requests_per_minute - 22.13).abs() < 0.01,
+            "{}",
+            s.explanation
+        );
+        assert!(s.explanation.contains("40 symbols"), "{}", s.explanation);
+        assert!(s.explanation.contains("limit 30/min"), "{}", s.explanation);
+        // The measured hour agrees with the estimate.
+        let measured = simulate(&s, 40, 12) * 40.0 * 12.0 / 60.0;
+        assert!(measured <= 0.8 * 30.0, "measured {measured}/min");
+    }
+
+    #[test]
+    fn hobbyist_two_symbols_every_minute_cost_at_most_3_5_per_symbol_per_cycle() {
+        let s = plan(Plan::Hobbyist, 2, 60);
+        assert_eq!(s.stretched_from, None);
+        assert_eq!(s.taker_every_cycles, 3);
+        assert_eq!(s.price_every_cycles, 5);
+        let measured = simulate(&s, 2, 60);
+        assert!(measured <= 3.5, "measured {measured}");
+        assert!(s.est_requests_per_symbol_per_cycle <= 3.5);
+        assert!((measured - s.est_requests_per_symbol_per_cycle).abs() < 0.05);
+    }
+
+    #[test]
+    fn standard_costs_at_most_1_5_per_symbol_per_cycle_with_two_or_more_symbols() {
+        for n in [2usize, 3, 5, 10, 40, 100] {
+            let s = plan(Plan::Standard, n, 60);
+            assert_eq!(s.mode, MarketsMode::CoinsMarkets);
+            assert_eq!(s.ls_interval, 60 * MIN);
+            assert_eq!(s.stretched_from, None);
+            let measured = simulate(&s, n, 60);
+            assert!(measured <= 1.5, "{n} symbols: measured {measured}");
+            assert!(
+                s.est_requests_per_symbol_per_cycle <= 1.5,
+                "{}",
+                s.explanation
+            );
+            assert!((measured - s.est_requests_per_symbol_per_cycle).abs() < 0.05);
+        }
+    }
+
+    #[test]
+    fn ls_interval_never_below_the_plans_minimum() {
+        assert_eq!(plan(Plan::Hobbyist, 1, 60).ls_interval, 240 * MIN);
+        assert!(plan(Plan::Startup, 1, 60).ls_interval >= 30 * MIN);
+        assert_eq!(plan(Plan::Standard, 1, 60).ls_interval_str(), "1h");
+        assert_eq!(plan(Plan::Hobbyist, 1, 60).ls_interval_str(), "4h");
+    }
+
+    #[test]
+    fn over_budget_stretches_taker_then_price_then_the_interval() {
+        // 60 symbols every 5 min on Hobbyist: defaults cost 1 + 60 × 2.74 = 165.5/cycle = 33/min.
+        let s = plan(Plan::Hobbyist, 60, 300);
+        assert!(s.est_requests_per_minute <= 24.0, "{}", s.explanation);
+        assert!(s.taker_every_cycles > DEFAULT_TAKER_EVERY);
+        // Price is capped at 30 min (6 cycles of 5 min).
+        assert!(s.price_every_cycles <= 6);
+        assert!(s.stretched_from.is_some());
+        assert!(s.poll_interval > 5 * MIN);
+        assert!(s.explanation.contains("stretched"), "{}", s.explanation);
+
+        // 12 symbols every minute on Hobbyist: even at taker every 10 and price every 30
+        // cycles a cycle costs 1 + 12 × 2.14 = 26.7/min, so the interval stretches.
+        let s = plan(Plan::Hobbyist, 12, 60);
+        assert!(s.est_requests_per_minute <= 24.0, "{}", s.explanation);
+        assert_eq!(s.stretched_from, Some(MIN));
+        assert!(s.poll_interval.as_secs() % 15 == 0);
+    }
+
+    #[test]
+    fn stretching_uses_cadences_before_the_interval() {
+        // 48 symbols at 5 min: defaults cost 1 + 48 × 2.74 = 132.6/cycle = 26.5/min; at the
+        // slowest taker (10) and price (6) cadences 1 + 48 × 2.31 = 111.8/cycle = 22.4/min.
+        let s = plan(Plan::Hobbyist, 48, 300);
+        assert_eq!(s.stretched_from, None, "{}", s.explanation);
+        assert!(s.taker_every_cycles > DEFAULT_TAKER_EVERY || s.price_every_cycles > 5);
+        assert!(s.est_requests_per_minute <= 24.0);
+    }
+
+    #[test]
+    fn a_header_limit_overrides_the_plan_figure() {
+        let mut input = ScheduleInput::for_plan(Plan::Hobbyist, 40, 5 * MIN);
+        input.limit_per_minute = 10;
+        let s = plan_schedule(input);
+        assert!(s.est_requests_per_minute <= 8.0, "{}", s.explanation);
+        assert!(s.stretched_from.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_acquires_never_exceed_the_allowance_in_any_window() {
+        use std::sync::Arc;
+        let limiter = Arc::new(Limiter::new(30, MIN));
+        let start = Instant::now();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let (l, t) = (limiter.clone(), times.clone());
+            tasks.push(tokio::spawn(async move {
+                l.acquire().await;
+                t.lock().unwrap().push(Instant::now());
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut times = times.lock().unwrap().clone();
+        times.sort();
+        assert_eq!(times.len(), 100);
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..].iter().filter(|u| **u - *t < MIN).count();
+            assert!(in_window <= 27, "{in_window} requests within 60 s of #{i}");
+        }
+        // 100 requests at 27 per minute need three full windows.
+        assert!(times[99] - start >= 3 * MIN);
+        assert!(times[99] - start < 4 * MIN);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn server_usage_and_429_hold_requests_back() {
+        let limiter = Limiter::new(30, MIN);
+        limiter.acquire().await;
+        // Another client used 26 of the key's requests this minute: one more fits (27 allowed).
+        limiter.observe_headers(Some(30), Some(26));
+        assert_eq!(limiter.used_this_minute(), 26);
+        let t0 = Instant::now();
+        limiter.acquire().await;
+        assert_eq!(Instant::now(), t0);
+        limiter.acquire().await;
+        assert!(Instant::now() - t0 >= MIN - Duration::from_millis(1));
+
+        limiter.on_rate_limited();
+        let t1 = Instant::now();
+        limiter.acquire().await;
+        assert!(Instant::now() - t1 >= MIN);
+
+        limiter.observe_headers(Some(1200), None);
+        assert_eq!(limiter.limit(), 1200);
+    }
+}

@@ -1,0 +1,859 @@
+//! Transport: one generic `GET` with the V4 envelope, typed errors, retries and the rate limiter,
+//! plus thin typed wrappers for the endpoints perpwatch reads.
+//!
+//! The API key travels only in the `CG-API-KEY` header (marked sensitive); every error text is
+//! built from the endpoint path, the query (which never holds the key) and the server's message,
+//! and is scrubbed of the key once more before it leaves this module.
+
+use super::budget::{Limiter, Plan};
+use super::wire::{
+    CoinMarket, Envelope, ExchangeName, ExchangePairs, FundingCoin, LiquidationBar,
+    LiquidationExchangeRow, LongShortBar, OhlcBar, OiExchangeRow, PairMarket, Subscription,
+    TakerBar, TakerExchangeList,
+};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Production base URL (overridable through `COINGLASS_BASE_URL` in the config layer).
+pub const DEFAULT_BASE_URL: &str = "https://open-api-v4.coinglass.com";
+/// Bytes of an unexpected body kept in [`ApiError::Malformed`].
+pub const BODY_HEAD_BYTES: usize = 200;
+
+/// Endpoint paths (V4).
+pub mod paths {
+    pub const SUBSCRIPTION: &str = "/api/user/account/subscription";
+    pub const FUNDING_EXCHANGE_LIST: &str = "/api/futures/funding-rate/exchange-list";
+    pub const FUNDING_OI_WEIGHT_HISTORY: &str = "/api/futures/funding-rate/oi-weight-history";
+    pub const FUNDING_VOL_WEIGHT_HISTORY: &str = "/api/futures/funding-rate/vol-weight-history";
+    pub const OI_EXCHANGE_LIST: &str = "/api/futures/open-interest/exchange-list";
+    pub const OI_AGGREGATED_HISTORY: &str = "/api/futures/open-interest/aggregated-history";
+    pub const LIQUIDATION_EXCHANGE_LIST: &str = "/api/futures/liquidation/exchange-list";
+    pub const LIQUIDATION_AGGREGATED_HISTORY: &str = "/api/futures/liquidation/aggregated-history";
+    pub const TAKER_EXCHANGE_LIST: &str = "/api/futures/taker-buy-sell-volume/exchange-list";
+    pub const TAKER_AGGREGATED_HISTORY: &str =
+        "/api/futures/aggregated-taker-buy-sell-volume/history";
+    pub const GLOBAL_LONG_SHORT_HISTORY: &str =
+        "/api/futures/global-long-short-account-ratio/history";
+    pub const TOP_LONG_SHORT_HISTORY: &str = "/api/futures/top-long-short-account-ratio/history";
+    pub const TOP_POSITION_LONG_SHORT_HISTORY: &str =
+        "/api/futures/top-long-short-position-ratio/history";
+    pub const PAIRS_MARKETS: &str = "/api/futures/pairs-markets";
+    pub const COINS_MARKETS: &str = "/api/futures/coins-markets";
+    pub const PRICE_HISTORY: &str = "/api/futures/price/history";
+    pub const SUPPORTED_EXCHANGES: &str = "/api/futures/supported-exchanges";
+    pub const SUPPORTED_EXCHANGE_PAIRS: &str = "/api/futures/supported-exchange-pairs";
+}
+
+/// Transport knobs; the defaults are the production values, tests shorten them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    /// Whole request, body included.
+    pub request_timeout: Duration,
+    /// Attempts per request for transient and rate-limit failures (1 = no retry).
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// The limiter's window (the API counts per minute; tests may shorten it).
+    pub rate_window: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            max_attempts: 3,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(8),
+            rate_window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a request failed. `endpoint` is the path and query (never the key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Missing or invalid key, or an expired subscription: fatal (exit code 3).
+    #[error("{endpoint}: the API key was refused ({detail})")]
+    Unauthorized { endpoint: String, detail: String },
+    /// The endpoint or interval is not in the key's plan: degrade, do not retry.
+    #[error("{endpoint}: not in your plan ({detail})")]
+    PlanGated { endpoint: String, detail: String },
+    /// Wrong path or parameter: a bug, not retried.
+    #[error("{endpoint}: bad request ({detail})")]
+    BadRequest { endpoint: String, detail: String },
+    #[error("{endpoint}: rate limited ({detail})")]
+    RateLimited { endpoint: String, detail: String },
+    /// 5xx, timeouts, refused or reset connections.
+    #[error("{endpoint}: temporary failure ({detail})")]
+    Transient { endpoint: String, detail: String },
+    /// The body was not the expected JSON; `body_head` holds at most its first 200 bytes.
+    #[error("{endpoint}: unexpected answer ({detail}); body starts with {body_head:?}")]
+    Malformed {
+        endpoint: String,
+        detail: String,
+        body_head: String,
+    },
+}
+
+impl ApiError {
+    pub fn endpoint(&self) -> &str {
+        match self {
+            ApiError::Unauthorized { endpoint, .. }
+            | ApiError::PlanGated { endpoint, .. }
+            | ApiError::BadRequest { endpoint, .. }
+            | ApiError::RateLimited { endpoint, .. }
+            | ApiError::Transient { endpoint, .. }
+            | ApiError::Malformed { endpoint, .. } => endpoint,
+        }
+    }
+
+    /// The source cannot go on (the caller exits with code 3).
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, ApiError::Unauthorized { .. })
+    }
+
+    /// Worth another attempt after a pause.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Transient { .. } | ApiError::RateLimited { .. }
+        )
+    }
+
+    /// Short kind name for logs and gap texts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::PlanGated { .. } => "not in plan",
+            ApiError::BadRequest { .. } => "bad request",
+            ApiError::RateLimited { .. } => "rate limited",
+            ApiError::Transient { .. } => "temporary failure",
+            ApiError::Malformed { .. } => "malformed answer",
+        }
+    }
+
+    fn map_text(self, f: impl Fn(String) -> String) -> ApiError {
+        match self {
+            ApiError::Unauthorized { endpoint, detail } => ApiError::Unauthorized {
+                endpoint: f(endpoint),
+                detail: f(detail),
+            },
+            ApiError::PlanGated { endpoint, detail } => ApiError::PlanGated {
+                endpoint: f(endpoint),
+                detail: f(detail),
+            },
+            ApiError::BadRequest { endpoint, detail } => ApiError::BadRequest {
+                endpoint: f(endpoint),
+                detail: f(detail),
+            },
+            ApiError::RateLimited { endpoint, detail } => ApiError::RateLimited {
+                endpoint: f(endpoint),
+                detail: f(detail),
+            },
+            ApiError::Transient { endpoint, detail } => ApiError::Transient {
+                endpoint: f(endpoint),
+                detail: f(detail),
+            },
+            ApiError::Malformed {
+                endpoint,
+                detail,
+                body_head,
+            } => ApiError::Malformed {
+                endpoint: f(endpoint),
+                detail: f(detail),
+                body_head: f(body_head),
+            },
+        }
+    }
+}
+
+/// Query parameters of one request.
+pub type Params = Vec<(&'static str, String)>;
+
+/// Common parameters of the history endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// V4 spelling: `1m … 4h … 1d 1w`.
+    pub interval: String,
+    /// Rows (API default and maximum 1000).
+    pub limit: Option<u32>,
+    /// Epoch milliseconds.
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+}
+
+impl HistoryQuery {
+    pub fn new(interval: impl Into<String>) -> HistoryQuery {
+        HistoryQuery {
+            interval: interval.into(),
+            limit: None,
+            start_time: None,
+            end_time: None,
+        }
+    }
+
+    pub fn limit(mut self, limit: u32) -> HistoryQuery {
+        self.limit = Some(limit);
+        self
+    }
+
+    pub fn range_ms(mut self, start_time: i64, end_time: i64) -> HistoryQuery {
+        self.start_time = Some(start_time);
+        self.end_time = Some(end_time);
+        self
+    }
+
+    fn push(&self, params: &mut Params) {
+        params.push(("interval", self.interval.clone()));
+        if let Some(l) = self.limit {
+            params.push(("limit", l.to_string()));
+        }
+        if let Some(s) = self.start_time {
+            params.push(("start_time", s.to_string()));
+        }
+        if let Some(e) = self.end_time {
+            params.push(("end_time", e.to_string()));
+        }
+    }
+}
+
+/// Which long/short population.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LongShortKind {
+    /// Retail: all accounts.
+    GlobalAccount,
+    TopAccount,
+    TopPosition,
+}
+
+impl LongShortKind {
+    pub fn path(self) -> &'static str {
+        match self {
+            LongShortKind::GlobalAccount => paths::GLOBAL_LONG_SHORT_HISTORY,
+            LongShortKind::TopAccount => paths::TOP_LONG_SHORT_HISTORY,
+            LongShortKind::TopPosition => paths::TOP_POSITION_LONG_SHORT_HISTORY,
+        }
+    }
+}
+
+/// CoinGlass V4 client. Cheap to clone; clones share the limiter and the request counter.
+#[derive(Clone)]
+pub struct CoinGlassClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    key: SecretString,
+    options: ClientOptions,
+    limiter: Limiter,
+    requests: AtomicU64,
+}
+
+impl fmt::Debug for CoinGlassClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoinGlassClient")
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &"[redacted]")
+            .field("requests_total", &self.requests_total())
+            .finish()
+    }
+}
+
+impl CoinGlassClient {
+    /// A client for `base_url` (no trailing path). The limiter starts at the Hobbyist figure
+    /// until the plan or an `API-KEY-MAX-LIMIT` header says otherwise.
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: SecretString,
+        options: ClientOptions,
+    ) -> Result<CoinGlassClient, ApiError> {
+        let base_url = base_url.into().trim().trim_end_matches('/').to_owned();
+        let setup = |detail: &str| ApiError::BadRequest {
+            endpoint: "client setup".into(),
+            detail: detail.into(),
+        };
+        if api_key.expose_secret().trim().is_empty() {
+            return Err(ApiError::Unauthorized {
+                endpoint: "client setup".into(),
+                detail: "no API key given".into(),
+            });
+        }
+        let mut key_header =
+            HeaderValue::from_str(api_key.expose_secret().trim()).map_err(|_| {
+                ApiError::Unauthorized {
+                    endpoint: "client setup".into(),
+                    detail: "the API key contains characters not allowed in an HTTP header".into(),
+                }
+            })?;
+        key_header.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert("CG-API-KEY", key_header);
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .user_agent(concat!("perpwatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| setup(&error_chain(&e.without_url())))?;
+        if reqwest::Url::parse(&base_url).is_err() {
+            return Err(setup("the base URL is not a valid URL"));
+        }
+        Ok(CoinGlassClient {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                limiter: Limiter::new(Plan::Hobbyist.requests_per_minute(), options.rate_window),
+                key: SecretString::from(api_key.expose_secret().trim().to_owned()),
+                options,
+                requests: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The shared limiter (plan limit, usage this minute).
+    pub fn limiter(&self) -> &Limiter {
+        &self.inner.limiter
+    }
+
+    /// HTTP requests sent since creation, retries included.
+    pub fn requests_total(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.options
+    }
+
+    /// `GET path?params`, unwrapped from the envelope and decoded as `T`. Retries transient and
+    /// rate-limit failures with exponential backoff and jitter; every attempt waits for the
+    /// limiter and is counted.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let endpoint = endpoint_name(path, params);
+        let url = format!("{}{}", self.inner.base_url, path);
+        let attempts = self.inner.options.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            self.inner.limiter.acquire().await;
+            self.inner.requests.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(endpoint = %endpoint, attempt, "coinglass request");
+            let result = self
+                .send_once::<T>(&endpoint, &url, params)
+                .await
+                .map_err(|e| self.scrub(e));
+            let err = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if matches!(err, ApiError::RateLimited { .. }) {
+                self.inner.limiter.on_rate_limited();
+            }
+            if !err.is_retryable() || attempt >= attempts {
+                tracing::warn!(error = %err, attempt, "coinglass request failed");
+                return Err(err);
+            }
+            let delay = self.backoff(attempt);
+            tracing::info!(error = %err, attempt, delay_ms = delay.as_millis() as u64, "coinglass request will be retried");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        url: &str,
+        params: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let transport = |e: reqwest::Error| transport_error(endpoint, e);
+        let resp = self
+            .inner
+            .http
+            .get(url)
+            .query(params)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let header_u32 = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| s.trim().parse::<u32>().ok())
+        };
+        let (max, used) = (
+            header_u32("API-KEY-MAX-LIMIT"),
+            header_u32("API-KEY-USE-LIMIT"),
+        );
+        if max.is_some() || used.is_some() {
+            self.inner.limiter.observe_headers(max, used);
+        }
+        let body = resp.bytes().await.map_err(transport)?;
+        decode(endpoint, status, &body)
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let o = &self.inner.options;
+        let exp = o
+            .backoff_base
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(o.backoff_cap);
+        // Equal jitter: half fixed, half random, so concurrent retries spread out.
+        let half = exp / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+
+    /// Removes the key from every text of an error (a server could echo it back).
+    fn scrub(&self, e: ApiError) -> ApiError {
+        let key = self.inner.key.expose_secret();
+        if key.is_empty() {
+            return e;
+        }
+        e.map_text(|s| {
+            if s.contains(key) {
+                s.replace(key, "[redacted]")
+            } else {
+                s
+            }
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Typed endpoints
+    // -----------------------------------------------------------------------------------------
+
+    /// The key's plan: `{level, expire_time, expired}`.
+    pub async fn subscription(&self) -> Result<Subscription, ApiError> {
+        self.get(paths::SUBSCRIPTION, &[]).await
+    }
+
+    /// Current funding of every coin on every exchange (one request for all coins).
+    pub async fn funding_exchange_list(&self) -> Result<Vec<FundingCoin>, ApiError> {
+        self.get(paths::FUNDING_EXCHANGE_LIST, &[]).await
+    }
+
+    /// Open interest of one coin per exchange (first row `All`).
+    pub async fn oi_exchange_list(&self, coin: &str) -> Result<Vec<OiExchangeRow>, ApiError> {
+        self.get(paths::OI_EXCHANGE_LIST, &[("symbol", coin.to_owned())])
+            .await
+    }
+
+    /// Liquidations of one coin over a rolling `range` (`1h`, `4h`, `12h`, `24h`).
+    pub async fn liquidation_exchange_list(
+        &self,
+        coin: &str,
+        range: &str,
+    ) -> Result<Vec<LiquidationExchangeRow>, ApiError> {
+        self.get(
+            paths::LIQUIDATION_EXCHANGE_LIST,
+            &[("range", range.to_owned()), ("symbol", coin.to_owned())],
+        )
+        .await
+    }
+
+    /// Taker buy/sell of one coin over `range` (an object with an `exchange_list`).
+    pub async fn taker_exchange_list(
+        &self,
+        coin: &str,
+        range: &str,
+    ) -> Result<TakerExchangeList, ApiError> {
+        self.get(
+            paths::TAKER_EXCHANGE_LIST,
+            &[("symbol", coin.to_owned()), ("range", range.to_owned())],
+        )
+        .await
+    }
+
+    /// Every pair of one coin: price, OI, funding, 24h liquidations.
+    pub async fn pairs_markets(&self, coin: &str) -> Result<Vec<PairMarket>, ApiError> {
+        self.get(paths::PAIRS_MARKETS, &[("symbol", coin.to_owned())])
+            .await
+    }
+
+    /// One page (1-based) of every coin's market figures (Standard+).
+    pub async fn coins_markets(
+        &self,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<CoinMarket>, ApiError> {
+        self.get(
+            paths::COINS_MARKETS,
+            &[
+                ("page", page.to_string()),
+                ("per_page", per_page.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// Long/short account (or position) history of one exchange pair (`symbol` = `BTCUSDT`).
+    pub async fn long_short_history(
+        &self,
+        kind: LongShortKind,
+        exchange: &str,
+        pair: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<LongShortBar>, ApiError> {
+        let mut p: Params = vec![
+            ("exchange", exchange.to_owned()),
+            ("symbol", pair.to_owned()),
+        ];
+        query.push(&mut p);
+        self.get(kind.path(), &p).await
+    }
+
+    /// Aggregated open-interest OHLC of one coin (USD).
+    pub async fn oi_aggregated_history(
+        &self,
+        coin: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<OhlcBar>, ApiError> {
+        self.coin_history(paths::OI_AGGREGATED_HISTORY, coin, None, query)
+            .await
+    }
+
+    /// OI-weighted funding OHLC of one coin (percent per interval as served).
+    pub async fn funding_oi_weight_history(
+        &self,
+        coin: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<OhlcBar>, ApiError> {
+        self.coin_history(paths::FUNDING_OI_WEIGHT_HISTORY, coin, None, query)
+            .await
+    }
+
+    /// Volume-weighted funding OHLC of one coin.
+    pub async fn funding_vol_weight_history(
+        &self,
+        coin: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<OhlcBar>, ApiError> {
+        self.coin_history(paths::FUNDING_VOL_WEIGHT_HISTORY, coin, None, query)
+            .await
+    }
+
+    /// Aggregated liquidations of one coin over `exchanges` (required, no "all" value).
+    pub async fn liquidation_aggregated_history(
+        &self,
+        coin: &str,
+        exchanges: &[String],
+        query: &HistoryQuery,
+    ) -> Result<Vec<LiquidationBar>, ApiError> {
+        self.coin_history(
+            paths::LIQUIDATION_AGGREGATED_HISTORY,
+            coin,
+            Some(exchanges),
+            query,
+        )
+        .await
+    }
+
+    /// Aggregated taker buy/sell volume of one coin over `exchanges`.
+    pub async fn taker_aggregated_history(
+        &self,
+        coin: &str,
+        exchanges: &[String],
+        query: &HistoryQuery,
+    ) -> Result<Vec<TakerBar>, ApiError> {
+        self.coin_history(
+            paths::TAKER_AGGREGATED_HISTORY,
+            coin,
+            Some(exchanges),
+            query,
+        )
+        .await
+    }
+
+    /// Price OHLC of one exchange pair.
+    pub async fn price_history(
+        &self,
+        exchange: &str,
+        pair: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<OhlcBar>, ApiError> {
+        let mut p: Params = vec![
+            ("exchange", exchange.to_owned()),
+            ("symbol", pair.to_owned()),
+        ];
+        query.push(&mut p);
+        self.get(paths::PRICE_HISTORY, &p).await
+    }
+
+    pub async fn supported_exchanges(&self) -> Result<Vec<ExchangeName>, ApiError> {
+        self.get(paths::SUPPORTED_EXCHANGES, &[]).await
+    }
+
+    /// Pairs per exchange, optionally of one exchange only.
+    pub async fn supported_exchange_pairs(
+        &self,
+        exchange: Option<&str>,
+    ) -> Result<ExchangePairs, ApiError> {
+        let p: Params = exchange
+            .map(|e| vec![("exchange", e.to_owned())])
+            .unwrap_or_default();
+        self.get(paths::SUPPORTED_EXCHANGE_PAIRS, &p).await
+    }
+
+    async fn coin_history<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        coin: &str,
+        exchanges: Option<&[String]>,
+        query: &HistoryQuery,
+    ) -> Result<Vec<T>, ApiError> {
+        let mut p: Params = Vec::with_capacity(6);
+        if let Some(ex) = exchanges {
+            p.push(("exchange_list", ex.join(",")));
+        }
+        p.push(("symbol", coin.to_owned()));
+        query.push(&mut p);
+        self.get(path, &p).await
+    }
+}
+
+/// `path?k=v&…` for messages (parameters never hold the key).
+fn endpoint_name(path: &str, params: &[(&str, String)]) -> String {
+    if params.is_empty() {
+        return path.to_owned();
+    }
+    let q: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{path}?{}", q.join("&"))
+}
+
+/// The error and its causes, without the URL.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        src = s.source();
+    }
+    out
+}
+
+fn transport_error(endpoint: &str, e: reqwest::Error) -> ApiError {
+    let e = e.without_url();
+    let detail = if e.is_timeout() {
+        format!("timed out: {}", error_chain(&e))
+    } else {
+        error_chain(&e)
+    };
+    if e.is_builder() {
+        ApiError::BadRequest {
+            endpoint: endpoint.to_owned(),
+            detail,
+        }
+    } else {
+        ApiError::Transient {
+            endpoint: endpoint.to_owned(),
+            detail,
+        }
+    }
+}
+
+/// First [`BODY_HEAD_BYTES`] of a body, cut on a character boundary.
+pub fn body_head(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(BODY_HEAD_BYTES)]).into_owned();
+    let mut end = text.len().min(BODY_HEAD_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// "Upgrade plan"-like messages mark a plan gate rather than a bad key.
+fn is_plan_message(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    ["upgrade", "plan", "subscri", "level"]
+        .iter()
+        .any(|w| m.contains(w))
+}
+
+/// Classifies a non-success by HTTP status or envelope code (`origin` says which, for the text).
+fn classify(endpoint: &str, origin: &str, code: u16, msg: &str) -> ApiError {
+    let endpoint = endpoint.to_owned();
+    let detail = if msg.is_empty() {
+        origin.to_owned()
+    } else {
+        format!("{origin}: {msg}")
+    };
+    match code {
+        401 if is_plan_message(msg) => ApiError::PlanGated { endpoint, detail },
+        401 => ApiError::Unauthorized { endpoint, detail },
+        403 => ApiError::PlanGated { endpoint, detail },
+        429 => ApiError::RateLimited { endpoint, detail },
+        408 | 500..=599 => ApiError::Transient { endpoint, detail },
+        _ => ApiError::BadRequest { endpoint, detail },
+    }
+}
+
+/// Turns one HTTP answer into `T` or a typed error.
+pub fn decode<T: DeserializeOwned>(
+    endpoint: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let envelope = serde_json::from_slice::<Envelope>(body);
+    let malformed = |detail: String| ApiError::Malformed {
+        endpoint: endpoint.to_owned(),
+        detail,
+        body_head: body_head(body),
+    };
+    if !(200..300).contains(&status) {
+        let msg = envelope
+            .as_ref()
+            .ok()
+            .and_then(|e| e.msg.clone())
+            .unwrap_or_default();
+        return Err(classify(endpoint, &format!("HTTP {status}"), status, &msg));
+    }
+    let envelope = envelope.map_err(|e| malformed(format!("not a JSON envelope: {e}")))?;
+    let code = envelope
+        .code
+        .as_deref()
+        .map(str::trim)
+        .ok_or_else(|| malformed("envelope without a code".into()))?;
+    if code != "0" {
+        let msg = envelope.msg.as_deref().unwrap_or("");
+        return Err(match code.parse::<u16>() {
+            Ok(n) => classify(endpoint, &format!("code {n}"), n, msg),
+            Err(_) => ApiError::BadRequest {
+                endpoint: endpoint.to_owned(),
+                detail: format!("unexpected code {code:?}: {msg}"),
+            },
+        });
+    }
+    // A missing or null `data` on a list endpoint means "no rows".
+    let data = envelope.data.unwrap_or(serde_json::Value::Null);
+    match serde_json::from_value::<T>(data.clone()) {
+        Ok(v) => Ok(v),
+        Err(first) if data.is_null() => {
+            serde_json::from_value::<T>(serde_json::Value::Array(Vec::new()))
+                .map_err(|_| malformed(format!("no data: {first}")))
+        }
+        Err(e) => Err(malformed(format!("data has an unexpected shape: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coinglass::wire::OiExchangeRow;
+
+    fn d(status: u16, body: &str) -> Result<Vec<OiExchangeRow>, ApiError> {
+        decode("/p", status, body.as_bytes())
+    }
+
+    #[test]
+    fn classifies_codes_over_http_200() {
+        assert!(matches!(
+            d(
+                200,
+                r#"{"code":"400","msg":"Required String parameter 'range' is not present"}"#
+            ),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            d(200, r#"{"code":"401","msg":"Upgrade plan"}"#),
+            Err(ApiError::PlanGated { .. })
+        ));
+        assert!(matches!(
+            d(200, r#"{"code":"401","msg":"API key missing"}"#),
+            Err(ApiError::Unauthorized { .. })
+        ));
+        assert!(matches!(
+            d(200, r#"{"code":"403"}"#),
+            Err(ApiError::PlanGated { .. })
+        ));
+        assert!(matches!(
+            d(200, r#"{"code":429}"#),
+            Err(ApiError::RateLimited { .. })
+        ));
+        assert!(matches!(
+            d(200, r#"{"code":"500","msg":"Server Error"}"#),
+            Err(ApiError::Transient { .. })
+        ));
+        assert!(matches!(
+            d(200, r#"{"code":"x9"}"#),
+            Err(ApiError::BadRequest { .. })
+        ));
+    }
+
+    #[test]
+    fn classifies_http_statuses() {
+        assert!(matches!(d(401, ""), Err(ApiError::Unauthorized { .. })));
+        assert!(matches!(d(403, "{}"), Err(ApiError::PlanGated { .. })));
+        assert!(matches!(d(404, "<html>"), Err(ApiError::BadRequest { .. })));
+        assert!(matches!(d(429, ""), Err(ApiError::RateLimited { .. })));
+        assert!(matches!(d(503, ""), Err(ApiError::Transient { .. })));
+        // HTTP 200 is not enough: code "0" is also required.
+        assert!(matches!(
+            d(200, r#"{"msg":"ok"}"#),
+            Err(ApiError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn null_or_missing_data_is_an_empty_list() {
+        assert_eq!(
+            d(200, r#"{"code":"0","data":null}"#).map(|v| v.len()),
+            Ok(0)
+        );
+        assert_eq!(d(200, r#"{"code":"0"}"#).map(|v| v.len()), Ok(0));
+    }
+
+    #[test]
+    fn body_head_is_bounded_and_char_safe() {
+        let long = "é".repeat(300);
+        let h = body_head(long.as_bytes());
+        assert!(h.len() <= BODY_HEAD_BYTES);
+        assert!(h.starts_with("éé"));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let c = CoinGlassClient::new(
+            "http://127.0.0.1:9",
+            SecretString::from("k-123456"),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        for attempt in 1..10 {
+            let exp = Duration::from_millis(500)
+                .saturating_mul(2u32.pow(attempt - 1))
+                .min(Duration::from_secs(8));
+            let b = c.backoff(attempt);
+            assert!(b >= exp / 2 && b <= exp, "attempt {attempt}: {b:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_empty_keys_and_bad_base_urls() {
+        let o = ClientOptions::default();
+        assert!(matches!(
+            CoinGlassClient::new("http://x", SecretString::from(" "), o.clone()),
+            Err(ApiError::Unauthorized { .. })
+        ));
+        assert!(matches!(
+            CoinGlassClient::new("not a url", SecretString::from("k"), o),
+            Err(ApiError::BadRequest { .. })
+        ));
+    }
+}
