@@ -21,6 +21,16 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
 }
 
+/// Says something the user must read, exactly once: in headless mode the log already goes to
+/// stderr; with the dashboard (not started yet, or already restored) it goes to the log file and
+/// to stderr.
+pub fn tell_user(config: &Config, msg: &str) {
+    tracing::error!("{msg}");
+    if config.mode.ui {
+        eprintln!("perpwatch: {msg}");
+    }
+}
+
 /// The thresholds of every configured symbol, resolved once.
 pub fn threshold_book(config: &Config) -> ThresholdBook {
     ThresholdBook {
@@ -56,11 +66,14 @@ async fn connect_live(config: &Config) -> Result<LiveSource, (u8, String)> {
         Err(e @ ApiError::Unauthorized { .. }) => Err((
             exit::KEY_REFUSED,
             format!(
-                "CoinGlass refused the API key: {e}. Check COINGLASS_API_KEY (it may be invalid or expired); \
-                 without a key perpwatch runs the demo market."
+                "{e}. Check COINGLASS_API_KEY: it may be invalid or expired \
+                 (without a key perpwatch runs the demo market)."
             ),
         )),
-        Err(e) => Err((exit::FAILURE, format!("cannot start the CoinGlass client: {e}"))),
+        Err(e) => Err((
+            exit::FAILURE,
+            format!("cannot start the CoinGlass client: {e}"),
+        )),
     }
 }
 
@@ -78,8 +91,7 @@ pub async fn run(config: Config) -> ExitCode {
     let source = match connect_live(&config).await {
         Ok(s) => s,
         Err((code, msg)) => {
-            tracing::error!("{msg}");
-            eprintln!("perpwatch: {msg}");
+            tell_user(&config, &msg);
             return ExitCode::from(code);
         }
     };
@@ -124,25 +136,25 @@ async fn drive<S: Source + 'static>(
     let monitor_exit = match monitor.await {
         Ok(exit) => Some(exit),
         Err(e) if e.is_panic() => {
-            eprintln!("perpwatch: the monitor task crashed: {e}");
+            tell_user(config, &format!("the monitor task crashed: {e}"));
             return ExitCode::from(exit::FAILURE);
         }
         Err(_) => None, // aborted on shutdown
     };
     match result {
         Ok(HeadlessExit::Fatal(msg)) => {
-            eprintln!("perpwatch: {msg}");
+            tell_user(config, &msg);
             ExitCode::from(exit::KEY_REFUSED)
         }
         Ok(HeadlessExit::Done) => match monitor_exit {
             Some(MonitorExit::Fatal(msg)) => {
-                eprintln!("perpwatch: {msg}");
+                tell_user(config, &msg);
                 ExitCode::from(exit::KEY_REFUSED)
             }
             _ => ExitCode::from(exit::OK),
         },
         Err(e) => {
-            eprintln!("perpwatch: cannot write output: {e}");
+            tell_user(config, &format!("cannot write output: {e}"));
             ExitCode::from(exit::FAILURE)
         }
     }

@@ -103,12 +103,29 @@ pub enum Command {
     /// Validate the configuration and, with an API key, print the plan, the per-minute request
     /// limit and the requests one poll cycle costs
     Check,
-    /// Send a test alert through every configured alert sink
+    /// Send a test alert through every configured alert sink (arrives with the alerts feature)
+    #[command(hide = true)]
     AlertTest,
-    /// Replay stored or downloaded history through the signal rules and score them
+    /// Replay stored or downloaded history through the signal rules and score them (arrives with
+    /// the history store)
+    #[command(hide = true)]
     Backtest(BacktestArgs),
-    /// Import a history file for one symbol into the data directory
+    /// Import a history file for one symbol into the data directory (arrives with the history
+    /// store)
+    #[command(hide = true)]
     Import(ImportArgs),
+}
+
+impl Command {
+    /// The subcommand as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Check => "check",
+            Command::AlertTest => "alert-test",
+            Command::Backtest(_) => "backtest",
+            Command::Import(_) => "import",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -44,46 +44,8 @@ const HIDDEN: &str = "<hidden>";
 // Public types
 // ---------------------------------------------------------------------------------------------
 
-/// CoinGlass subscription plan (config spelling: lower case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Plan {
-    Hobbyist,
-    Startup,
-    Standard,
-    Professional,
-}
-
-impl Plan {
-    pub const ALL: [Plan; 4] = [
-        Plan::Hobbyist,
-        Plan::Startup,
-        Plan::Standard,
-        Plan::Professional,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Hobbyist => "hobbyist",
-            Plan::Startup => "startup",
-            Plan::Standard => "standard",
-            Plan::Professional => "professional",
-        }
-    }
-
-    /// Case-insensitive: accepts `hobbyist` as well as the API's `HOBBYIST`.
-    pub fn parse(s: &str) -> Option<Plan> {
-        let s = s.trim();
-        Plan::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s))
-    }
-}
-
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// CoinGlass subscription plan; one type shared with the client (`crate::coinglass::Plan`).
+pub use crate::coinglass::Plan;
 
 /// The resolved, validated configuration.
 #[derive(Debug, Clone)]
@@ -887,8 +849,11 @@ fn alert_duration(raw: &Raw) -> Result<Duration, String> {
 }
 
 fn parse_plan(raw: &Raw) -> Result<Plan, String> {
-    raw.text().and_then(Plan::parse).ok_or_else(|| {
-        let names: Vec<&str> = Plan::ALL.iter().map(|p| p.as_str()).collect();
+    raw.text().and_then(|t| Plan::parse(t).ok()).ok_or_else(|| {
+        let names: Vec<String> = Plan::ALL
+            .iter()
+            .map(|p| p.as_str().to_ascii_lowercase())
+            .collect();
         format!("one of {}", names.join(", "))
     })
 }
@@ -2499,10 +2464,10 @@ mod tests {
     #[test]
     fn config_plan_parse_and_display() {
         for plan in Plan::ALL {
-            assert_eq!(Plan::parse(&plan.to_string()), Some(plan));
-            assert_eq!(Plan::parse(&plan.as_str().to_ascii_uppercase()), Some(plan));
+            assert_eq!(Plan::parse(&plan.to_string()), Ok(plan));
+            assert_eq!(Plan::parse(&plan.as_str().to_ascii_lowercase()), Ok(plan));
         }
-        assert_eq!(Plan::parse(" Startup "), Some(Plan::Startup));
-        assert_eq!(Plan::parse("pro"), None);
+        assert_eq!(Plan::parse(" Startup "), Ok(Plan::Startup));
+        assert!(Plan::parse("pro").is_err());
     }
 }

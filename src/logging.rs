@@ -31,7 +31,11 @@ pub fn init(data_dir: &Path, level: &str, to_stderr: bool) -> color_eyre::Result
         .with_writer(writer)
         .with_filter(filter());
     let stderr_layer = to_stderr.then(|| {
+        use std::io::IsTerminal;
+        let colour = std::io::stderr().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         fmt::layer()
+            .with_ansi(colour)
             .with_writer(std::io::stderr)
             .with_target(false)
             .with_filter(filter())

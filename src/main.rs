@@ -24,6 +24,9 @@ fn main() -> ExitCode {
             None
         }
     };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -39,6 +42,13 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Check) => app::check(config).await,
             None => app::run(config).await,
+            Some(other) => {
+                eprintln!(
+                    "perpwatch: `{}` is not part of this version yet",
+                    other.name()
+                );
+                ExitCode::from(exit::USAGE)
+            }
         }
     });
     // Don't wait for in-flight requests on the way out: SIGTERM must exit promptly.

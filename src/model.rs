@@ -330,6 +330,29 @@ impl Snapshot {
         }
     }
 
+    /// Drops kept values of failed fetches once they are older than `max_age_s`, so that a long
+    /// outage shows as absent instead of feeding hour-old numbers to the rules. Values carried over
+    /// by schedule (no gap) are untouched.
+    pub fn expire_stale(&mut self, max_age_s: i64) {
+        let now = self.time;
+        macro_rules! expire {
+            ($($field:ident),*) => {$(
+                if self.$field.is_stale() {
+                    self.$field.expire_older_than(now, max_age_s);
+                }
+            )*};
+        }
+        expire!(
+            funding,
+            open_interest,
+            liquidations,
+            retail,
+            top,
+            taker,
+            price
+        );
+    }
+
     /// `(metric group name, field gap, age)` for every group that is stale or absent.
     pub fn gaps(&self) -> Vec<MetricGap> {
         let mut out = Vec::new();
@@ -531,6 +554,26 @@ mod tests {
         assert_eq!(i, SignalInputs::default());
         assert!(i.funding_8h_pct.is_none());
         assert_eq!(s.gaps().len(), 7);
+    }
+
+    #[test]
+    fn expire_stale_drops_only_old_failed_values() {
+        let t0 = Utc::now();
+        let mut s = Snapshot::new("BTC", SourceKind::Live, t0 + chrono::Duration::seconds(900));
+        s.taker = Field::fresh(TakerFlow::default(), t0); // carried over by schedule: kept
+        s.liquidations = Field::fresh(Liquidations::default(), t0);
+        s.liquidations
+            .mark_failed(GapReason::FetchFailed("HTTP 500".into()));
+        s.price = Field::fresh(Price::default(), t0 + chrono::Duration::seconds(800));
+        s.price.mark_failed(GapReason::RateLimited); // stale but young: kept
+        s.expire_stale(600);
+        assert!(s.taker.get().is_some());
+        assert!(s.liquidations.get().is_none());
+        assert_eq!(
+            s.liquidations.gap,
+            Some(GapReason::FetchFailed("HTTP 500".into()))
+        );
+        assert!(s.price.get().is_some());
     }
 
     #[test]

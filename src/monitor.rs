@@ -150,6 +150,12 @@ pub fn build_reports(snapshots: Vec<Snapshot>, book: &ThresholdBook) -> Vec<Symb
         .collect()
 }
 
+/// How long a value kept from before a failure may still be shown and acted on: three cycles,
+/// at least 10 minutes.
+pub fn max_stale_age(poll_interval: std::time::Duration) -> i64 {
+    (poll_interval.as_secs() as i64 * 3).max(600)
+}
+
 /// Distinct fetch problems of a cycle, as "SYMBOL metric: reason" lines.
 fn cycle_errors(reports: &[SymbolReport]) -> Vec<String> {
     let mut errors = Vec::new();
@@ -199,11 +205,20 @@ pub async fn run<S: Source>(
         let snapshots = match source.poll(started_at).await {
             Ok(s) => s,
             Err(FatalSourceError(msg)) => {
-                tracing::error!(error = %msg, "data source refused to go on");
+                // The frontend tells the user (once); this is for the log file's timeline.
+                tracing::debug!(error = %msg, "data source refused to go on");
                 let _ = updates.send(Update::Fatal(msg.clone())).await;
                 return MonitorExit::Fatal(msg);
             }
         };
+        let max_stale_s = max_stale_age(opts.poll_interval);
+        let snapshots = snapshots
+            .into_iter()
+            .map(|mut s| {
+                s.expire_stale(max_stale_s);
+                s
+            })
+            .collect();
         let symbols = build_reports(snapshots, &opts.thresholds);
         let errors = cycle_errors(&symbols);
         for e in &errors {

@@ -50,7 +50,7 @@ impl Source for LiveSource {
     async fn poll(&mut self, now: DateTime<Utc>) -> Result<Vec<Snapshot>, FatalSourceError> {
         LiveSource::poll(self, now).await.map_err(|e| match e {
             ApiError::Unauthorized { .. } => FatalSourceError(format!(
-                "CoinGlass refused the API key ({e}). Check COINGLASS_API_KEY: it may be invalid or expired."
+                "{e}. Check COINGLASS_API_KEY: it may be invalid or expired."
             )),
             other => FatalSourceError(other.to_string()),
         })

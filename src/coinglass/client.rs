@@ -362,7 +362,12 @@ impl CoinGlassClient {
                 self.inner.limiter.on_rate_limited();
             }
             if !err.is_retryable() || attempt >= attempts {
-                tracing::warn!(error = %err, attempt, "coinglass request failed");
+                if err.is_fatal() {
+                    // The caller stops and tells the user once; don't say it twice.
+                    tracing::debug!(error = %err, attempt, "coinglass request refused");
+                } else {
+                    tracing::warn!(error = %err, attempt, "coinglass request failed");
+                }
                 return Err(err);
             }
             let delay = self.backoff(attempt);
