@@ -128,6 +128,7 @@ async fn drive<S: Source + 'static>(
         poll_interval,
         once: config.mode.once,
         thresholds,
+        report_taps: Vec::new(),
     };
     let monitor = tokio::spawn(monitor::run(source, opts, update_tx, command_rx));
     let result = headless::run(update_rx, config.mode.json, shutdown_signal()).await;

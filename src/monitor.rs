@@ -109,6 +109,9 @@ pub struct MonitorOptions {
     /// Run one cycle and return.
     pub once: bool,
     pub thresholds: ThresholdBook,
+    /// Other consumers of every finished cycle (alerter, history store). Each gets the report
+    /// before the frontend; a consumer that has gone away is skipped.
+    pub report_taps: Vec<tokio::sync::mpsc::Sender<Arc<CycleReport>>>,
 }
 
 /// Global thresholds plus per-symbol overrides, resolved once at start.
@@ -245,7 +248,12 @@ pub async fn run<S: Source>(
             symbols = report.symbols.len(),
             "cycle done"
         );
-        if updates.send(Update::Cycle(Arc::new(report))).await.is_err() || opts.once {
+        let report = Arc::new(report);
+        for tap in &opts.report_taps {
+            // Taps keep up (they queue durably and return); a closed one is ignored.
+            let _ = tap.send(Arc::clone(&report)).await;
+        }
+        if updates.send(Update::Cycle(report)).await.is_err() || opts.once {
             return MonitorExit::Done;
         }
         // Wait for the next due time, a refresh, or (while paused) a resume.
@@ -318,6 +326,7 @@ mod tests {
             poll_interval: std::time::Duration::from_secs(secs),
             once,
             thresholds: ThresholdBook::default(),
+            report_taps: Vec::new(),
         }
     }
 
