@@ -2,7 +2,7 @@
 //! leverage unwinds. Data flows one way: config → source (live CoinGlass | demo) → monitor →
 //! signals → frontends (TUI | headless) and alerts. See `../shared/design.md`.
 
-pub mod app;
+// pub mod app; // (tui worktree only)
 pub mod cli;
 pub mod coinglass;
 pub mod config;
@@ -12,4 +12,4 @@ pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod signals;
-pub mod sources;
+// pub mod sources; // (tui worktree only)
