@@ -7,9 +7,11 @@ pub mod cli;
 pub mod coinglass;
 pub mod config;
 pub mod demo;
+pub mod format;
 pub mod headless;
 pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod signals;
+pub mod ui;
 // pub mod sources; // (tui worktree only)

@@ -1,0 +1,516 @@
+//! The dashboard's state and its pure transition function: `update(&mut state, event)` returns
+//! the effects the event loop must carry out. No I/O, no clock: "now" arrives with `Tick` and
+//! with the monitor's updates, so the same events always give the same state.
+
+use super::keys::{self, Action};
+use super::theme::Theme;
+use super::view;
+use crate::model::{Bias, Level, Snapshot};
+use crate::monitor::{Command, CycleReport, RequestStats, SourceLabel, Update};
+use crate::signals::{Signal, SignalId};
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use std::collections::{HashMap, VecDeque};
+
+/// Sparkline points kept per metric and symbol: 24 h at a 60 s cycle.
+pub const HISTORY_CAP: usize = 1440;
+/// Signal feed entries kept (all symbols).
+pub const FEED_CAP: usize = 500;
+
+/// What the event loop feeds `update`.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// The 1 Hz tick, carrying the wall clock.
+    Tick(DateTime<Utc>),
+    Monitor(Update),
+    /// The monitor's channel closed: keep showing the last data.
+    MonitorClosed,
+}
+
+/// What the event loop must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Send(Command),
+    Quit,
+    /// The source cannot go on: restore the terminal and hand the message to main.
+    Fatal(String),
+}
+
+/// A bounded series of one metric for one symbol, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    points: VecDeque<f64>,
+}
+
+impl History {
+    /// Appends a point, dropping the oldest beyond [`HISTORY_CAP`]. Non-finite values are skipped.
+    pub fn push(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        if self.points.len() >= HISTORY_CAP {
+            self.points.pop_front();
+        }
+        self.points.push_back(v);
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// The newest `n` points, oldest first.
+    pub fn last(&self, n: usize) -> impl Iterator<Item = f64> + Clone + '_ {
+        self.points
+            .iter()
+            .skip(self.points.len().saturating_sub(n))
+            .copied()
+    }
+}
+
+/// Everything the dashboard keeps about one symbol.
+#[derive(Debug, Clone)]
+pub struct SymbolView {
+    pub symbol: String,
+    pub level: Level,
+    pub snapshot: Option<Snapshot>,
+    pub funding_history: History,
+    pub oi_history: History,
+}
+
+impl SymbolView {
+    fn new(symbol: &str) -> Self {
+        SymbolView {
+            symbol: symbol.to_string(),
+            level: Level::None,
+            snapshot: None,
+            funding_history: History::default(),
+            oi_history: History::default(),
+        }
+    }
+
+    /// Takes a cycle's snapshot. Only fresh, known values enter the sparklines: a stale value is an
+    /// old observation repeated and an absent one is not zero.
+    fn observe(&mut self, level: Level, snapshot: &Snapshot) {
+        self.level = level;
+        if snapshot.funding.gap.is_none() {
+            if let Some(rate) = snapshot.funding.get().and_then(|f| f.rate_8h_pct) {
+                self.funding_history.push(rate);
+            }
+        }
+        if snapshot.open_interest.gap.is_none() {
+            if let Some(oi) = snapshot.open_interest.get().and_then(|o| o.oi_usd) {
+                self.oi_history.push(oi);
+            }
+        }
+        self.snapshot = Some(snapshot.clone());
+    }
+}
+
+/// One line of the signal feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEntry {
+    /// Unique, increasing: identifies the entry across scrolling and trimming.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub symbol: String,
+    pub id: SignalId,
+    pub level: Level,
+    pub bias: Bias,
+    pub title: String,
+    pub message: String,
+}
+
+/// New signals only, newest first, bounded. A (symbol, id) pair enters the feed when it appears or
+/// its level changes, not on every cycle it keeps firing.
+#[derive(Debug, Clone, Default)]
+pub struct Feed {
+    entries: VecDeque<FeedEntry>,
+    /// The level each symbol's signals had in the last cycle that reported the symbol.
+    active: HashMap<String, HashMap<SignalId, Level>>,
+    next_seq: u64,
+}
+
+impl Feed {
+    /// Records one symbol's signals of one cycle; returns how many entries were added (at the
+    /// front).
+    pub fn observe(&mut self, symbol: &str, signals: &[Signal], at: DateTime<Utc>) -> usize {
+        let previous = self.active.remove(symbol).unwrap_or_default();
+        let mut now_active = HashMap::with_capacity(signals.len());
+        let mut added = Vec::new();
+        for s in signals {
+            if previous.get(&s.id) != Some(&s.level) && !now_active.contains_key(&s.id) {
+                added.push(s);
+            }
+            now_active.insert(s.id, s.level);
+        }
+        self.active.insert(symbol.to_string(), now_active);
+        // Signals come most severe first; keep that order at the top of the feed.
+        for s in added.iter().rev() {
+            self.next_seq += 1;
+            self.entries.push_front(FeedEntry {
+                seq: self.next_seq,
+                at,
+                symbol: symbol.to_string(),
+                id: s.id,
+                level: s.level,
+                bias: s.bias,
+                title: s.title.clone(),
+                message: s.message.clone(),
+            });
+        }
+        self.entries.truncate(FEED_CAP);
+        added.len().min(FEED_CAP)
+    }
+
+    /// Newest first.
+    pub fn entries(&self) -> impl Iterator<Item = &FeedEntry> {
+        self.entries.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// State of the alert sink, for the status bar. Telegram will set it through a later update.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AlertSink {
+    #[default]
+    Off,
+    Ok,
+    Retrying,
+    Disabled(String),
+}
+
+impl std::fmt::Display for AlertSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AlertSink::Off => f.write_str("alerts off"),
+            AlertSink::Ok => f.write_str("alerts ok"),
+            AlertSink::Retrying => f.write_str("alerts retrying"),
+            AlertSink::Disabled(why) => write!(f, "alerts disabled: {why}"),
+        }
+    }
+}
+
+/// The poll loop as the status bar tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollState {
+    pub fetching: bool,
+    pub paused: bool,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub last_cycle: Option<u64>,
+    /// The monitor's channel closed; the data shown is the last it sent.
+    pub monitor_stopped: bool,
+}
+
+/// The newest problem the monitor reported (already sanitised by the monitor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastError {
+    pub at: DateTime<Utc>,
+    pub text: String,
+    /// Further errors of the same cycle.
+    pub more: usize,
+}
+
+/// Everything the view draws. Public so tests and benches can look; change it through `update`.
+#[derive(Debug, Clone)]
+pub struct UiState {
+    pub now: DateTime<Utc>,
+    /// Terminal size (columns, rows), for mouse hit tests and feed paging.
+    pub size: (u16, u16),
+    pub theme: Theme,
+    pub source: Option<SourceLabel>,
+    pub symbols: Vec<SymbolView>,
+    pub selected: usize,
+    pub feed: Feed,
+    /// Index of the highlighted row among the feed entries that pass the filters.
+    pub feed_cursor: usize,
+    /// `seq` of the expanded feed entry.
+    pub expanded: Option<u64>,
+    /// Feed shows entries at or above this level.
+    pub min_level: Level,
+    /// Feed shows only the selected symbol.
+    pub this_symbol_only: bool,
+    pub help_open: bool,
+    pub poll: PollState,
+    pub requests: Option<RequestStats>,
+    pub last_error: Option<LastError>,
+    pub alert_sink: AlertSink,
+    /// Set by `update` when the screen must be redrawn; the event loop clears it after drawing.
+    pub dirty: bool,
+}
+
+impl UiState {
+    pub fn new(now: DateTime<Utc>, size: (u16, u16), theme: Theme) -> Self {
+        UiState {
+            now,
+            size,
+            theme,
+            source: None,
+            symbols: Vec::new(),
+            selected: 0,
+            feed: Feed::default(),
+            feed_cursor: 0,
+            expanded: None,
+            min_level: Level::None,
+            this_symbol_only: false,
+            help_open: false,
+            poll: PollState::default(),
+            requests: None,
+            last_error: None,
+            alert_sink: AlertSink::Off,
+            dirty: true,
+        }
+    }
+
+    pub fn selected_view(&self) -> Option<&SymbolView> {
+        self.symbols.get(self.selected)
+    }
+
+    pub fn selected_snapshot(&self) -> Option<&Snapshot> {
+        self.selected_view().and_then(|v| v.snapshot.as_ref())
+    }
+
+    pub fn is_demo(&self) -> bool {
+        self.source
+            .as_ref()
+            .is_some_and(|s| s.kind == crate::model::SourceKind::Demo)
+    }
+
+    fn passes_filter(&self, e: &FeedEntry) -> bool {
+        e.level >= self.min_level
+            && (!self.this_symbol_only
+                || self.selected_view().is_some_and(|v| v.symbol == e.symbol))
+    }
+
+    /// The feed entries the filters let through, newest first.
+    pub fn visible_feed(&self) -> impl Iterator<Item = &FeedEntry> {
+        self.feed.entries().filter(|e| self.passes_filter(e))
+    }
+
+    pub fn visible_feed_len(&self) -> usize {
+        self.visible_feed().count()
+    }
+
+    fn clamp_cursor(&mut self) {
+        let len = self.visible_feed_len();
+        self.feed_cursor = self.feed_cursor.min(len.saturating_sub(1));
+    }
+
+    fn select(&mut self, index: usize) {
+        if index < self.symbols.len() && index != self.selected {
+            self.selected = index;
+            if self.this_symbol_only {
+                self.feed_cursor = 0;
+                self.expanded = None;
+            }
+            self.dirty = true;
+        }
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        let len = self.visible_feed_len();
+        if len == 0 {
+            return;
+        }
+        let target = self.feed_cursor.saturating_add_signed(delta).min(len - 1);
+        if target != self.feed_cursor {
+            self.feed_cursor = target;
+            self.dirty = true;
+        }
+    }
+
+    fn on_cycle(&mut self, report: &CycleReport) {
+        self.now = self.now.max(report.finished_at);
+        self.source = Some(report.source.clone());
+        self.requests = Some(report.requests);
+        self.poll.fetching = false;
+        self.poll.next_poll_at = report.next_poll_at;
+        self.poll.last_cycle = Some(report.cycle);
+        if let Some(first) = report.errors.first() {
+            self.last_error = Some(LastError {
+                at: report.finished_at,
+                text: first.clone(),
+                more: report.errors.len() - 1,
+            });
+        }
+        let mut added_visible = 0;
+        for sym in &report.symbols {
+            let name = &sym.snapshot.symbol;
+            let index = match self.symbols.iter().position(|v| &v.symbol == name) {
+                Some(i) => i,
+                None => {
+                    self.symbols.push(SymbolView::new(name));
+                    self.symbols.len() - 1
+                }
+            };
+            self.symbols[index].observe(sym.level, &sym.snapshot);
+            let added = self.feed.observe(name, &sym.signals, report.finished_at);
+            added_visible += self
+                .feed
+                .entries()
+                .take(added)
+                .filter(|e| self.passes_filter(e))
+                .count();
+        }
+        // A reader scrolled down keeps looking at the same entry; one at the top follows the news.
+        if self.feed_cursor > 0 {
+            self.feed_cursor += added_visible;
+        }
+        self.clamp_cursor();
+        if let Some(seq) = self.expanded {
+            if !self.feed.entries().any(|e| e.seq == seq) {
+                self.expanded = None;
+            }
+        }
+    }
+
+    fn on_action(&mut self, action: Action, key: &KeyEvent) -> Vec<Effect> {
+        if self.help_open {
+            // The popup is modal: it closes, or the app quits; nothing else happens beneath it.
+            return match action {
+                Action::ToggleHelp | Action::Back => {
+                    self.help_open = false;
+                    self.dirty = true;
+                    vec![]
+                }
+                Action::Quit => vec![Effect::Quit],
+                _ => vec![],
+            };
+        }
+        let n = self.symbols.len();
+        match action {
+            Action::PrevSymbol if n > 0 => self.select((self.selected + n - 1) % n),
+            Action::NextSymbol if n > 0 => self.select((self.selected + 1) % n),
+            Action::PrevSymbol | Action::NextSymbol => {}
+            Action::JumpToSymbol => {
+                if let KeyCode::Char(c) = key.code {
+                    if let Some(d) = c.to_digit(10).filter(|d| *d >= 1) {
+                        self.select(d as usize - 1);
+                    }
+                }
+            }
+            Action::FeedUp => self.move_cursor(-1),
+            Action::FeedDown => self.move_cursor(1),
+            Action::FeedPageUp => self.move_cursor(-(view::feed_page(self) as isize)),
+            Action::FeedPageDown => self.move_cursor(view::feed_page(self) as isize),
+            Action::FeedTop => self.move_cursor(isize::MIN),
+            Action::FeedBottom => self.move_cursor(isize::MAX),
+            Action::ToggleExpand => {
+                let seq = self.visible_feed().nth(self.feed_cursor).map(|e| e.seq);
+                if let Some(seq) = seq {
+                    self.expanded = if self.expanded == Some(seq) {
+                        None
+                    } else {
+                        Some(seq)
+                    };
+                    self.dirty = true;
+                }
+            }
+            Action::CycleLevelFilter => {
+                self.min_level = match self.min_level {
+                    Level::None => Level::Low,
+                    Level::Low => Level::Medium,
+                    Level::Medium => Level::High,
+                    Level::High => Level::None,
+                };
+                self.feed_cursor = 0;
+                self.dirty = true;
+            }
+            Action::ToggleSymbolFilter => {
+                self.this_symbol_only = !self.this_symbol_only;
+                self.feed_cursor = 0;
+                self.dirty = true;
+            }
+            Action::RefreshNow => return vec![Effect::Send(Command::RefreshNow)],
+            Action::TogglePause => return vec![Effect::Send(Command::TogglePause)],
+            Action::ToggleHelp => {
+                self.help_open = true;
+                self.dirty = true;
+            }
+            Action::Back | Action::Quit => return vec![Effect::Quit],
+        }
+        vec![]
+    }
+
+    fn on_mouse(&mut self, m: &MouseEvent) {
+        if self.help_open {
+            return;
+        }
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) if m.row == 0 => {
+                let hit = view::tab_hits(self, self.size.0)
+                    .into_iter()
+                    .find(|h| m.column >= h.x && m.column < h.x.saturating_add(h.width));
+                if let Some(hit) = hit {
+                    self.select(hit.index);
+                }
+            }
+            MouseEventKind::ScrollUp => self.move_cursor(-1),
+            MouseEventKind::ScrollDown => self.move_cursor(1),
+            _ => {}
+        }
+    }
+}
+
+/// Applies one event to the state; returns what the event loop must do. Sets `state.dirty` when
+/// the screen changed.
+pub fn update(state: &mut UiState, event: Event) -> Vec<Effect> {
+    match event {
+        Event::Key(key) => {
+            // Act on presses only: some terminals also report repeats and releases.
+            if key.kind != KeyEventKind::Press {
+                return vec![];
+            }
+            match keys::lookup(&key) {
+                Some(action) => state.on_action(action, &key),
+                None => vec![],
+            }
+        }
+        Event::Mouse(m) => {
+            state.on_mouse(&m);
+            vec![]
+        }
+        Event::Resize(w, h) => {
+            state.size = (w, h);
+            state.dirty = true;
+            vec![]
+        }
+        Event::Tick(now) => {
+            state.now = now;
+            state.dirty = true;
+            vec![]
+        }
+        Event::Monitor(update) => {
+            state.dirty = true;
+            match update {
+                Update::CycleStarted { at, .. } => {
+                    state.now = state.now.max(at);
+                    state.poll.fetching = true;
+                }
+                Update::Cycle(report) => state.on_cycle(&report),
+                Update::Paused(paused) => state.poll.paused = paused,
+                Update::Fatal(msg) => return vec![Effect::Fatal(msg)],
+            }
+            vec![]
+        }
+        Event::MonitorClosed => {
+            state.poll.monitor_stopped = true;
+            state.poll.fetching = false;
+            state.dirty = true;
+            vec![]
+        }
+    }
+}
