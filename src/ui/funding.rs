@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-const EXCHANGE_W: usize = 9;
+const EXCHANGE_W: usize = 8;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let view = state.selected_view();
@@ -24,7 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
         reading,
         theme,
         |funding, width| {
-            let mut lines = headline(funding, state);
+            let mut lines = headline(funding, width as usize, state);
             lines.push(match view.map(|v| &v.funding_history) {
                 Some(h) if h.len() >= 2 => {
                     // Room for the longest label first, then say how many points are drawn.
@@ -43,7 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     );
 }
 
-fn headline(f: &Funding, state: &UiState) -> Vec<Line<'static>> {
+fn headline(f: &Funding, width: usize, state: &UiState) -> Vec<Line<'static>> {
     let theme = state.theme;
     let first = match f.rate_8h_pct.filter(|r| r.is_finite()) {
         Some(rate) => {
@@ -69,23 +69,40 @@ fn headline(f: &Funding, state: &UiState) -> Vec<Line<'static>> {
         .iter()
         .max_by(|a, b| a.rate_8h_pct.total_cmp(&b.rate_8h_pct));
     let second = match (min, max) {
-        (Some(lo), Some(hi)) => Line::from(vec![
-            Span::styled("min ", theme.dim()),
-            Span::raw(format!("{} ", lo.exchange)),
-            Span::styled(
-                format::signed_pct(lo.rate_8h_pct, 4),
-                theme.sign(lo.rate_8h_pct),
-            ),
-            Span::styled("  max ", theme.dim()),
-            Span::raw(format!("{} ", hi.exchange)),
-            Span::styled(
-                format::signed_pct(hi.rate_8h_pct, 4),
-                theme.sign(hi.rate_8h_pct),
-            ),
-        ]),
+        (Some(lo), Some(hi)) => {
+            // `min X +0.0000%  max Y +0.0000%`: names are cut when the panel is narrow.
+            const FIXED: usize = "min  +0.0000%  max  +0.0000%".len();
+            let both = lo.exchange.chars().count() + hi.exchange.chars().count();
+            let cut = both + FIXED > width;
+            let name_w = width.saturating_sub(FIXED) / 2;
+            let mut spans = extreme("min ", lo, cut.then_some(name_w), state).to_vec();
+            spans.extend(extreme("  max ", hi, cut.then_some(name_w), state));
+            Line::from(spans)
+        }
         _ => Line::styled("min/max: n/a", theme.dim()),
     };
     vec![first, second]
+}
+
+/// `min Bybit +0.0400%`, the name cut to `name_w` when given.
+fn extreme(
+    label: &'static str,
+    row: &ExchangeFunding,
+    name_w: Option<usize>,
+    state: &UiState,
+) -> [Span<'static>; 3] {
+    let name = match name_w {
+        Some(w) => fit(&row.exchange, w).trim_end().to_string(),
+        None => row.exchange.clone(),
+    };
+    [
+        Span::styled(label, state.theme.dim()),
+        Span::raw(format!("{name} ")),
+        Span::styled(
+            format::signed_pct(row.rate_8h_pct, 4),
+            state.theme.sign(row.rate_8h_pct),
+        ),
+    ]
 }
 
 fn stable_rows(rows: &[ExchangeFunding]) -> impl Iterator<Item = &ExchangeFunding> {
@@ -104,7 +121,7 @@ fn table(
     let theme = state.theme;
     let mut lines = vec![Line::styled(
         format!(
-            "{:<EXCHANGE_W$} {:>8} {:>4} {:>8} {:>5}",
+            "{:<EXCHANGE_W$} {:>8} {:>5} {:>8} {:>5}",
             "exchange", "quoted", "every", "→ 8h", "next"
         ),
         theme.dim(),
@@ -127,7 +144,7 @@ fn table(
             Span::raw(fit(&r.exchange, EXCHANGE_W)),
             Span::raw(" "),
             widgets::signed_cell(Some(r.rate_pct), 4, 8, theme),
-            Span::raw(format!(" {:>4} ", format::interval_hours(r.interval_hours))),
+            Span::raw(format!(" {:>5} ", format::interval_hours(r.interval_hours))),
             widgets::signed_cell(Some(r.rate_8h_pct), 4, 8, theme),
             Span::raw(format!(" {next:>5}")),
         ]));

@@ -26,7 +26,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
         reading,
         theme,
         |liq, width| {
-            let bar_w = (width as usize).saturating_sub(LABEL_W + VALUE_W + 1);
+            let bar_w = (width as usize)
+                .saturating_sub(LABEL_W + VALUE_W + 1)
+                .min(widgets::MAX_BAR);
             let total = liq.total_1h_usd().filter(|t| *t > 0.0);
             vec![
                 side("longs", liq.long_1h_usd, total, bar_w, theme.short(), state),

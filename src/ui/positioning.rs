@@ -12,8 +12,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 const LABEL_W: usize = 7;
-/// ` 70.0% long` plus room for a ` stale 12m` note.
-const VALUE_W: usize = 11;
+/// ` 70.0% long`.
+const VALUE_W: usize = 12;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let theme = state.theme;
@@ -21,7 +21,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let retail = read(snap.map(|s| &s.retail), state.now);
     let top = read(snap.map(|s| &s.top), state.now);
     let source = [&retail, &top].into_iter().find_map(|r| match r {
-        Reading::Fresh(ls) | Reading::Stale(ls, _) => Some(ls.source.clone()),
+        Reading::Fresh(ls) | Reading::Stale(ls, ..) => Some(ls.source.clone()),
         Reading::Absent(_) => None,
     });
     let title = match source {
@@ -31,18 +31,28 @@ pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let block = widgets::panel(&title, None, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let bar_w = (inner.width as usize).saturating_sub(LABEL_W + VALUE_W + 10);
+    // Both bars equally long, leaving room for a `stale 4m` note when either needs one.
+    let note_w = [&retail, &top]
+        .iter()
+        .filter_map(|r| r.stale_note())
+        .map(|n| n.chars().count() + 1)
+        .max()
+        .unwrap_or(0);
+    let width = inner.width as usize;
+    let bar_w = width
+        .saturating_sub(LABEL_W + VALUE_W + note_w)
+        .min(widgets::MAX_BAR);
     let lines = vec![
         gauge("retail", &retail, bar_w, state),
         gauge("top", &top, bar_w, state),
-        divergence(&retail, &top, state),
+        divergence(&retail, &top, width, state),
     ];
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn long_pct(r: &Reading<'_, LongShort>) -> Option<f64> {
     match r {
-        Reading::Fresh(ls) | Reading::Stale(ls, _) => ls.long_pct.filter(|v| v.is_finite()),
+        Reading::Fresh(ls) | Reading::Stale(ls, ..) => ls.long_pct.filter(|v| v.is_finite()),
         Reading::Absent(_) => None,
     }
 }
@@ -81,6 +91,7 @@ fn gauge(label: &str, r: &Reading<'_, LongShort>, bar_w: usize, state: &UiState)
 fn divergence(
     retail: &Reading<'_, LongShort>,
     top: &Reading<'_, LongShort>,
+    width: usize,
     state: &UiState,
 ) -> Line<'static> {
     let dim = state.theme.dim();
@@ -88,16 +99,24 @@ fn divergence(
         return Line::styled("divergence: n/a (needs retail and top)", dim);
     };
     let pts = t - r;
-    let reading = if pts.abs() < 1.0 {
-        "top traders and retail agree"
+    // (wide, narrow) readings: the narrow one fits half of an 80-column screen.
+    let (wide, narrow) = if pts.abs() < 1.0 {
+        ("top traders and retail agree", "aligned")
     } else if pts < 0.0 {
-        "top traders fading retail longs"
+        ("top traders fading retail longs", "top less long")
     } else {
-        "top traders longer than retail"
+        ("top traders longer than retail", "top more long")
+    };
+    let value = format!("{:.1} pts", pts.abs());
+    let fixed = "divergence ".len() + value.len() + 2;
+    let reading = if fixed + wide.len() <= width {
+        wide
+    } else {
+        narrow
     };
     Line::from(vec![
         Span::styled("divergence ", dim),
-        Span::styled(format!("{:.1} pts", pts.abs()), state.theme.bold()),
+        Span::styled(value, state.theme.bold()),
         Span::styled(format!(": {reading}"), dim),
     ])
 }

@@ -36,6 +36,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
                 }
                 _ => None,
             };
+            let bar_w = bar_w.min(widgets::MAX_BAR);
             let [filled, rest] = widgets::bar_spans(buy / 100.0, bar_w, theme.long(), theme);
             let mut spans = vec![
                 Span::raw(format!("buy {:>5} ", format::share_pct(buy, 1))),

@@ -15,8 +15,9 @@ use ratatui::Frame;
 #[derive(Debug)]
 pub enum Reading<'a, T> {
     Fresh(&'a T),
-    /// An earlier value kept after a failed attempt; `age_s` since it was observed.
-    Stale(&'a T, i64),
+    /// An earlier value kept after a failed attempt: its age in seconds, and why the newest
+    /// attempt failed.
+    Stale(&'a T, i64, GapReason),
     Absent(GapReason),
 }
 
@@ -27,7 +28,7 @@ pub fn read<'a, T>(field: Option<&'a Field<T>>, now: DateTime<Utc>) -> Reading<'
     };
     match (&field.value, &field.gap) {
         (Some(v), None) => Reading::Fresh(v),
-        (Some(v), Some(_)) => Reading::Stale(v, field.age_s(now).unwrap_or(0)),
+        (Some(v), Some(gap)) => Reading::Stale(v, field.age_s(now).unwrap_or(0), gap.clone()),
         (None, gap) => Reading::Absent(gap.clone().unwrap_or(GapReason::NotReported)),
     }
 }
@@ -36,7 +37,7 @@ impl<T> Reading<'_, T> {
     /// `stale 4m` for a kept value, nothing otherwise.
     pub fn stale_note(&self) -> Option<String> {
         match self {
-            Reading::Stale(_, age) => Some(format!("stale {}", format::age(*age))),
+            Reading::Stale(_, age, _) => Some(format!("stale {}", format::age(*age))),
             _ => None,
         }
     }
@@ -76,11 +77,24 @@ pub fn field_panel<T>(
     theme: Theme,
     body: impl FnOnce(&T, u16) -> Vec<Line<'static>>,
 ) {
-    let block = panel(title, reading.stale_note(), theme);
+    // The title says how old, and why when there is room for it.
+    let note = match (&reading, reading.stale_note()) {
+        (Reading::Stale(_, _, why), Some(age)) => {
+            let long = format!("{age} ({why})");
+            let used = title.chars().count() + long.chars().count() + 6;
+            Some(if used <= area.width as usize {
+                long
+            } else {
+                age
+            })
+        }
+        _ => None,
+    };
+    let block = panel(title, note, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let (lines, style) = match &reading {
-        Reading::Fresh(v) | Reading::Stale(v, _) => {
+        Reading::Fresh(v) | Reading::Stale(v, ..) => {
             (body(v, inner.width), reading.value_style(theme))
         }
         Reading::Absent(reason) => (vec![Line::from(gap_text(reason))], theme.warn()),
@@ -98,6 +112,9 @@ pub fn bar(fraction: f64, width: usize) -> (String, String) {
     let filled = ((f * width as f64).round() as usize).min(width);
     ("█".repeat(filled), "░".repeat(width - filled))
 }
+
+/// Bars stop growing here: on wide screens a longer bar says nothing more.
+pub const MAX_BAR: usize = 48;
 
 /// Bar spans: the filled part in `fill`, the rest dim.
 pub fn bar_spans(fraction: f64, width: usize, fill: Style, theme: Theme) -> [Span<'static>; 2] {
@@ -235,7 +252,7 @@ mod tests {
         assert!(matches!(read(Some(&f), now), Reading::Fresh(_)));
         f.mark_failed(GapReason::RateLimited);
         let r = read(Some(&f), now);
-        assert!(matches!(r, Reading::Stale(_, 240)));
+        assert!(matches!(r, Reading::Stale(_, 240, GapReason::RateLimited)));
         assert_eq!(r.stale_note().as_deref(), Some("stale 4m"));
         let absent: Field<f64> = Field::absent(GapReason::NotInPlan);
         assert!(matches!(
