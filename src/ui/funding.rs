@@ -17,30 +17,28 @@ pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let reading = read(state.selected_snapshot().map(|s| &s.funding), state.now);
     let theme = state.theme;
     let rows_room = area.height.saturating_sub(2 + 4) as usize;
-    widgets::field_panel(
-        frame,
-        area,
-        "Funding · 8h OI-weighted",
-        reading,
-        theme,
-        |funding, width| {
-            let mut lines = headline(funding, width as usize, state);
-            lines.push(match view.map(|v| &v.funding_history) {
-                Some(h) if h.len() >= 2 => {
-                    // Room for the longest label first, then say how many points are drawn.
-                    let label_w = format!(" last {}", h.len()).len();
-                    let w = (width as usize).saturating_sub(label_w).max(1);
-                    Line::from(vec![
-                        Span::raw(widgets::sparkline(h.last(w))),
-                        Span::styled(format!(" last {}", h.len().min(w)), theme.dim()),
-                    ])
-                }
-                _ => Line::styled("collecting history…", theme.dim()),
-            });
-            lines.extend(table(&funding.by_exchange, rows_room, state.now, state));
-            lines
-        },
-    );
+    // The symbol leads the first panel's title so the screen says whose numbers these are.
+    let title = match view {
+        Some(v) => format!("{} · Funding · 8h OI-weighted", v.symbol),
+        None => "Funding · 8h OI-weighted".to_string(),
+    };
+    widgets::field_panel(frame, area, &title, reading, theme, |funding, width| {
+        let mut lines = headline(funding, width as usize, state);
+        lines.push(match view.map(|v| &v.funding_history) {
+            Some(h) if h.len() >= 2 => {
+                // Room for the longest label first, then say how many points are drawn.
+                let label_w = format!(" last {}", h.len()).len();
+                let w = (width as usize).saturating_sub(label_w).max(1);
+                Line::from(vec![
+                    Span::raw(widgets::sparkline(h.last(w))),
+                    Span::styled(format!(" last {}", h.len().min(w)), theme.dim()),
+                ])
+            }
+            _ => Line::styled("collecting history…", theme.dim()),
+        });
+        lines.extend(table(&funding.by_exchange, rows_room, state.now, state));
+        lines
+    });
 }
 
 fn headline(f: &Funding, width: usize, state: &UiState) -> Vec<Line<'static>> {
