@@ -130,25 +130,36 @@ async fn drive<S: Source + 'static>(
         thresholds,
         report_taps: Vec::new(),
     };
-    let monitor = tokio::spawn(monitor::run(source, opts, update_tx, command_rx));
-    let result = headless::run(update_rx, config.mode.json, shutdown_signal()).await;
-    drop(command_tx);
-    monitor.abort();
-    let monitor_exit = match monitor.await {
-        Ok(exit) => Some(exit),
-        Err(e) if e.is_panic() => {
-            tell_user(config, &format!("the monitor task crashed: {e}"));
-            return ExitCode::from(exit::FAILURE);
-        }
-        Err(_) => None, // aborted on shutdown
+    let monitor = supervise(source, opts, update_tx, command_rx);
+    let frontend = if config.mode.ui {
+        crate::ui::run(update_rx, command_tx, shutdown_signal())
+            .await
+            .map(|exit| match exit {
+                crate::ui::UiExit::Quit => None,
+                crate::ui::UiExit::Fatal(msg) => Some(msg),
+            })
+    } else {
+        let result = headless::run(update_rx, config.mode.json, shutdown_signal()).await;
+        drop(command_tx);
+        result.map(|exit| match exit {
+            HeadlessExit::Done => None,
+            HeadlessExit::Fatal(msg) => Some(msg),
+        })
     };
-    match result {
-        Ok(HeadlessExit::Fatal(msg)) => {
+    // The frontend is done (quit, signal, --once, fatal): stop polling.
+    monitor.abort();
+    let monitor_exit = monitor.await.ok();
+    if let Some(Err(crash)) = &monitor_exit {
+        tell_user(config, crash);
+        return ExitCode::from(exit::FAILURE);
+    }
+    match frontend {
+        Ok(Some(msg)) => {
             tell_user(config, &msg);
             ExitCode::from(exit::KEY_REFUSED)
         }
-        Ok(HeadlessExit::Done) => match monitor_exit {
-            Some(MonitorExit::Fatal(msg)) => {
+        Ok(None) => match monitor_exit {
+            Some(Ok(MonitorExit::Fatal(msg))) => {
                 tell_user(config, &msg);
                 ExitCode::from(exit::KEY_REFUSED)
             }
@@ -159,6 +170,36 @@ async fn drive<S: Source + 'static>(
             ExitCode::from(exit::FAILURE)
         }
     }
+}
+
+/// Runs the monitor in its own task and turns a panic into a fatal update, so that a crashed
+/// worker stops the frontend (and restores the terminal) instead of leaving a frozen screen.
+fn supervise<S: Source + 'static>(
+    source: S,
+    opts: MonitorOptions,
+    updates: mpsc::Sender<Update>,
+    commands: mpsc::Receiver<Command>,
+) -> tokio::task::JoinHandle<Result<MonitorExit, String>> {
+    let crash_tx = updates.clone();
+    let worker = tokio::spawn(monitor::run(source, opts, updates, commands));
+    tokio::spawn(async move {
+        // Aborting the supervisor must also stop the worker.
+        struct AbortOnDrop(tokio::task::AbortHandle);
+        impl Drop for AbortOnDrop {
+            fn drop(&mut self) {
+                self.0.abort();
+            }
+        }
+        let _guard = AbortOnDrop(worker.abort_handle());
+        match worker.await {
+            Ok(exit) => Ok(exit),
+            Err(e) => {
+                let msg = format!("the monitor task crashed: {e}");
+                let _ = crash_tx.send(Update::Fatal(msg.clone())).await;
+                Err(msg)
+            }
+        }
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,6 +1,7 @@
 //! `--no-ui` output: one line per symbol per cycle on stdout, human text or JSON lines.
 //! Absent values print as `n/a` (text) or `null` (JSON), never as zero.
 
+use crate::format::{self, usd};
 use crate::model::{ExchangeFunding, Level, SourceKind};
 use crate::monitor::{CycleReport, SymbolReport, Update};
 use crate::signals::Signal;
@@ -132,29 +133,11 @@ impl<'a> From<&'a Signal> for JsonSignal<'a> {
 
 /// `+0.0123%`, or `n/a` when absent.
 fn pct(v: Option<f64>, decimals: usize) -> String {
-    v.map_or_else(|| "n/a".to_string(), |v| format!("{v:+.decimals$}%"))
-}
-
-/// `$57.4B`, `$42.1M`, `$8.3K`, `$12`, or `n/a`.
-pub fn usd(v: Option<f64>) -> String {
-    let Some(v) = v else {
-        return "n/a".to_string();
-    };
-    let a = v.abs();
-    let sign = if v < 0.0 { "-" } else { "" };
-    if a >= 1e9 {
-        format!("{sign}${:.1}B", a / 1e9)
-    } else if a >= 1e6 {
-        format!("{sign}${:.1}M", a / 1e6)
-    } else if a >= 1e3 {
-        format!("{sign}${:.1}K", a / 1e3)
-    } else {
-        format!("{sign}${a:.0}")
-    }
+    v.map_or_else(|| "n/a".to_string(), |v| format::signed_pct(v, decimals))
 }
 
 fn share(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}%"))
+    v.map_or_else(|| "n/a".to_string(), |v| format::share_pct(v, 1))
 }
 
 /// One human line: time, source, symbol, level, signal count, funding 8h, OI change 1h,

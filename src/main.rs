@@ -2,6 +2,7 @@ use clap::Parser;
 use perpwatch::app::{self, exit};
 use perpwatch::cli::{Cli, Command};
 use perpwatch::config::Config;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -9,13 +10,18 @@ fn main() -> ExitCode {
         eprintln!("perpwatch: cannot install the error reporter: {e}");
     }
     let cli = Cli::parse();
-    let config = match Config::load(&cli) {
+    let mut config = match Config::load(&cli) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("perpwatch: {e}");
             return ExitCode::from(exit::USAGE);
         }
     };
+    // The dashboard needs a terminal; piped or redirected output gets the headless lines.
+    let dashboard_without_terminal = config.mode.ui && !std::io::stdout().is_terminal();
+    if dashboard_without_terminal {
+        config.mode.ui = false;
+    }
     let headless = !config.mode.ui;
     let _log_guard = match perpwatch::logging::init(&config.data_dir, &config.log_level, headless) {
         Ok(g) => Some(g),
@@ -24,6 +30,9 @@ fn main() -> ExitCode {
             None
         }
     };
+    if dashboard_without_terminal {
+        tracing::info!("stdout is not a terminal: running headless (as with --no-ui)");
+    }
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }

@@ -1,0 +1,121 @@
+//! Number and time formatting shared by the headless printer and the dashboard.
+//!
+//! Fixed decimals everywhere, so right-aligned columns do not jitter between polls.
+
+/// `$57.4B`, `$42.1M`, `$8.3K`, `$12`, or `n/a`.
+pub fn usd(v: Option<f64>) -> String {
+    let Some(v) = v.filter(|v| v.is_finite()) else {
+        return "n/a".to_string();
+    };
+    let a = v.abs();
+    let sign = if v < 0.0 { "-" } else { "" };
+    if a >= 1e9 {
+        format!("{sign}${:.1}B", a / 1e9)
+    } else if a >= 1e6 {
+        format!("{sign}${:.1}M", a / 1e6)
+    } else if a >= 1e3 {
+        format!("{sign}${:.1}K", a / 1e3)
+    } else {
+        format!("{sign}${a:.0}")
+    }
+}
+
+/// A signed percent with fixed decimals: `+0.1375%`, `-1.40%`, `+0.0%` (never `-0.0%`).
+pub fn signed_pct(v: f64, decimals: usize) -> String {
+    // Rounds first so that a tiny negative value does not print as "-0.00%".
+    let scale = 10f64.powi(decimals.min(12) as i32);
+    let rounded = (v * scale).round() / scale;
+    let rounded = if rounded == 0.0 { 0.0 } else { rounded };
+    format!("{rounded:+.decimals$}%")
+}
+
+/// An unsigned share with fixed decimals: `70.0%`.
+pub fn share_pct(v: f64, decimals: usize) -> String {
+    format!("{v:.decimals$}%")
+}
+
+/// Hours and minutes, for countdowns to funding: `2h13m`, `0h28m`; `due` at or below zero.
+pub fn hours_minutes(secs: i64) -> String {
+    if secs <= 0 {
+        return "due".to_string();
+    }
+    let mins = (secs + 59) / 60;
+    format!("{}h{:02}m", mins / 60, mins % 60)
+}
+
+/// A short countdown, for the next poll: `42s`, `3m05s`, `1h02m`; `now` at or below zero.
+pub fn countdown(secs: i64) -> String {
+    match secs {
+        s if s <= 0 => "now".to_string(),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// How old something is, coarsely: `45s`, `4m`, `2h`, `3d`.
+pub fn age(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 86_400 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}d", s / 86_400)
+    }
+}
+
+/// A funding interval in hours as the table shows it: `8h`, `1h`, `0.5h`, `?` when unknown.
+pub fn interval_hours(h: Option<f64>) -> String {
+    match h {
+        Some(h) if h.is_finite() && h > 0.0 && h.fract() == 0.0 => format!("{h:.0}h"),
+        Some(h) if h.is_finite() && h > 0.0 => format!("{h:.1}h"),
+        _ => "?".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usd_uses_human_units() {
+        assert_eq!(usd(Some(57.4e9)), "$57.4B");
+        assert_eq!(usd(Some(42.1e6)), "$42.1M");
+        assert_eq!(usd(Some(8_300.0)), "$8.3K");
+        assert_eq!(usd(Some(12.0)), "$12");
+        assert_eq!(usd(Some(-2.5e6)), "-$2.5M");
+        assert_eq!(usd(None), "n/a");
+        assert_eq!(usd(Some(f64::NAN)), "n/a");
+    }
+
+    #[test]
+    fn percents_have_fixed_decimals_and_no_negative_zero() {
+        assert_eq!(signed_pct(0.1375, 4), "+0.1375%");
+        assert_eq!(signed_pct(-0.08, 4), "-0.0800%");
+        assert_eq!(signed_pct(7.0, 1), "+7.0%");
+        assert_eq!(signed_pct(-0.0001, 1), "+0.0%");
+        assert_eq!(share_pct(70.0, 1), "70.0%");
+    }
+
+    #[test]
+    fn durations_and_ages() {
+        assert_eq!(hours_minutes(2 * 3600 + 13 * 60), "2h13m");
+        assert_eq!(hours_minutes(28 * 60 - 10), "0h28m");
+        assert_eq!(hours_minutes(0), "due");
+        assert_eq!(countdown(42), "42s");
+        assert_eq!(countdown(185), "3m05s");
+        assert_eq!(countdown(3720), "1h02m");
+        assert_eq!(countdown(-3), "now");
+        assert_eq!(age(45), "45s");
+        assert_eq!(age(240), "4m");
+        assert_eq!(age(7200), "2h");
+        assert_eq!(age(3 * 86_400), "3d");
+        assert_eq!(age(-5), "0s");
+        assert_eq!(interval_hours(Some(8.0)), "8h");
+        assert_eq!(interval_hours(Some(0.5)), "0.5h");
+        assert_eq!(interval_hours(None), "?");
+    }
+}

@@ -1,0 +1,959 @@
+//! The dashboard's state and its pure transition function: `update(&mut state, event)` returns
+//! the effects the event loop must carry out. No I/O, no clock: "now" arrives with `Tick` and
+//! with the monitor's updates, so the same events always give the same state.
+
+use super::keys::{self, Action};
+use super::theme::Theme;
+use super::view;
+use crate::model::{Bias, Level, Snapshot};
+use crate::monitor::{Command, CycleReport, RequestStats, SourceLabel, SymbolReport, Update};
+use crate::signals::{Signal, SignalId};
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use std::collections::{HashMap, VecDeque};
+
+/// Sparkline points kept per metric and symbol: 24 h at a 60 s cycle.
+pub const HISTORY_CAP: usize = 1440;
+/// Signal feed entries kept (all symbols).
+pub const FEED_CAP: usize = 500;
+
+/// What the event loop feeds `update`.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// The 1 Hz tick, carrying the wall clock.
+    Tick(DateTime<Utc>),
+    Monitor(Update),
+    /// The monitor's channel closed: keep showing the last data.
+    MonitorClosed,
+}
+
+/// What the event loop must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Send(Command),
+    Quit,
+    /// The source cannot go on: restore the terminal and hand the message to main.
+    Fatal(String),
+}
+
+/// A bounded series of one metric for one symbol, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    points: VecDeque<f64>,
+}
+
+impl History {
+    /// Appends a point, dropping the oldest beyond [`HISTORY_CAP`]. Non-finite values are skipped.
+    pub fn push(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        if self.points.len() >= HISTORY_CAP {
+            self.points.pop_front();
+        }
+        self.points.push_back(v);
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// The newest `n` points, oldest first.
+    pub fn last(&self, n: usize) -> impl Iterator<Item = f64> + Clone + '_ {
+        self.points
+            .iter()
+            .skip(self.points.len().saturating_sub(n))
+            .copied()
+    }
+}
+
+/// Everything the dashboard keeps about one symbol.
+#[derive(Debug, Clone)]
+pub struct SymbolView {
+    pub symbol: String,
+    pub level: Level,
+    pub snapshot: Option<Snapshot>,
+    pub funding_history: History,
+    pub oi_history: History,
+}
+
+impl SymbolView {
+    fn new(symbol: &str) -> Self {
+        SymbolView {
+            symbol: symbol.to_string(),
+            level: Level::None,
+            snapshot: None,
+            funding_history: History::default(),
+            oi_history: History::default(),
+        }
+    }
+
+    /// Takes a cycle's snapshot. Only fresh, known values enter the sparklines: a stale value is an
+    /// old observation repeated and an absent one is not zero.
+    fn observe(&mut self, level: Level, snapshot: &Snapshot) {
+        self.level = level;
+        if snapshot.funding.gap.is_none() {
+            if let Some(rate) = snapshot.funding.get().and_then(|f| f.rate_8h_pct) {
+                self.funding_history.push(rate);
+            }
+        }
+        if snapshot.open_interest.gap.is_none() {
+            if let Some(oi) = snapshot.open_interest.get().and_then(|o| o.oi_usd) {
+                self.oi_history.push(oi);
+            }
+        }
+        self.snapshot = Some(snapshot.clone());
+    }
+}
+
+/// One line of the signal feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEntry {
+    /// Unique, increasing: identifies the entry across scrolling and trimming.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub symbol: String,
+    pub id: SignalId,
+    pub level: Level,
+    pub bias: Bias,
+    pub title: String,
+    pub message: String,
+}
+
+/// New signals only, newest first, bounded. A (symbol, id) pair enters the feed when it appears or
+/// its level changes, not on every cycle it keeps firing.
+#[derive(Debug, Clone, Default)]
+pub struct Feed {
+    entries: VecDeque<FeedEntry>,
+    /// The level each symbol's signals had in the last cycle that reported the symbol.
+    active: HashMap<String, HashMap<SignalId, Level>>,
+    next_seq: u64,
+}
+
+impl Feed {
+    /// Records the signals of one cycle; returns how many entries were added (at the front).
+    pub fn observe(&mut self, symbols: &[SymbolReport], at: DateTime<Utc>) -> usize {
+        let mut added: Vec<(&str, &Signal)> = Vec::new();
+        for report in symbols {
+            let symbol = report.snapshot.symbol.as_str();
+            let previous = self.active.remove(symbol).unwrap_or_default();
+            let mut now_active = HashMap::with_capacity(report.signals.len());
+            for s in &report.signals {
+                if previous.get(&s.id) != Some(&s.level) && !now_active.contains_key(&s.id) {
+                    added.push((symbol, s));
+                }
+                now_active.insert(s.id, s.level);
+            }
+            self.active.insert(symbol.to_string(), now_active);
+        }
+        // Within a cycle keep the report's order (symbols as configured, most severe first) at
+        // the top of the feed.
+        for (symbol, s) in added.iter().rev() {
+            self.next_seq += 1;
+            self.entries.push_front(FeedEntry {
+                seq: self.next_seq,
+                at,
+                symbol: symbol.to_string(),
+                id: s.id,
+                level: s.level,
+                bias: s.bias,
+                title: s.title.clone(),
+                message: s.message.clone(),
+            });
+        }
+        self.entries.truncate(FEED_CAP);
+        added.len().min(FEED_CAP)
+    }
+
+    /// Newest first.
+    pub fn entries(&self) -> impl Iterator<Item = &FeedEntry> {
+        self.entries.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// State of the alert sink, for the status bar. Telegram will set it through a later update.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AlertSink {
+    #[default]
+    Off,
+    Ok,
+    Retrying,
+    Disabled(String),
+}
+
+impl std::fmt::Display for AlertSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AlertSink::Off => f.write_str("alerts off"),
+            AlertSink::Ok => f.write_str("alerts ok"),
+            AlertSink::Retrying => f.write_str("alerts retrying"),
+            AlertSink::Disabled(why) => write!(f, "alerts disabled: {why}"),
+        }
+    }
+}
+
+/// The poll loop as the status bar tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollState {
+    pub fetching: bool,
+    pub paused: bool,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub last_cycle: Option<u64>,
+    /// The monitor's channel closed; the data shown is the last it sent.
+    pub monitor_stopped: bool,
+}
+
+/// The newest problem the monitor reported (already sanitised by the monitor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastError {
+    pub at: DateTime<Utc>,
+    pub text: String,
+    /// Further errors of the same cycle.
+    pub more: usize,
+}
+
+/// Everything the view draws. Public so tests and benches can look; change it through `update`.
+#[derive(Debug, Clone)]
+pub struct UiState {
+    pub now: DateTime<Utc>,
+    /// Terminal size (columns, rows), for mouse hit tests and feed paging.
+    pub size: (u16, u16),
+    pub theme: Theme,
+    pub source: Option<SourceLabel>,
+    pub symbols: Vec<SymbolView>,
+    pub selected: usize,
+    pub feed: Feed,
+    /// Index of the highlighted row among the feed entries that pass the filters.
+    pub feed_cursor: usize,
+    /// `seq` of the expanded feed entry.
+    pub expanded: Option<u64>,
+    /// Feed shows entries at or above this level.
+    pub min_level: Level,
+    /// Feed shows only the selected symbol.
+    pub this_symbol_only: bool,
+    pub help_open: bool,
+    pub poll: PollState,
+    pub requests: Option<RequestStats>,
+    pub last_error: Option<LastError>,
+    pub alert_sink: AlertSink,
+    /// Set by `update` when the screen must be redrawn; the event loop clears it after drawing.
+    pub dirty: bool,
+}
+
+impl UiState {
+    pub fn new(now: DateTime<Utc>, size: (u16, u16), theme: Theme) -> Self {
+        UiState {
+            now,
+            size,
+            theme,
+            source: None,
+            symbols: Vec::new(),
+            selected: 0,
+            feed: Feed::default(),
+            feed_cursor: 0,
+            expanded: None,
+            min_level: Level::None,
+            this_symbol_only: false,
+            help_open: false,
+            poll: PollState::default(),
+            requests: None,
+            last_error: None,
+            alert_sink: AlertSink::Off,
+            dirty: true,
+        }
+    }
+
+    pub fn selected_view(&self) -> Option<&SymbolView> {
+        self.symbols.get(self.selected)
+    }
+
+    pub fn selected_snapshot(&self) -> Option<&Snapshot> {
+        self.selected_view().and_then(|v| v.snapshot.as_ref())
+    }
+
+    pub fn is_demo(&self) -> bool {
+        self.source
+            .as_ref()
+            .is_some_and(|s| s.kind == crate::model::SourceKind::Demo)
+    }
+
+    fn passes_filter(&self, e: &FeedEntry) -> bool {
+        e.level >= self.min_level
+            && (!self.this_symbol_only
+                || self.selected_view().is_some_and(|v| v.symbol == e.symbol))
+    }
+
+    /// The feed entries the filters let through, newest first.
+    pub fn visible_feed(&self) -> impl Iterator<Item = &FeedEntry> {
+        self.feed.entries().filter(|e| self.passes_filter(e))
+    }
+
+    pub fn visible_feed_len(&self) -> usize {
+        self.visible_feed().count()
+    }
+
+    fn clamp_cursor(&mut self) {
+        let len = self.visible_feed_len();
+        self.feed_cursor = self.feed_cursor.min(len.saturating_sub(1));
+    }
+
+    fn select(&mut self, index: usize) {
+        if index < self.symbols.len() && index != self.selected {
+            self.selected = index;
+            if self.this_symbol_only {
+                self.feed_cursor = 0;
+                self.expanded = None;
+            }
+            self.dirty = true;
+        }
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        let len = self.visible_feed_len();
+        if len == 0 {
+            return;
+        }
+        let target = self.feed_cursor.saturating_add_signed(delta).min(len - 1);
+        if target != self.feed_cursor {
+            self.feed_cursor = target;
+            self.dirty = true;
+        }
+    }
+
+    fn on_cycle(&mut self, report: &CycleReport) {
+        self.now = self.now.max(report.finished_at);
+        self.source = Some(report.source.clone());
+        self.requests = Some(report.requests);
+        self.poll.fetching = false;
+        self.poll.next_poll_at = report.next_poll_at;
+        self.poll.last_cycle = Some(report.cycle);
+        if let Some(first) = report.errors.first() {
+            self.last_error = Some(LastError {
+                at: report.finished_at,
+                text: first.clone(),
+                more: report.errors.len() - 1,
+            });
+        }
+        for sym in &report.symbols {
+            let name = &sym.snapshot.symbol;
+            let index = match self.symbols.iter().position(|v| &v.symbol == name) {
+                Some(i) => i,
+                None => {
+                    self.symbols.push(SymbolView::new(name));
+                    self.symbols.len() - 1
+                }
+            };
+            self.symbols[index].observe(sym.level, &sym.snapshot);
+        }
+        let added = self.feed.observe(&report.symbols, report.finished_at);
+        let added_visible = self
+            .feed
+            .entries()
+            .take(added)
+            .filter(|e| self.passes_filter(e))
+            .count();
+        // A reader scrolled down keeps looking at the same entry; one at the top follows the news.
+        if self.feed_cursor > 0 {
+            self.feed_cursor += added_visible;
+        }
+        self.clamp_cursor();
+        if let Some(seq) = self.expanded {
+            if !self.feed.entries().any(|e| e.seq == seq) {
+                self.expanded = None;
+            }
+        }
+    }
+
+    fn on_action(&mut self, action: Action, key: &KeyEvent) -> Vec<Effect> {
+        if self.help_open {
+            // The popup is modal: it closes, or the app quits; nothing else happens beneath it.
+            return match action {
+                Action::ToggleHelp | Action::Back => {
+                    self.help_open = false;
+                    self.dirty = true;
+                    vec![]
+                }
+                Action::Quit => vec![Effect::Quit],
+                _ => vec![],
+            };
+        }
+        let n = self.symbols.len();
+        match action {
+            Action::PrevSymbol if n > 0 => self.select((self.selected + n - 1) % n),
+            Action::NextSymbol if n > 0 => self.select((self.selected + 1) % n),
+            Action::PrevSymbol | Action::NextSymbol => {}
+            Action::JumpToSymbol => {
+                if let KeyCode::Char(c) = key.code {
+                    if let Some(d) = c.to_digit(10).filter(|d| *d >= 1) {
+                        self.select(d as usize - 1);
+                    }
+                }
+            }
+            Action::FeedUp => self.move_cursor(-1),
+            Action::FeedDown => self.move_cursor(1),
+            Action::FeedPageUp => self.move_cursor(-(view::feed_page(self) as isize)),
+            Action::FeedPageDown => self.move_cursor(view::feed_page(self) as isize),
+            Action::FeedTop => self.move_cursor(isize::MIN),
+            Action::FeedBottom => self.move_cursor(isize::MAX),
+            Action::ToggleExpand => {
+                let seq = self.visible_feed().nth(self.feed_cursor).map(|e| e.seq);
+                if let Some(seq) = seq {
+                    self.expanded = if self.expanded == Some(seq) {
+                        None
+                    } else {
+                        Some(seq)
+                    };
+                    self.dirty = true;
+                }
+            }
+            Action::CycleLevelFilter => {
+                self.min_level = match self.min_level {
+                    Level::None => Level::Low,
+                    Level::Low => Level::Medium,
+                    Level::Medium => Level::High,
+                    Level::High => Level::None,
+                };
+                self.feed_cursor = 0;
+                self.dirty = true;
+            }
+            Action::ToggleSymbolFilter => {
+                self.this_symbol_only = !self.this_symbol_only;
+                self.feed_cursor = 0;
+                self.dirty = true;
+            }
+            Action::RefreshNow => return vec![Effect::Send(Command::RefreshNow)],
+            Action::TogglePause => return vec![Effect::Send(Command::TogglePause)],
+            Action::ToggleHelp => {
+                self.help_open = true;
+                self.dirty = true;
+            }
+            Action::Back | Action::Quit => return vec![Effect::Quit],
+        }
+        vec![]
+    }
+
+    fn on_mouse(&mut self, m: &MouseEvent) {
+        if self.help_open {
+            return;
+        }
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) if m.row == 0 => {
+                let hit = view::tab_hits(self, self.size.0)
+                    .into_iter()
+                    .find(|h| m.column >= h.x && m.column < h.x.saturating_add(h.width));
+                if let Some(hit) = hit {
+                    self.select(hit.index);
+                }
+            }
+            MouseEventKind::ScrollUp => self.move_cursor(-1),
+            MouseEventKind::ScrollDown => self.move_cursor(1),
+            _ => {}
+        }
+    }
+}
+
+/// Applies one event to the state; returns what the event loop must do. Sets `state.dirty` when
+/// the screen changed.
+pub fn update(state: &mut UiState, event: Event) -> Vec<Effect> {
+    match event {
+        Event::Key(key) => {
+            // Act on presses only: some terminals also report repeats and releases.
+            if key.kind != KeyEventKind::Press {
+                return vec![];
+            }
+            match keys::lookup(&key) {
+                Some(action) => state.on_action(action, &key),
+                None => vec![],
+            }
+        }
+        Event::Mouse(m) => {
+            state.on_mouse(&m);
+            vec![]
+        }
+        Event::Resize(w, h) => {
+            state.size = (w, h);
+            state.dirty = true;
+            vec![]
+        }
+        Event::Tick(now) => {
+            state.now = now;
+            state.dirty = true;
+            vec![]
+        }
+        Event::Monitor(update) => {
+            state.dirty = true;
+            match update {
+                Update::CycleStarted { at, .. } => {
+                    state.now = state.now.max(at);
+                    state.poll.fetching = true;
+                }
+                Update::Cycle(report) => state.on_cycle(&report),
+                Update::Paused(paused) => state.poll.paused = paused,
+                Update::Fatal(msg) => return vec![Effect::Fatal(msg)],
+            }
+            vec![]
+        }
+        Event::MonitorClosed => {
+            state.poll.monitor_stopped = true;
+            state.poll.fetching = false;
+            state.dirty = true;
+            vec![]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::keys::BINDINGS;
+    use crate::ui::sample::{self, t0};
+    use crossterm::event::{KeyEventState, KeyModifiers, MouseButton};
+
+    fn key(code: KeyCode, modifiers: KeyModifiers, kind: KeyEventKind) -> Event {
+        Event::Key(KeyEvent {
+            code,
+            modifiers,
+            kind,
+            state: KeyEventState::NONE,
+        })
+    }
+
+    fn press(state: &mut UiState, code: KeyCode) -> Vec<Effect> {
+        update(state, key(code, KeyModifiers::NONE, KeyEventKind::Press))
+    }
+
+    fn ch(state: &mut UiState, c: char) -> Vec<Effect> {
+        press(state, KeyCode::Char(c))
+    }
+
+    /// Five symbols (BTC ETH SOL XRP DOGE) with the sketch's signals: a feed of 8 entries.
+    fn state() -> UiState {
+        sample::sketch_state((120, 36), Theme { color: true }, sample::live_hobbyist())
+    }
+
+    /// Nine symbols with five signals each: every digit selects one.
+    fn nine_symbols() -> UiState {
+        let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+        let reports = (1..=9)
+            .map(|i| {
+                let snap = sample::full_snapshot(&format!("S{i}"), t0(), 1.0);
+                sample::symbol_report(snap, sample::btc_signals())
+            })
+            .collect();
+        let report = sample::cycle(1, t0(), sample::live_hobbyist(), reports);
+        update(&mut s, Event::Monitor(Update::Cycle(report)));
+        s
+    }
+
+    fn selected(state: &UiState) -> &str {
+        &state.symbols[state.selected].symbol
+    }
+
+    fn click(state: &mut UiState, column: u16, row: u16) {
+        update(
+            state,
+            Event::Mouse(MouseEvent {
+                kind: MouseEventKind::Down(MouseButton::Left),
+                column,
+                row,
+                modifiers: KeyModifiers::NONE,
+            }),
+        );
+    }
+
+    #[test]
+    fn symbol_navigation_wraps_both_ways() {
+        let mut s = state();
+        assert_eq!(selected(&s), "BTC");
+        press(&mut s, KeyCode::Left);
+        assert_eq!(selected(&s), "DOGE");
+        press(&mut s, KeyCode::Right);
+        assert_eq!(selected(&s), "BTC");
+        ch(&mut s, 'l');
+        assert_eq!(selected(&s), "ETH");
+        ch(&mut s, 'h');
+        assert_eq!(selected(&s), "BTC");
+        press(&mut s, KeyCode::Tab);
+        assert_eq!(selected(&s), "ETH");
+        update(
+            &mut s,
+            key(KeyCode::BackTab, KeyModifiers::SHIFT, KeyEventKind::Press),
+        );
+        assert_eq!(selected(&s), "BTC");
+    }
+
+    #[test]
+    fn digits_jump_and_out_of_range_digits_are_ignored() {
+        let mut s = state();
+        ch(&mut s, '3');
+        assert_eq!(selected(&s), "SOL");
+        ch(&mut s, '5');
+        assert_eq!(selected(&s), "DOGE");
+        s.dirty = false;
+        ch(&mut s, '9');
+        assert_eq!(selected(&s), "DOGE");
+        assert!(!s.dirty, "nothing changed, nothing to redraw");
+        ch(&mut s, '0');
+        assert_eq!(selected(&s), "DOGE");
+    }
+
+    #[test]
+    fn navigation_without_symbols_does_nothing() {
+        let mut s = UiState::new(t0(), (80, 24), Theme { color: true });
+        for c in ['h', 'l', '1', 'j', 'k', 'g', 'G'] {
+            assert!(ch(&mut s, c).is_empty());
+        }
+        press(&mut s, KeyCode::Enter);
+        assert_eq!((s.selected, s.feed_cursor, s.expanded), (0, 0, None));
+    }
+
+    #[test]
+    fn feed_scrolls_within_bounds() {
+        let mut s = state();
+        let len = s.visible_feed_len();
+        assert_eq!(len, 8);
+        ch(&mut s, 'k');
+        assert_eq!(s.feed_cursor, 0, "cannot go above the newest");
+        ch(&mut s, 'j');
+        press(&mut s, KeyCode::Down);
+        assert_eq!(s.feed_cursor, 2);
+        press(&mut s, KeyCode::Up);
+        assert_eq!(s.feed_cursor, 1);
+        ch(&mut s, 'G');
+        assert_eq!(s.feed_cursor, len - 1);
+        ch(&mut s, 'j');
+        assert_eq!(s.feed_cursor, len - 1, "cannot go below the oldest");
+        ch(&mut s, 'g');
+        assert_eq!(s.feed_cursor, 0);
+        // 120×36: the feed shows 14 lines, more than the 8 entries: a page reaches the end.
+        press(&mut s, KeyCode::PageDown);
+        assert_eq!(s.feed_cursor, len - 1);
+        press(&mut s, KeyCode::PageUp);
+        assert_eq!(s.feed_cursor, 0);
+    }
+
+    #[test]
+    fn page_keys_move_by_the_feed_height() {
+        let mut s = state();
+        s.size = (80, 24); // feed: 5 lines
+        press(&mut s, KeyCode::PageDown);
+        assert_eq!(s.feed_cursor, 5);
+        press(&mut s, KeyCode::PageUp);
+        assert_eq!(s.feed_cursor, 0);
+    }
+
+    #[test]
+    fn enter_expands_and_collapses_the_highlighted_entry() {
+        let mut s = state();
+        ch(&mut s, 'j');
+        press(&mut s, KeyCode::Enter);
+        let second = s.visible_feed().nth(1).map(|e| e.seq);
+        assert_eq!(s.expanded, second);
+        press(&mut s, KeyCode::Enter);
+        assert_eq!(s.expanded, None);
+    }
+
+    #[test]
+    fn f_cycles_the_minimum_level() {
+        let mut s = state();
+        let mut seen = vec![];
+        for _ in 0..4 {
+            ch(&mut s, 'f');
+            seen.push((s.min_level, s.visible_feed_len()));
+        }
+        // sample::sketch_state: BTC 3 HIGH, 1 MED, 1 LOW; ETH MED; SOL LOW; DOGE MED.
+        assert_eq!(
+            seen,
+            vec![
+                (Level::Low, 8),
+                (Level::Medium, 6),
+                (Level::High, 3),
+                (Level::None, 8)
+            ]
+        );
+    }
+
+    #[test]
+    fn s_toggles_this_symbol_only() {
+        let mut s = state();
+        let all = s.visible_feed_len();
+        ch(&mut s, 's');
+        assert!(s.this_symbol_only);
+        assert!(s.visible_feed().all(|e| e.symbol == "BTC"));
+        assert_eq!(s.visible_feed_len(), 5);
+        ch(&mut s, '2');
+        assert!(s.visible_feed().all(|e| e.symbol == "ETH"));
+        ch(&mut s, 's');
+        assert_eq!(s.visible_feed_len(), all);
+    }
+
+    #[test]
+    fn r_and_p_send_commands() {
+        let mut s = state();
+        assert_eq!(ch(&mut s, 'r'), vec![Effect::Send(Command::RefreshNow)]);
+        assert_eq!(ch(&mut s, 'p'), vec![Effect::Send(Command::TogglePause)]);
+        // The pause shows once the monitor confirms it.
+        update(&mut s, Event::Monitor(Update::Paused(true)));
+        assert!(s.poll.paused);
+    }
+
+    #[test]
+    fn help_opens_and_esc_closes_it_before_quitting() {
+        let mut s = state();
+        assert!(ch(&mut s, '?').is_empty());
+        assert!(s.help_open);
+        // Modal: other keys do nothing beneath it.
+        ch(&mut s, 'l');
+        assert_eq!(selected(&s), "BTC");
+        assert!(ch(&mut s, 'r').is_empty());
+        assert!(press(&mut s, KeyCode::Esc).is_empty());
+        assert!(!s.help_open);
+        assert_eq!(press(&mut s, KeyCode::Esc), vec![Effect::Quit]);
+        ch(&mut s, '?');
+        ch(&mut s, '?');
+        assert!(!s.help_open, "? toggles");
+    }
+
+    #[test]
+    fn q_and_ctrl_c_quit_even_with_help_open() {
+        let mut s = state();
+        assert_eq!(ch(&mut s, 'q'), vec![Effect::Quit]);
+        let ctrl_c = key(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+            KeyEventKind::Press,
+        );
+        assert_eq!(update(&mut s, ctrl_c.clone()), vec![Effect::Quit]);
+        ch(&mut s, '?');
+        assert_eq!(ch(&mut s, 'q'), vec![Effect::Quit]);
+        assert_eq!(update(&mut s, ctrl_c), vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn releases_and_repeats_are_ignored() {
+        let mut s = state();
+        s.dirty = false;
+        for kind in [KeyEventKind::Release, KeyEventKind::Repeat] {
+            for code in [KeyCode::Char('q'), KeyCode::Right, KeyCode::Char('?')] {
+                assert!(update(&mut s, key(code, KeyModifiers::NONE, kind)).is_empty());
+            }
+        }
+        assert_eq!((selected(&s), s.help_open, s.dirty), ("BTC", false, false));
+    }
+
+    #[test]
+    fn every_key_in_the_table_does_something() {
+        for b in BINDINGS {
+            for k in b.keys {
+                let mut s = nine_symbols();
+                ch(&mut s, 'j'); // cursor mid-feed, so up and down both move
+                ch(&mut s, '2'); // a middle symbol, so every jump but '2' moves
+                s.dirty = false;
+                let code = if k.code == KeyCode::Char('2') {
+                    KeyCode::Char('1')
+                } else {
+                    k.code
+                };
+                let effects = update(&mut s, key(code, k.mods, KeyEventKind::Press));
+                assert!(
+                    s.dirty || !effects.is_empty(),
+                    "{:?} ({}) did nothing",
+                    k,
+                    b.help
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn clicking_a_tab_selects_it() {
+        let mut s = state();
+        let hits = view::tab_hits(&s, s.size.0);
+        let sol = hits.iter().find(|h| h.index == 2).copied();
+        let sol = sol.expect("SOL tab on screen at 120 columns");
+        click(&mut s, sol.x + sol.width - 1, 0);
+        assert_eq!(selected(&s), "SOL");
+        // Outside the tabs and below the top bar: nothing.
+        click(&mut s, 1, 0);
+        click(&mut s, sol.x, 5);
+        assert_eq!(selected(&s), "SOL");
+    }
+
+    #[test]
+    fn wheel_scrolls_the_feed() {
+        let mut s = state();
+        let wheel = |kind| {
+            Event::Mouse(MouseEvent {
+                kind,
+                column: 10,
+                row: 30,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        update(&mut s, wheel(MouseEventKind::ScrollDown));
+        assert_eq!(s.feed_cursor, 1);
+        update(&mut s, wheel(MouseEventKind::ScrollUp));
+        assert_eq!(s.feed_cursor, 0);
+    }
+
+    fn one_symbol_cycle(n: u64, signals: Vec<Signal>) -> Event {
+        let at = t0() + chrono::Duration::minutes(n as i64);
+        Event::Monitor(Update::Cycle(sample::cycle(
+            n,
+            at,
+            sample::live_hobbyist(),
+            vec![sample::symbol_report(
+                sample::full_snapshot("BTC", at, 1.0),
+                signals,
+            )],
+        )))
+    }
+
+    #[test]
+    fn feed_shows_new_signals_and_level_changes_only() {
+        let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+        let sig = |level| sample::signal(SignalId::OiMoving, level, Bias::Neutral, "OI moving");
+        update(&mut s, one_symbol_cycle(1, vec![sig(Level::Medium)]));
+        update(&mut s, one_symbol_cycle(2, vec![sig(Level::Medium)]));
+        assert_eq!(s.feed.len(), 1, "the same signal again is not news");
+        update(&mut s, one_symbol_cycle(3, vec![sig(Level::High)]));
+        assert_eq!(s.feed.len(), 2, "a level change is");
+        update(&mut s, one_symbol_cycle(4, vec![]));
+        update(&mut s, one_symbol_cycle(5, vec![sig(Level::High)]));
+        assert_eq!(s.feed.len(), 3, "a signal that went away and came back is");
+        let levels: Vec<Level> = s.feed.entries().map(|e| e.level).collect();
+        assert_eq!(levels, vec![Level::High, Level::High, Level::Medium]);
+    }
+
+    #[test]
+    fn feed_is_bounded_and_keeps_the_newest() {
+        let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+        for n in 0..(FEED_CAP as u64 + 50) {
+            let level = if n % 2 == 0 { Level::High } else { Level::Low };
+            let sig = sample::signal(SignalId::OiMoving, level, Bias::Neutral, "x");
+            update(&mut s, one_symbol_cycle(n, vec![sig]));
+        }
+        assert_eq!(s.feed.len(), FEED_CAP);
+        assert_eq!(
+            s.feed.entries().next().map(|e| e.seq),
+            Some(FEED_CAP as u64 + 50)
+        );
+    }
+
+    #[test]
+    fn a_scrolled_reader_keeps_their_entry_when_news_arrives() {
+        let mut s = state();
+        ch(&mut s, 'j');
+        ch(&mut s, 'j');
+        let watched = s.visible_feed().nth(s.feed_cursor).map(|e| e.seq);
+        let sig = sample::signal(SignalId::OiFlush, Level::High, Bias::Neutral, "flush");
+        update(&mut s, one_symbol_cycle(100, vec![sig]));
+        assert_eq!(s.visible_feed().nth(s.feed_cursor).map(|e| e.seq), watched);
+        // At the top, the reader follows the news.
+        ch(&mut s, 'g');
+        let sig = sample::signal(SignalId::OiSurge, Level::High, Bias::Neutral, "surge");
+        update(&mut s, one_symbol_cycle(101, vec![sig]));
+        assert_eq!(s.feed_cursor, 0);
+        assert_eq!(
+            s.visible_feed().next().map(|e| e.id),
+            Some(SignalId::OiSurge)
+        );
+    }
+
+    #[test]
+    fn histories_are_bounded_and_skip_absent_and_stale_values() {
+        let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+        for n in 0..(HISTORY_CAP as u64 + 10) {
+            update(&mut s, one_symbol_cycle(n, vec![]));
+        }
+        assert_eq!(s.symbols[0].funding_history.len(), HISTORY_CAP);
+        assert_eq!(s.symbols[0].oi_history.len(), HISTORY_CAP);
+        // Stale funding and absent OI: nothing enters.
+        let at = t0() + chrono::Duration::days(2);
+        let gappy = sample::gappy_snapshot("BTC", at);
+        let mut h = History::default();
+        std::mem::swap(&mut h, &mut s.symbols[0].funding_history);
+        s.symbols[0].oi_history = History::default();
+        update(
+            &mut s,
+            Event::Monitor(Update::Cycle(sample::cycle(
+                9999,
+                at,
+                sample::live_hobbyist(),
+                vec![sample::symbol_report(gappy, vec![])],
+            ))),
+        );
+        assert!(s.symbols[0].funding_history.is_empty());
+        assert!(s.symbols[0].oi_history.is_empty());
+        assert!(s.symbols[0]
+            .snapshot
+            .as_ref()
+            .is_some_and(|snap| snap.funding.is_stale()));
+    }
+
+    #[test]
+    fn monitor_updates_drive_the_status() {
+        let mut s = state();
+        update(
+            &mut s,
+            Event::Monitor(Update::CycleStarted {
+                cycle: 49,
+                at: t0() + chrono::Duration::seconds(60),
+            }),
+        );
+        assert!(s.poll.fetching);
+        assert_eq!(s.now, t0() + chrono::Duration::seconds(60));
+        update(&mut s, one_symbol_cycle(50, vec![]));
+        assert!(!s.poll.fetching);
+        assert_eq!(s.poll.last_cycle, Some(50));
+        assert_eq!(
+            update(&mut s, Event::Monitor(Update::Fatal("key refused".into()))),
+            vec![Effect::Fatal("key refused".into())]
+        );
+        update(&mut s, Event::MonitorClosed);
+        assert!(s.poll.monitor_stopped);
+        assert_eq!(s.symbols.len(), 5, "the last data stays");
+        update(&mut s, Event::Resize(100, 40));
+        assert_eq!(s.size, (100, 40));
+        let later = t0() + chrono::Duration::hours(1);
+        update(&mut s, Event::Tick(later));
+        assert_eq!(s.now, later);
+    }
+
+    #[test]
+    fn cycle_errors_become_the_last_error() {
+        let mut s = state();
+        let mut report = (*sample::cycle(60, t0(), sample::live_hobbyist(), vec![])).clone();
+        report.errors = vec![
+            "BTC taker: fetch failed: HTTP 500".into(),
+            "ETH oi: rate limited".into(),
+        ];
+        update(
+            &mut s,
+            Event::Monitor(Update::Cycle(std::sync::Arc::new(report))),
+        );
+        let e = s.last_error.clone().expect("error kept");
+        assert_eq!(
+            (e.text.as_str(), e.more),
+            ("BTC taker: fetch failed: HTTP 500", 1)
+        );
+        // A clean cycle keeps the last error (with its age) on screen.
+        update(&mut s, one_symbol_cycle(61, vec![]));
+        assert!(s.last_error.is_some());
+    }
+}

@@ -1,0 +1,162 @@
+//! Signal feed: new signals of all symbols (or the selected one), newest first, filtered by a
+//! minimum level; the highlighted entry can be expanded to its full message.
+
+use super::app::{FeedEntry, UiState};
+use super::widgets::{self, wrap};
+use crate::model::{Bias, Level};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+/// Indent of an expanded message, under the title column.
+const INDENT: usize = 4;
+
+pub fn level_short(level: Level) -> &'static str {
+    match level {
+        Level::High => "HIGH",
+        Level::Medium => "MED",
+        Level::Low => "LOW",
+        Level::None => "-",
+    }
+}
+
+fn bias_marker(bias: Bias) -> &'static str {
+    match bias {
+        Bias::Bullish => "▲",
+        Bias::Bearish => "▼",
+        Bias::Neutral => "·",
+    }
+}
+
+/// The feed title says which filters are on: `Signals · all symbols · ≥ MEDIUM`.
+pub fn title(state: &UiState) -> String {
+    let who = match (state.this_symbol_only, state.selected_view()) {
+        (true, Some(v)) => format!("{} only", v.symbol),
+        _ => "all symbols".to_string(),
+    };
+    let levels = match state.min_level {
+        Level::None => "all levels".to_string(),
+        l => format!("≥ {l}"),
+    };
+    format!("Signals · {who} · {levels}")
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+    let theme = state.theme;
+    let total = state.visible_feed_len();
+    let count = if total > 0 {
+        Some(format!("{}/{total}", state.feed_cursor + 1))
+    } else {
+        None
+    };
+    let block = widgets::panel(&title(state), None, theme).title_bottom(
+        Line::from(count.map(|c| format!(" {c} ")).unwrap_or_default()).right_aligned(),
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if total == 0 {
+        let msg = if state.feed.is_empty() {
+            "no signals yet: they appear here when they fire"
+        } else {
+            "no signals pass the filters (f: level, s: symbol)"
+        };
+        frame.render_widget(Paragraph::new(Line::styled(msg, theme.dim())), inner);
+        return;
+    }
+    let height = inner.height as usize;
+    let width = inner.width as usize;
+    let sym_w = state
+        .symbols
+        .iter()
+        .map(|s| s.symbol.chars().count())
+        .max()
+        .unwrap_or(3)
+        .clamp(3, 8);
+    let entry_lines = |e: &FeedEntry| -> usize {
+        if state.expanded == Some(e.seq) {
+            1 + expansion(e, width).len()
+        } else {
+            1
+        }
+    };
+    // Scroll so that the highlighted entry (with its expansion) is on screen; the newest entry
+    // stays at the top for as long as that holds.
+    let before: usize = state
+        .visible_feed()
+        .take(state.feed_cursor)
+        .map(entry_lines)
+        .sum();
+    let cursor_end = before
+        + state
+            .visible_feed()
+            .nth(state.feed_cursor)
+            .map_or(1, entry_lines);
+    let first_line = cursor_end.saturating_sub(height).min(before);
+
+    let mut lines = Vec::with_capacity(height);
+    let mut line_no = 0;
+    for (i, e) in state.visible_feed().enumerate() {
+        if lines.len() >= height {
+            break;
+        }
+        let n = entry_lines(e);
+        if line_no + n <= first_line {
+            line_no += n;
+            continue;
+        }
+        let mut block = vec![row(e, sym_w, i == state.feed_cursor, state)];
+        if n > 1 {
+            block.extend(
+                expansion(e, width)
+                    .into_iter()
+                    .map(|l| Line::from(format!("{:INDENT$}{l}", ""))),
+            );
+        }
+        for l in block {
+            if line_no >= first_line && lines.len() < height {
+                lines.push(l);
+            }
+            line_no += 1;
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn row(e: &FeedEntry, sym_w: usize, highlighted: bool, state: &UiState) -> Line<'static> {
+    let theme = state.theme;
+    // Today's entries show the time; older ones the date, so a days-long session stays readable.
+    let when = if e.at.date_naive() == state.now.date_naive() {
+        e.at.format("%H:%M").to_string()
+    } else {
+        e.at.format("%m-%d").to_string()
+    };
+    let line = Line::from(vec![
+        Span::styled(when, theme.dim()),
+        Span::raw(" "),
+        Span::raw(widgets::fit(&e.symbol, sym_w)),
+        Span::raw(" "),
+        Span::styled(format!("{:<4}", level_short(e.level)), theme.level(e.level)),
+        Span::raw(format!(" {} ", bias_marker(e.bias))),
+        Span::raw(e.title.clone()),
+    ]);
+    if highlighted {
+        line.style(theme.selected())
+    } else {
+        line
+    }
+}
+
+/// The expanded entry: its message, then when/what/which way.
+fn expansion(e: &FeedEntry, width: usize) -> Vec<String> {
+    let text_w = width.saturating_sub(INDENT).max(10);
+    let mut out = wrap(&e.message, text_w);
+    out.push(format!(
+        "{} · {} · {} · {}",
+        e.at.format("%Y-%m-%d %H:%M:%S UTC"),
+        e.id,
+        e.level,
+        e.bias
+    ));
+    out
+}

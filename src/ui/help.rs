@@ -1,0 +1,57 @@
+//! Help popup: every binding of the key table, as the handler uses it.
+
+use super::app::UiState;
+use super::keys::{keys_text, BINDINGS};
+use super::widgets;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use ratatui::Frame;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+    let theme = state.theme;
+    let rows: Vec<(String, &str)> = BINDINGS.iter().map(|b| (keys_text(b), b.help)).collect();
+    let keys_w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let text_w = rows
+        .iter()
+        .map(|(_, h)| h.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(k, h)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<keys_w$}  "), theme.bold()),
+                Span::raw(h),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        " mouse: click a tab to select it, wheel scrolls the feed",
+        theme.dim(),
+    ));
+    lines.push(Line::styled(" Esc or ? closes this help", theme.dim()));
+    let want_w = (keys_w + text_w + 5) as u16;
+    let want_h = lines.len() as u16 + 2;
+    let popup = centered(area, want_w, want_h);
+    frame.render_widget(Clear, popup);
+    let block = widgets::panel("Keys", None, theme);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+/// A `w`×`h` rectangle centred in `area`, shrunk to fit.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

@@ -1,0 +1,394 @@
+//! Rendering tests: the whole screen and every panel on a `TestBackend`, with a fixed clock.
+
+use super::app::{update, AlertSink, Event, LastError, UiState};
+use super::sample::{self, t0};
+use super::theme::Theme;
+use super::view;
+use crate::monitor::Update;
+use chrono::Duration;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier};
+use ratatui::{Frame, Terminal};
+
+type PanelFn = fn(&mut Frame, Rect, &UiState);
+
+fn color() -> Theme {
+    Theme { color: true }
+}
+
+fn live(w: u16, h: u16) -> UiState {
+    sample::sketch_state((w, h), color(), sample::live_hobbyist())
+}
+
+fn screen(state: &UiState) -> Terminal<TestBackend> {
+    let (w, h) = state.size;
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| view::render(f, state)).expect("draw");
+    t
+}
+
+fn panel(state: &UiState, w: u16, h: u16, render: PanelFn) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| render(f, f.area(), state)).expect("draw");
+    t
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    t.backend().to_string()
+}
+
+/// The sketch's market with BTC's metrics replaced by the gappy snapshot.
+fn gappy() -> UiState {
+    let mut s = live(120, 36);
+    let at = t0() + Duration::minutes(1);
+    let report = sample::cycle(
+        49,
+        at,
+        sample::live_hobbyist(),
+        vec![sample::symbol_report(
+            sample::gappy_snapshot("BTC", at),
+            vec![],
+        )],
+    );
+    update(&mut s, Event::Monitor(Update::Cycle(report)));
+    s
+}
+
+const PANELS: [(&str, PanelFn, u16, u16); 5] = [
+    ("funding", super::funding::render, 60, 14),
+    ("open_interest", super::open_interest::render, 60, 5),
+    ("liquidations", super::liquidations::render, 60, 5),
+    ("positioning", super::positioning::render, 60, 5),
+    ("taker", super::taker::render, 60, 3),
+];
+
+#[test]
+fn panels_with_full_data() {
+    let s = live(120, 36);
+    for (name, render, w, h) in PANELS {
+        insta::assert_snapshot!(
+            format!("panel_{name}_full"),
+            panel(&s, w, h, render).backend()
+        );
+    }
+}
+
+#[test]
+fn panels_with_missing_and_stale_data() {
+    let s = gappy();
+    for (name, render, w, h) in PANELS {
+        insta::assert_snapshot!(
+            format!("panel_{name}_gaps"),
+            panel(&s, w, h, render).backend()
+        );
+    }
+    let funding = text(&panel(&s, 60, 14, super::funding::render));
+    assert!(funding.contains("stale 4m"), "{funding}");
+    let wide = text(&panel(&s, 80, 14, super::funding::render));
+    assert!(wide.contains("stale 4m (fetch failed: HTTP 500)"), "{wide}");
+    let oi = text(&panel(&s, 60, 5, super::open_interest::render));
+    assert!(oi.contains("n/a: not in your plan"), "{oi}");
+    let liq = text(&panel(&s, 60, 5, super::liquidations::render));
+    assert!(liq.contains("n/a: not fetched yet"), "{liq}");
+    let pos = text(&panel(&s, 60, 5, super::positioning::render));
+    assert!(pos.contains("retail n/a: not in your plan"), "{pos}");
+    assert!(pos.contains("stale 4m"), "{pos}");
+    let taker = text(&panel(&s, 60, 3, super::taker::render));
+    assert!(taker.contains("n/a: not reported by the API"), "{taker}");
+}
+
+#[test]
+fn panels_at_half_of_80_columns_fit_their_numbers() {
+    let s = live(80, 24);
+    let funding = text(&panel(&s, 40, 12, super::funding::render));
+    // The table's last column must not be cut at the narrowest layout.
+    assert!(
+        funding.contains("Binance  +0.1500%    8h +0.1500% 2h13m"),
+        "{funding}"
+    );
+    let oi = text(&panel(&s, 40, 5, super::open_interest::render));
+    assert!(oi.contains("24h  +12.1%"), "{oi}");
+}
+
+#[test]
+fn whole_screen_at_80x24() {
+    insta::assert_snapshot!(screen(&live(80, 24)).backend());
+}
+
+#[test]
+fn whole_screen_at_120x36() {
+    insta::assert_snapshot!(screen(&live(120, 36)).backend());
+}
+
+#[test]
+fn whole_screen_at_200x50() {
+    insta::assert_snapshot!(screen(&live(200, 50)).backend());
+}
+
+#[test]
+fn whole_screen_with_gaps_at_120x36() {
+    insta::assert_snapshot!(screen(&gappy()).backend());
+}
+
+#[test]
+fn demo_is_labelled() {
+    let s = sample::sketch_state((120, 36), color(), sample::demo());
+    let t = screen(&s);
+    insta::assert_snapshot!(t.backend());
+    let top: String = (0..120)
+        .map(|x| t.backend().buffer()[(x, 0)].symbol().to_string())
+        .collect();
+    assert!(top.contains(" DEMO "), "{top}");
+    let live_top = text(&screen(&live(120, 36)));
+    assert!(!live_top.contains("DEMO"));
+}
+
+#[test]
+fn before_the_first_cycle() {
+    let s = UiState::new(t0(), (80, 24), color());
+    insta::assert_snapshot!(screen(&s).backend());
+}
+
+#[test]
+fn every_level_has_its_tab_marker_and_the_selection_is_reversed() {
+    let t = screen(&live(120, 36));
+    let buf = t.backend().buffer();
+    let top: String = (0..120).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+    for tab in [
+        " BTC ● HIGH ",
+        " ETH ◐ MED ",
+        " SOL ○ LOW ",
+        " XRP · ",
+        " DOGE ◐ MED ",
+    ] {
+        assert!(top.contains(tab), "{tab:?} missing from {top:?}");
+    }
+    let hits = view::tab_hits(&live(120, 36), 120);
+    let (btc, eth) = (hits[0], hits[1]);
+    let btc_cell = &buf[(btc.x + 1, 0)];
+    assert!(btc_cell.modifier.contains(Modifier::REVERSED));
+    assert_eq!(btc_cell.fg, Color::Red);
+    assert!(!buf[(eth.x + 1, 0)].modifier.contains(Modifier::REVERSED));
+    assert_eq!(buf[(eth.x + 1, 0)].fg, Color::Yellow);
+    assert_eq!(buf[(hits[2].x + 1, 0)].fg, Color::Green);
+    assert!(buf[(hits[3].x + 1, 0)].modifier.contains(Modifier::DIM));
+    insta::assert_snapshot!(top);
+}
+
+#[test]
+fn many_symbols_scroll_the_tabs_with_markers() {
+    let mut s = sample::loaded_state(20, (80, 24));
+    let first = text(&screen(&s));
+    let top = first.lines().next().unwrap_or_default().to_string();
+    assert!(
+        top.contains("SYM0") && top.contains('›') && !top.contains('‹'),
+        "{top}"
+    );
+    for _ in 0..12 {
+        update(&mut s, key('l'));
+    }
+    let t = screen(&s);
+    let top = text(&t).lines().next().unwrap_or_default().to_string();
+    assert!(top.contains("SYM12") && top.contains('‹'), "{top}");
+    insta::assert_snapshot!(t.backend());
+}
+
+fn key(c: char) -> Event {
+    Event::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(c),
+        crossterm::event::KeyModifiers::NONE,
+    ))
+}
+
+#[test]
+fn help_popup_lists_every_binding() {
+    let mut s = live(80, 24);
+    update(&mut s, key('?'));
+    let t = screen(&s);
+    insta::assert_snapshot!(t.backend());
+    let shown = text(&t);
+    for b in super::keys::BINDINGS {
+        assert!(shown.contains(b.help), "help lacks {:?}", b.help);
+        assert!(
+            shown.contains(&super::keys::keys_text(b)),
+            "help lacks keys of {:?}",
+            b.help
+        );
+    }
+}
+
+#[test]
+fn too_small_says_so_and_never_panics() {
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (0, 24),
+        (80, 0),
+        (79, 24),
+        (80, 23),
+        (20, 3),
+        (300, 2),
+    ] {
+        let mut s = live(w, h);
+        update(&mut s, key('?'));
+        let t = screen(&s);
+        if w > 0 && h > 0 {
+            let shown = text(&t);
+            assert!(
+                shown.contains("terminal too small") || w < 20,
+                "{w}×{h}: {shown}"
+            );
+        }
+    }
+    insta::assert_snapshot!(screen(&live(79, 24)).backend());
+    insta::assert_snapshot!(screen(&live(80, 23)).backend());
+    let exact = text(&screen(&live(80, 24)));
+    assert!(!exact.contains("too small"));
+}
+
+#[test]
+fn feed_filters_and_expansion_show() {
+    let mut s = live(120, 36);
+    update(&mut s, key('f'));
+    update(&mut s, key('f'));
+    update(&mut s, key('j'));
+    update(
+        &mut s,
+        Event::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    let t = screen(&s);
+    let shown = text(&t);
+    assert!(
+        shown.contains("Signals · all symbols · ≥ MEDIUM"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("funding_extreme_long · HIGH · bearish"),
+        "{shown}"
+    );
+    insta::assert_snapshot!(t.backend());
+    update(&mut s, key('s'));
+    update(&mut s, key('4'));
+    let shown = text(&screen(&s));
+    assert!(shown.contains("Signals · XRP only · ≥ MEDIUM"), "{shown}");
+    assert!(shown.contains("no signals pass the filters"), "{shown}");
+}
+
+#[test]
+fn a_long_expansion_scrolls_into_view_at_80x24() {
+    let mut s = live(80, 24);
+    for _ in 0..4 {
+        update(&mut s, key('j'));
+    }
+    update(
+        &mut s,
+        Event::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    let shown = text(&screen(&s));
+    let title = "New longs: OI and price up";
+    assert!(shown.contains(title), "{shown}");
+    assert!(shown.contains("flow_new_longs · LOW · bullish"), "{shown}");
+}
+
+#[test]
+fn status_bar_states() {
+    let mut s = live(200, 36);
+    s.now += Duration::seconds(12);
+    let last_line = |s: &UiState| {
+        text(&screen(s))
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let idle = last_line(&s);
+    assert!(idle.contains("next poll 30s"), "{idle}");
+    assert!(idle.contains("requests 21/30 this min"), "{idle}");
+    assert!(idle.contains("alerts off"), "{idle}");
+    assert!(idle.contains("last error: none"), "{idle}");
+    assert!(idle.contains("? help  q quit"), "{idle}");
+
+    s.poll.fetching = true;
+    assert!(last_line(&s).contains("fetching…"));
+    s.poll.fetching = false;
+    s.poll.paused = true;
+    assert!(last_line(&s).contains("paused"));
+    s.alert_sink = AlertSink::Disabled("bot token refused".into());
+    s.last_error = Some(LastError {
+        at: s.now - Duration::minutes(4),
+        text: "BTC taker: fetch failed: HTTP 500".into(),
+        more: 2,
+    });
+    let busy = last_line(&s);
+    assert!(
+        busy.contains("alerts disabled: bot token refused"),
+        "{busy}"
+    );
+    assert!(
+        busy.contains("last error 4m ago: BTC taker: fetch failed: HTTP 500 (+2 more)"),
+        "{busy}"
+    );
+    update(&mut s, Event::MonitorClosed);
+    let stopped = last_line(&s);
+    assert!(stopped.contains("monitor stopped"), "{stopped}");
+    insta::assert_snapshot!(stopped);
+}
+
+#[test]
+fn no_color_sets_no_colours_anywhere() {
+    let mut plain = sample::sketch_state((120, 36), Theme { color: false }, sample::demo());
+    update(&mut plain, key('?'));
+    for state in [plain.clone(), gappy_with(Theme { color: false })] {
+        let t = screen(&state);
+        for cell in t.backend().buffer().content() {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+        }
+    }
+    // Levels still read as text, and the selection as reversed video.
+    let t = screen(&sample::sketch_state(
+        (120, 36),
+        Theme { color: false },
+        sample::demo(),
+    ));
+    let shown = text(&t);
+    assert!(
+        shown.contains("BTC ● HIGH") && shown.contains("ETH ◐ MED") && shown.contains(" DEMO ")
+    );
+    assert!(t.backend().buffer()[(14, 0)]
+        .modifier
+        .contains(Modifier::REVERSED));
+    // And the same screen in colour does use colours (the check above can fail).
+    let coloured = screen(&live(120, 36));
+    assert!(coloured
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg == Color::Red));
+}
+
+fn gappy_with(theme: Theme) -> UiState {
+    let mut s = gappy();
+    s.theme = theme;
+    s
+}
+
+#[test]
+fn ages_and_countdowns_follow_the_clock_in_state() {
+    let mut s = live(120, 36);
+    let before = text(&screen(&s));
+    assert!(before.contains("14:32:07 UTC"), "{before}");
+    update(&mut s, Event::Tick(t0() + Duration::seconds(2)));
+    let after = text(&screen(&s));
+    assert!(
+        after.contains("14:32:09 UTC") && after.contains("next poll 40s"),
+        "{after}"
+    );
+}

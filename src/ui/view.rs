@@ -1,0 +1,334 @@
+//! The whole screen: layout, the top bar (tabs, source, clock) and the status bar. Pure over the
+//! state: "now" comes from the state, never from the system clock.
+
+use super::app::UiState;
+use super::{feed, funding, help, liquidations, open_interest, positioning, taker};
+use crate::format;
+use crate::model::Level;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Rows of the metric panels: the right column's three panels need 15; more goes to the funding
+/// table, up to 22, and the rest to the feed.
+const PANELS_MIN: u16 = 15;
+const PANELS_MAX: u16 = 22;
+/// The feed keeps at least 5 lines (plus its frame).
+const FEED_MIN: u16 = 7;
+
+/// Where everything goes on a screen of at least [`MIN_WIDTH`]×[`MIN_HEIGHT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenLayout {
+    pub top: Rect,
+    pub funding: Rect,
+    pub taker: Rect,
+    pub open_interest: Rect,
+    pub liquidations: Rect,
+    pub positioning: Rect,
+    pub feed: Rect,
+    pub status: Rect,
+}
+
+/// Plain arithmetic (no constraint solver): cheap, and the same every frame for a given size.
+pub fn layout(area: Rect) -> Option<ScreenLayout> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let rows = |y: u16, height: u16| Rect {
+        x: area.x,
+        y,
+        width: area.width,
+        height,
+    };
+    let body = area.height - 2;
+    let panels_h = (body * 11 / 20)
+        .clamp(PANELS_MIN, PANELS_MAX)
+        .min(body - FEED_MIN);
+    let top = rows(area.y, 1);
+    let panels_y = area.y + 1;
+    let feed = rows(panels_y + panels_h, body - panels_h);
+    let status = rows(area.y + area.height - 1, 1);
+    let left_w = area.width / 2;
+    let left = Rect {
+        x: area.x,
+        y: panels_y,
+        width: left_w,
+        height: panels_h,
+    };
+    let right = Rect {
+        x: area.x + left_w,
+        width: area.width - left_w,
+        ..left
+    };
+    let taker_h = 3;
+    let funding = Rect {
+        height: panels_h - taker_h,
+        ..left
+    };
+    let taker = Rect {
+        y: funding.y + funding.height,
+        height: taker_h,
+        ..left
+    };
+    let open_interest = Rect { height: 5, ..right };
+    let liquidations = Rect {
+        y: right.y + 5,
+        height: 5,
+        ..right
+    };
+    let positioning = Rect {
+        y: right.y + 10,
+        height: panels_h - 10,
+        ..right
+    };
+    Some(ScreenLayout {
+        top,
+        funding,
+        taker,
+        open_interest,
+        liquidations,
+        positioning,
+        feed,
+        status,
+    })
+}
+
+/// Feed lines per page (PgUp/PgDn) at the current terminal size.
+pub fn feed_page(state: &UiState) -> usize {
+    layout(Rect::new(0, 0, state.size.0, state.size.1))
+        .map_or(1, |l| l.feed.height.saturating_sub(2).max(1) as usize)
+}
+
+pub fn render(frame: &mut Frame, state: &UiState) {
+    let area = frame.area();
+    let Some(l) = layout(area) else {
+        too_small(frame, area);
+        return;
+    };
+    top_bar(frame, l.top, state);
+    funding::render(frame, l.funding, state);
+    taker::render(frame, l.taker, state);
+    open_interest::render(frame, l.open_interest, state);
+    liquidations::render(frame, l.liquidations, state);
+    positioning::render(frame, l.positioning, state);
+    feed::render(frame, l.feed, state);
+    status_bar(frame, l.status, state);
+    if state.help_open {
+        help::render(frame, area, state);
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    let msg = format!(
+        "terminal too small — need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{}",
+        area.width, area.height
+    );
+    let line = Rect {
+        y: area.y + area.height / 2,
+        height: 1,
+        ..area
+    };
+    frame.render_widget(Paragraph::new(msg).alignment(Alignment::Center), line);
+}
+
+/// `● HIGH`, `◐ MED`, `○ LOW`, `·`: the level in text, so it reads without colour.
+pub fn level_marker(level: Level) -> &'static str {
+    match level {
+        Level::High => "● HIGH",
+        Level::Medium => "◐ MED",
+        Level::Low => "○ LOW",
+        Level::None => "·",
+    }
+}
+
+const BRAND: &str = " perpwatch │";
+const SEP: &str = "│";
+
+fn tab_label(state: &UiState, index: usize) -> String {
+    state.symbols.get(index).map_or_else(String::new, |v| {
+        format!(" {} {} ", v.symbol, level_marker(v.level))
+    })
+}
+
+fn width_of(s: &str) -> u16 {
+    Span::raw(s).width() as u16
+}
+
+/// The right end of the top bar: source and clock.
+fn top_right(state: &UiState) -> Vec<Span<'static>> {
+    let theme = state.theme;
+    let source = match &state.source {
+        Some(s) if state.is_demo() => Span::styled(format!(" {s} "), theme.demo()),
+        Some(s) => Span::styled(format!(" {s} "), theme.bold()),
+        None => Span::styled(" connecting… ", theme.dim()),
+    };
+    vec![
+        Span::raw(SEP),
+        source,
+        Span::raw(SEP),
+        Span::raw(format!(" {} ", state.now.format("%H:%M:%S UTC"))),
+    ]
+}
+
+/// One clickable tab on the top bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TabHit {
+    pub x: u16,
+    pub width: u16,
+    pub index: usize,
+}
+
+/// Which tabs fit between the brand and the right end, around the selected one.
+struct TabStrip {
+    hits: Vec<TabHit>,
+    more_left: bool,
+    more_right: bool,
+}
+
+fn tab_strip(state: &UiState, width: u16) -> TabStrip {
+    let n = state.symbols.len();
+    let right_w: u16 = top_right(state).iter().map(|s| s.width() as u16).sum();
+    let x0 = width_of(BRAND);
+    let avail = width.saturating_sub(x0 + right_w);
+    let widths: Vec<u16> = (0..n).map(|i| width_of(&tab_label(state, i)) + 1).collect();
+    let fits = |start: usize, end: usize| {
+        let markers = u16::from(start > 0) + u16::from(end < n);
+        widths[start..end].iter().sum::<u16>() + markers <= avail
+    };
+    let sel = state.selected.min(n.saturating_sub(1));
+    let mut start = 0;
+    while start < sel && !fits(start, sel + 1) {
+        start += 1;
+    }
+    let mut end = (sel + 1).min(n);
+    while end < n && fits(start, end + 1) {
+        end += 1;
+    }
+    let more_left = start > 0;
+    let mut x = x0 + u16::from(more_left);
+    let mut hits = Vec::with_capacity(end - start);
+    for (i, w) in widths.iter().enumerate().take(end).skip(start) {
+        hits.push(TabHit {
+            x,
+            width: w - 1,
+            index: i,
+        });
+        x += w;
+    }
+    TabStrip {
+        hits,
+        more_left,
+        more_right: end < n,
+    }
+}
+
+/// The tabs as drawn on row 0 of a `width`-wide screen, for mouse clicks.
+pub fn tab_hits(state: &UiState, width: u16) -> Vec<TabHit> {
+    if width < MIN_WIDTH || state.size.1 < MIN_HEIGHT {
+        return Vec::new();
+    }
+    tab_strip(state, width).hits
+}
+
+fn top_bar(frame: &mut Frame, area: Rect, state: &UiState) {
+    let theme = state.theme;
+    let mut left = vec![Span::styled(BRAND, theme.bold())];
+    if state.symbols.is_empty() {
+        left.push(Span::styled(" waiting for the first cycle… ", theme.dim()));
+    } else {
+        let strip = tab_strip(state, area.width);
+        if strip.more_left {
+            left.push(Span::styled("‹", theme.dim()));
+        }
+        for hit in &strip.hits {
+            let v = &state.symbols[hit.index];
+            let mut style = theme.level(v.level);
+            if hit.index == state.selected {
+                style = style.patch(theme.selected()).patch(theme.bold());
+            }
+            left.push(Span::styled(tab_label(state, hit.index), style));
+            left.push(Span::raw(SEP));
+        }
+        if strip.more_right {
+            left.push(Span::styled("›", theme.dim()));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(left)), area);
+    let right = Line::from(top_right(state));
+    frame.render_widget(Paragraph::new(right).alignment(Alignment::Right), area);
+}
+
+/// The status bar: the one place for machinery (polls, budget, sinks, errors).
+fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
+    let theme = state.theme;
+    let p = &state.poll;
+    let sep = || Span::styled(" · ", theme.dim());
+    let poll = if p.monitor_stopped {
+        Span::styled(" monitor stopped: showing the last data", theme.error())
+    } else if p.fetching {
+        Span::raw(" fetching…")
+    } else if p.paused {
+        Span::styled(" paused (p resumes)", theme.warn())
+    } else {
+        match p.next_poll_at {
+            Some(at) => Span::raw(format!(
+                " next poll {}",
+                format::countdown((at - state.now).num_seconds())
+            )),
+            None if p.last_cycle.is_none() => Span::raw(" starting…"),
+            None => Span::raw(" no poll scheduled"),
+        }
+    };
+    let requests = match state.requests {
+        Some(r) => match (r.used_this_minute, r.limit_per_minute) {
+            (Some(used), Some(limit)) => format!("requests {used}/{limit} this min"),
+            (Some(used), None) => format!("requests {used} this min"),
+            _ => format!("requests {} total", r.total),
+        },
+        None => "requests n/a".to_string(),
+    };
+    let error = match &state.last_error {
+        Some(e) => {
+            let more = if e.more > 0 {
+                format!(" (+{} more)", e.more)
+            } else {
+                String::new()
+            };
+            Span::styled(
+                format!(
+                    "last error {} ago: {}{more}",
+                    format::age((state.now - e.at).num_seconds()),
+                    e.text
+                ),
+                theme.error(),
+            )
+        }
+        None => Span::styled("last error: none", theme.dim()),
+    };
+    let left = Line::from(vec![
+        poll,
+        sep(),
+        Span::raw(requests),
+        sep(),
+        Span::raw(state.alert_sink.to_string()),
+        sep(),
+        error,
+    ]);
+    let hint = " ? help  q quit ";
+    let hint_w = width_of(hint);
+    // The hint gives way to machinery when the line is full.
+    if (left.width() as u16).saturating_add(hint_w) <= area.width {
+        frame.render_widget(
+            Paragraph::new(Span::styled(hint, theme.dim())).alignment(Alignment::Right),
+            area,
+        );
+    }
+    frame.render_widget(Paragraph::new(left), area);
+}

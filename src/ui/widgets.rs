@@ -1,0 +1,267 @@
+//! Helpers the panels share: the "value, stale or n/a" reading of a field, panel frames, bars,
+//! sparklines, fixed-width numbers, word wrap.
+
+use super::theme::Theme;
+use crate::format;
+use crate::model::{Field, GapReason};
+use chrono::{DateTime, Utc};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+/// How a metric group reads right now.
+#[derive(Debug)]
+pub enum Reading<'a, T> {
+    Fresh(&'a T),
+    /// An earlier value kept after a failed attempt: its age in seconds, and why the newest
+    /// attempt failed.
+    Stale(&'a T, i64, GapReason),
+    Absent(GapReason),
+}
+
+/// Reads a field (or a symbol with no snapshot yet: pending) at `now`.
+pub fn read<'a, T>(field: Option<&'a Field<T>>, now: DateTime<Utc>) -> Reading<'a, T> {
+    let Some(field) = field else {
+        return Reading::Absent(GapReason::Pending);
+    };
+    match (&field.value, &field.gap) {
+        (Some(v), None) => Reading::Fresh(v),
+        (Some(v), Some(gap)) => Reading::Stale(v, field.age_s(now).unwrap_or(0), gap.clone()),
+        (None, gap) => Reading::Absent(gap.clone().unwrap_or(GapReason::NotReported)),
+    }
+}
+
+impl<T> Reading<'_, T> {
+    /// `stale 4m` for a kept value, nothing otherwise.
+    pub fn stale_note(&self) -> Option<String> {
+        match self {
+            Reading::Stale(_, age, _) => Some(format!("stale {}", format::age(*age))),
+            _ => None,
+        }
+    }
+
+    /// The style the value is drawn in: dim when stale.
+    pub fn value_style(&self, theme: Theme) -> Style {
+        match self {
+            Reading::Stale(..) => theme.dim(),
+            _ => Style::new(),
+        }
+    }
+}
+
+/// `n/a: not in your plan`.
+pub fn gap_text(reason: &GapReason) -> String {
+    format!("n/a: {reason}")
+}
+
+/// A bordered panel with a title and, when the data is stale, a `stale 4m` note in the title.
+pub fn panel(title: &str, note: Option<String>, theme: Theme) -> Block<'static> {
+    let mut spans = vec![Span::styled(format!(" {title} "), theme.bold())];
+    if let Some(note) = note {
+        spans.push(Span::styled(format!("· {note} "), theme.warn()));
+    }
+    Block::bordered()
+        .border_style(theme.border())
+        .title(Line::from(spans))
+}
+
+/// The usual panel body: a frame around either the lines `body` builds from the value (dimmed
+/// when stale) or the one-line reason the value is missing.
+pub fn field_panel<T>(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    reading: Reading<'_, T>,
+    theme: Theme,
+    body: impl FnOnce(&T, u16) -> Vec<Line<'static>>,
+) {
+    // The title says how old, and why when there is room for it.
+    let note = match (&reading, reading.stale_note()) {
+        (Reading::Stale(_, _, why), Some(age)) => {
+            let long = format!("{age} ({why})");
+            let used = title.chars().count() + long.chars().count() + 6;
+            Some(if used <= area.width as usize {
+                long
+            } else {
+                age
+            })
+        }
+        _ => None,
+    };
+    let block = panel(title, note, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let (lines, style) = match &reading {
+        Reading::Fresh(v) | Reading::Stale(v, ..) => {
+            (body(v, inner.width), reading.value_style(theme))
+        }
+        Reading::Absent(reason) => (vec![Line::from(gap_text(reason))], theme.warn()),
+    };
+    frame.render_widget(Paragraph::new(lines).style(style), inner);
+}
+
+/// A horizontal bar `████░░░░` of `width` cells filled to `fraction` (clamped to 0..=1).
+pub fn bar(fraction: f64, width: usize) -> (String, String) {
+    let f = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let filled = ((f * width as f64).round() as usize).min(width);
+    ("█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// Bars stop growing here: on wide screens a longer bar says nothing more.
+pub const MAX_BAR: usize = 48;
+
+/// Bar spans: the filled part in `fill`, the rest dim.
+pub fn bar_spans(fraction: f64, width: usize, fill: Style, theme: Theme) -> [Span<'static>; 2] {
+    let (a, b) = bar(fraction, width);
+    [Span::styled(a, fill), Span::styled(b, theme.dim())]
+}
+
+const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A one-line sparkline of `values` (oldest first), scaled between their own min and max so
+/// that small moves show. Flat series draw mid-height.
+pub fn sparkline(values: impl Iterator<Item = f64> + Clone) -> String {
+    let (lo, hi) = values
+        .clone()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let span = hi - lo;
+    values
+        .map(|v| {
+            if span > 0.0 && span.is_finite() {
+                let i = ((v - lo) / span * 7.0).round() as usize;
+                SPARK[i.min(7)]
+            } else {
+                SPARK[3]
+            }
+        })
+        .collect()
+}
+
+/// A signed percent right-aligned in `width` cells, coloured by sign; `n/a` when absent.
+pub fn signed_cell(v: Option<f64>, decimals: usize, width: usize, theme: Theme) -> Span<'static> {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) => Span::styled(
+            format!("{:>width$}", format::signed_pct(v, decimals)),
+            theme.sign(v),
+        ),
+        None => Span::styled(format!("{:>width$}", "n/a"), theme.dim()),
+    }
+}
+
+/// Pads or cuts `s` to exactly `width` cells (cut names end in `.`).
+pub fn fit(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        format!("{s:<width$}")
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut out: String = s.chars().take(width - 1).collect();
+        out.push('.');
+        out
+    }
+}
+
+/// Greedy word wrap to `width` columns (long words are cut). Always at least one line.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: String = word.to_string();
+        loop {
+            let line_len = line.chars().count();
+            let word_len = word.chars().count();
+            let needed = if line.is_empty() {
+                word_len
+            } else {
+                line_len + 1 + word_len
+            };
+            if needed <= width {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than the line: cut it.
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_fill_proportionally_and_clamp() {
+        assert_eq!(bar(0.5, 4), ("██".to_string(), "░░".to_string()));
+        assert_eq!(bar(2.0, 3).0, "███");
+        assert_eq!(bar(f64::NAN, 3).1, "░░░");
+        assert_eq!(bar(0.3, 0), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn sparkline_scales_to_its_range() {
+        let v = [1.0, 2.0, 3.0, 8.0];
+        assert_eq!(sparkline(v.iter().copied()), "▁▂▃█");
+        assert_eq!(sparkline([5.0, 5.0].iter().copied()), "▄▄");
+        assert_eq!(sparkline(std::iter::empty::<f64>()), "");
+    }
+
+    #[test]
+    fn wrap_breaks_on_words_and_cuts_long_words() {
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("", 3), vec![""]);
+    }
+
+    #[test]
+    fn fit_pads_and_cuts() {
+        assert_eq!(fit("OKX", 5), "OKX  ");
+        assert_eq!(fit("Hyperliquid", 9), "Hyperliq.");
+        assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn reading_tells_fresh_stale_and_absent_apart() {
+        let now = crate::ui::sample::t0();
+        let mut f = Field::fresh(1.0, now - chrono::Duration::minutes(4));
+        assert!(matches!(read(Some(&f), now), Reading::Fresh(_)));
+        f.mark_failed(GapReason::RateLimited);
+        let r = read(Some(&f), now);
+        assert!(matches!(r, Reading::Stale(_, 240, GapReason::RateLimited)));
+        assert_eq!(r.stale_note().as_deref(), Some("stale 4m"));
+        let absent: Field<f64> = Field::absent(GapReason::NotInPlan);
+        assert!(matches!(
+            read(Some(&absent), now),
+            Reading::Absent(GapReason::NotInPlan)
+        ));
+        assert!(matches!(
+            read::<f64>(None, now),
+            Reading::Absent(GapReason::Pending)
+        ));
+    }
+}
