@@ -224,3 +224,50 @@ async fn sigterm_exits_0_within_two_seconds() {
         sent.elapsed()
     );
 }
+
+#[tokio::test]
+async fn check_prints_plan_limit_and_cycle_cost() {
+    let server = common::coinglass().await;
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", TEST_KEY)
+        .env("COINGLASS_BASE_URL", server.uri())
+        .args(["check", "--symbols", "BTC,ETH"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stdout.contains("configuration ok"), "{stdout}");
+    assert!(stdout.contains("HOBBYIST"), "{stdout}");
+    assert!(stdout.contains("30 requests/minute"), "{stdout}");
+    assert!(stdout.contains("requests per symbol"), "{stdout}");
+    assert!(!stdout.contains(TEST_KEY) && !stderr.contains(TEST_KEY));
+
+    // Without a key it says the demo would run, and spends nothing.
+    let mut cmd = sb.command();
+    cmd.arg("check");
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out).0.contains("DEMO"));
+}
+
+#[tokio::test]
+async fn too_many_symbols_for_the_plan_stretch_the_interval_and_say_so() {
+    let server = common::coinglass().await;
+    let sb = Sandbox::new();
+    let symbols = common::COIN_UNIVERSE[..12].join(",");
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", TEST_KEY)
+        .env("COINGLASS_BASE_URL", server.uri())
+        .args(["check", "--poll-interval", "60s", "--symbols", &symbols]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stdout.contains("stretched from 60s"),
+        "12 symbols at 60 s exceed Hobbyist's budget: {stdout}"
+    );
+    assert!(
+        stdout.contains("12 symbols"),
+        "the numbers are said: {stdout}"
+    );
+}

@@ -75,8 +75,40 @@ pub fn oi_list(symbol: &str) -> Value {
             {"exchange": "All", "symbol": "ETH", "open_interest_usd": 20e9,
              "open_interest_change_percent_1h": -1.0}
         ]),
-        _ => json!([]),
+        other => json!([
+            {"exchange": "All", "symbol": other, "open_interest_usd": 1e9,
+             "open_interest_change_percent_5m": 0.1, "open_interest_change_percent_15m": 0.2,
+             "open_interest_change_percent_30m": 0.4, "open_interest_change_percent_1h": 0.8,
+             "open_interest_change_percent_4h": 1.5, "open_interest_change_percent_24h": 3.0},
+            {"exchange": "Binance", "symbol": other, "open_interest_usd": 4e8},
+            {"exchange": "OKX", "symbol": other, "open_interest_usd": 3e8}
+        ]),
     }
+}
+
+/// Coins the mock's coins-markets pages list (Standard plan and above).
+pub const COIN_UNIVERSE: [&str; 40] = [
+    "BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX", "LINK", "DOT", "TRX", "TON", "SUI",
+    "LTC", "BCH", "NEAR", "APT", "ARB", "OP", "INJ", "ATOM", "FIL", "ETC", "HBAR", "XLM", "AAVE",
+    "UNI", "SEI", "TIA", "WLD", "PEPE", "WIF", "ORDI", "JUP", "PYTH", "ENA", "RUNE", "STX", "IMX",
+    "MKR",
+];
+
+/// One coins-markets row per coin of the universe.
+pub fn coins_markets() -> Value {
+    let rows: Vec<Value> = COIN_UNIVERSE
+        .iter()
+        .map(|c| {
+            json!({"symbol": c, "current_price": 100.0, "avg_funding_rate_by_oi": 0.01,
+                   "open_interest_usd": 1e9, "open_interest_change_percent_5m": 0.1,
+                   "open_interest_change_percent_15m": 0.2, "open_interest_change_percent_30m": 0.4,
+                   "open_interest_change_percent_1h": 0.8, "open_interest_change_percent_4h": 1.5,
+                   "open_interest_change_percent_24h": 3.0, "price_change_percent_1h": 0.3,
+                   "price_change_percent_24h": 1.2, "liquidation_usd_1h": 2e6,
+                   "long_liquidation_usd_1h": 1.2e6, "short_liquidation_usd_1h": 8e5})
+        })
+        .collect();
+    Value::Array(rows)
 }
 
 pub fn liq_list(symbol: &str) -> Value {
@@ -104,9 +136,52 @@ pub fn pairs_markets(symbol: &str) -> Value {
     ])
 }
 
-fn ls_history(pop: &str, long: f64) -> Value {
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let bar = now_ms - now_ms % (4 * 3600 * 1000);
+/// Long/short history answering with the latest bar of the requested interval at the mock's
+/// clock (the real clock, or a simulated one a benchmark drives).
+struct LongShortBars {
+    pop: &'static str,
+    long: f64,
+    clock: Option<SimClock>,
+}
+
+/// Milliseconds since the epoch, set by whoever simulates time.
+pub type SimClock = std::sync::Arc<std::sync::atomic::AtomicI64>;
+
+impl Respond for LongShortBars {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let now_ms = match &self.clock {
+            Some(c) => c.load(std::sync::atomic::Ordering::SeqCst),
+            None => chrono::Utc::now().timestamp_millis(),
+        };
+        let interval_ms = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "interval")
+            .and_then(|(_, v)| interval_ms(&v))
+            .unwrap_or(4 * 3600 * 1000);
+        ok(ls_history(
+            self.pop,
+            self.long,
+            now_ms - now_ms % interval_ms,
+        ))
+    }
+}
+
+/// `30m` → 1_800_000.
+fn interval_ms(s: &str) -> Option<i64> {
+    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
+    let n: i64 = num.parse().ok()?;
+    let unit_ms = match unit {
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return None,
+    };
+    Some(n * unit_ms)
+}
+
+fn ls_history(pop: &str, long: f64, bar: i64) -> Value {
     json!([{
         "time": bar,
         format!("{pop}_account_long_percent"): format!("{long}"),
@@ -115,16 +190,47 @@ fn ls_history(pop: &str, long: f64) -> Value {
     }])
 }
 
+/// How the mock behaves.
+#[derive(Debug, Clone)]
+pub struct MockOptions {
+    /// The subscription level it reports: "HOBBYIST", "STANDARD", …
+    pub level: &'static str,
+    /// Added to every answer.
+    pub delay: std::time::Duration,
+    /// The clock long/short bars follow (None: the real clock).
+    pub clock: Option<SimClock>,
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions {
+            level: "HOBBYIST",
+            delay: std::time::Duration::ZERO,
+            clock: None,
+        }
+    }
+}
+
 /// Starts a mock that answers every endpoint the monitor calls on the Hobbyist plan.
 pub async fn coinglass() -> MockServer {
+    coinglass_with(MockOptions::default()).await
+}
+
+/// Starts a mock that answers every endpoint the monitor calls, as `opts` says.
+pub async fn coinglass_with(opts: MockOptions) -> MockServer {
     let server = MockServer::start().await;
-    mount_market(&server).await;
+    let limit = level_limit(opts.level);
+    mount_market_with(&server, opts.delay, limit, opts.clock.clone()).await;
     Mock::given(method("GET"))
         .and(path("/api/user/account/subscription"))
         .and(header("CG-API-KEY", TEST_KEY))
-        .respond_with(ok(
-            json!({"level": "HOBBYIST", "expire_time": 4102444800000u64, "expired": false}),
-        ))
+        .respond_with(Served {
+            inner: Box::new(Fixed(
+                json!({"level": opts.level, "expire_time": 4102444800000u64, "expired": false}),
+            )),
+            delay: opts.delay,
+            limit,
+        })
         .mount(&server)
         .await;
     server
@@ -132,36 +238,102 @@ pub async fn coinglass() -> MockServer {
 
 /// Mounts the market endpoints (not the subscription).
 pub async fn mount_market(server: &MockServer) {
+    mount_market_with(server, std::time::Duration::ZERO, 30, None).await
+}
+
+/// Answers every request after `delay`, with the plan's per-minute limit in the header.
+struct Served {
+    inner: Box<dyn Respond>,
+    delay: std::time::Duration,
+    limit: u32,
+}
+
+impl Respond for Served {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.inner
+            .respond(req)
+            .set_delay(self.delay)
+            .insert_header("API-KEY-MAX-LIMIT", self.limit.to_string().as_str())
+    }
+}
+
+/// A fixed answer as a responder.
+struct Fixed(Value);
+
+impl Respond for Fixed {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        ok(self.0.clone())
+    }
+}
+
+/// Requests per minute of a subscription level, as CoinGlass sends in `API-KEY-MAX-LIMIT`.
+fn level_limit(level: &str) -> u32 {
+    match level.to_ascii_uppercase().as_str() {
+        "STARTUP" => 80,
+        "STANDARD" => 300,
+        "PROFESSIONAL" => 1200,
+        _ => 30,
+    }
+}
+
+async fn mount_market_with(
+    server: &MockServer,
+    delay: std::time::Duration,
+    limit: u32,
+    clock: Option<SimClock>,
+) {
     let get = |p: &'static str| Mock::given(method("GET")).and(path(p));
+    let served = |inner: Box<dyn Respond>| Served {
+        inner,
+        delay,
+        limit,
+    };
     get("/api/futures/funding-rate/exchange-list")
-        .respond_with(ok(funding_list()))
+        .respond_with(served(Box::new(Fixed(funding_list()))))
         .mount(server)
         .await;
     get("/api/futures/open-interest/exchange-list")
-        .respond_with(BySymbol(oi_list))
+        .respond_with(served(Box::new(BySymbol(oi_list))))
         .mount(server)
         .await;
     get("/api/futures/liquidation/exchange-list")
         .and(query_param("range", "1h"))
-        .respond_with(BySymbol(liq_list))
+        .respond_with(served(Box::new(BySymbol(liq_list))))
         .mount(server)
         .await;
     get("/api/futures/taker-buy-sell-volume/exchange-list")
-        .respond_with(BySymbol(taker))
+        .respond_with(served(Box::new(BySymbol(taker))))
         .mount(server)
         .await;
     get("/api/futures/pairs-markets")
-        .respond_with(BySymbol(pairs_markets))
+        .respond_with(served(Box::new(BySymbol(pairs_markets))))
+        .mount(server)
+        .await;
+    get("/api/futures/coins-markets")
+        .and(query_param("page", "1"))
+        .respond_with(served(Box::new(Fixed(coins_markets()))))
+        .mount(server)
+        .await;
+    get("/api/futures/coins-markets")
+        .respond_with(served(Box::new(Fixed(json!([])))))
         .mount(server)
         .await;
     get("/api/futures/global-long-short-account-ratio/history")
         .and(query_param("exchange", "Binance"))
-        .respond_with(ok(ls_history("global", 70.0)))
+        .respond_with(served(Box::new(LongShortBars {
+            pop: "global",
+            long: 70.0,
+            clock: clock.clone(),
+        })))
         .mount(server)
         .await;
     get("/api/futures/top-long-short-account-ratio/history")
         .and(query_param("exchange", "Binance"))
-        .respond_with(ok(ls_history("top", 52.0)))
+        .respond_with(served(Box::new(LongShortBars {
+            pop: "top",
+            long: 52.0,
+            clock,
+        })))
         .mount(server)
         .await;
 }
