@@ -18,10 +18,12 @@ fn main() -> ExitCode {
         }
     };
     // The dashboard needs a terminal; piped or redirected output gets the headless lines.
-    let dashboard_without_terminal = config.mode.ui && !std::io::stdout().is_terminal();
+    let dashboard_without_terminal =
+        cli.command.is_none() && config.mode.ui && !std::io::stdout().is_terminal();
     if dashboard_without_terminal {
         config.mode.ui = false;
     }
+    // Logs go to stderr only when nothing else owns the terminal.
     let headless = !config.mode.ui;
     let _log_guard = match perpwatch::logging::init(&config.data_dir, &config.log_level, headless) {
         Ok(g) => Some(g),
