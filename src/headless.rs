@@ -130,8 +130,8 @@ impl<'a> From<&'a Signal> for JsonSignal<'a> {
     }
 }
 
-/// `+0.0123%`, or `n/a` when absent.
-fn pct(v: Option<f64>, decimals: usize) -> String {
+/// `+0.0123%`, or `n/a` when absent. Shared with the alert messages.
+pub fn pct(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| format!("{v:+.decimals$}%"))
 }
 
@@ -153,7 +153,8 @@ pub fn usd(v: Option<f64>) -> String {
     }
 }
 
-fn share(v: Option<f64>) -> String {
+/// `64.0%`, or `n/a` when absent. Shared with the alert messages.
+pub fn share(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}%"))
 }
 
