@@ -356,7 +356,10 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
                 ))
                 .code(sig.id.as_str()),
         );
-        text.push(Line::new().plain(sig.message.clone()));
+        // One Line per text line, so that a long message splits between its lines.
+        for l in sig.message.lines() {
+            text.push(Line::new().plain(l));
+        }
     }
     if !also_active.is_empty() {
         let ids: Vec<&str> = also_active.iter().map(|s| s.id.as_str()).collect();
@@ -389,6 +392,7 @@ pub fn failing_alert(
     source: SourceKind,
     label: &str,
     time: DateTime<Utc>,
+    since: DateTime<Utc>,
     cycles: u32,
     errors: &[String],
 ) -> Alert {
@@ -402,8 +406,8 @@ pub fn failing_alert(
         text.push(demo_line());
     }
     text.push(Line::new().plain(format!(
-        "{label}: the last {cycles} cycles refreshed nothing (since {}). Signals cannot fire until it recovers; you will get one message when it does.",
-        time_utc(time)
+        "{label}: the last {cycles} cycles refreshed nothing (failing since {}). Signals cannot fire until it recovers; you will get one message when it does.",
+        time_utc(since)
     )));
     const SHOWN: usize = 5;
     for e in errors.iter().take(SHOWN) {

@@ -373,6 +373,7 @@ fn queue_cycle(
         Some(HealthEvent::Failing { cycles, since }) => alerts.push(compose::failing_alert(
             kind,
             &label,
+            report.started_at,
             since,
             cycles,
             &report.errors,

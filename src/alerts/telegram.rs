@@ -109,6 +109,10 @@ impl TelegramSink {
                 400..=499 => Outcome::Drop {
                     reason: format!("refused (HTTP {status}: {})", snippet(&answer.body)),
                 },
+                500..=599 => Outcome::Retry {
+                    reason: format!("HTTP {status}"),
+                    unreachable: false,
+                },
                 _ => Outcome::Retry {
                     reason: format!("HTTP {status}, not a Bot API answer"),
                     unreachable: false,
