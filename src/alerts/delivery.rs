@@ -60,19 +60,23 @@ impl TransportError {
                 timeout,
             };
         }
-        // reqwest's own text ("error sending request") says little; the cause chain says why
-        // (connection refused, DNS, TLS). None of them carries the URL.
-        let mut detail = if connect {
+        // reqwest's own text ("error sending request") says little; the innermost cause says
+        // why (connection refused, DNS, TLS) in a few words. None of them carries the URL.
+        let head = if connect {
             "cannot connect".to_string()
         } else {
             e.to_string()
         };
+        let mut root = None;
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
-            detail.push_str(": ");
-            detail.push_str(&s.to_string());
+            root = Some(s.to_string());
             source = s.source();
         }
+        let detail = match root {
+            Some(root) => format!("{head}: {root}"),
+            None => head,
+        };
         TransportError { detail, timeout }
     }
 }
