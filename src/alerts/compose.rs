@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const TELEGRAM_LIMIT: usize = 4096;
 /// Where perpwatch splits: well below the limit, leaving room for the "part i/n" line.
 pub const SPLIT_AT: usize = 3500;
+const _: () = assert!(SPLIT_AT < TELEGRAM_LIMIT);
 
 /// Inline style of a piece of text. Tags never span lines, so any line boundary is a safe split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -648,7 +649,6 @@ mod tests {
         assert!(parts.len() > 3, "{}", parts.len());
         for p in &parts {
             assert!(tg_len(&p.html) <= SPLIT_AT, "{}", tg_len(&p.html));
-            assert!(SPLIT_AT < TELEGRAM_LIMIT);
             // Tags balanced in every part: each line closes what it opens.
             assert_eq!(
                 p.html.matches("<b>").count(),
