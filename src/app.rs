@@ -1,6 +1,7 @@
 //! Wiring: picks the source (live or demo), starts the monitor task and the frontend, maps how
 //! they end to the documented exit codes.
 
+use crate::alerts;
 use crate::coinglass::{ApiError, ClientOptions, LiveConfig, LiveSource};
 use crate::config::Config;
 use crate::headless::{self, HeadlessExit};
@@ -17,9 +18,19 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The API key was refused (invalid or expired).
     pub const KEY_REFUSED: u8 = 3;
-    /// Anything else that stopped perpwatch (I/O, a crashed task).
+    /// Anything else that stopped perpwatch (I/O, a crashed task, an unusable alert database).
     pub const FAILURE: u8 = 1;
+    /// `alert-test`: a sink refused the test message (bad token, chat not found, 4xx): fix the
+    /// configuration.
+    pub const ALERT_REFUSED: u8 = 4;
+    /// `alert-test`: a sink could not be reached, failed on its side (5xx) or rate limited:
+    /// try again later.
+    pub const ALERT_UNREACHABLE: u8 = 5;
 }
+
+/// How long shutdown (`--once`, SIGINT/SIGTERM) waits for unsent alerts: SIGTERM must still exit
+/// within 2 s. What is not sent by then stays in the outbox for the next start.
+pub const ALERT_FLUSH: std::time::Duration = std::time::Duration::from_millis(1200);
 
 /// Says something the user must read, exactly once: in headless mode the log already goes to
 /// stderr; with the dashboard (not started yet, or already restored) it goes to the log file and
@@ -124,15 +135,35 @@ async fn drive<S: Source + 'static>(
 ) -> ExitCode {
     let (update_tx, update_rx) = mpsc::channel::<Update>(64);
     let (command_tx, command_rx) = mpsc::channel::<Command>(8);
+    // The alerter (None without a sink). Its `state` receiver is what the status bar shows.
+    let alerter = match alerts::start(alerts::AlerterOptions::from_config(config)).await {
+        Ok(a) => a,
+        Err(e) => {
+            tell_user(
+                config,
+                &format!(
+                    "{e}. Alerts cannot be queued safely; check the data directory (--data-dir)"
+                ),
+            );
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    if alerter.is_none() {
+        tracing::info!("alerts off: no TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID or WEBHOOK_URL set");
+    }
     let opts = MonitorOptions {
         poll_interval,
         once: config.mode.once,
         thresholds,
-        report_taps: Vec::new(),
+        report_taps: alerter.iter().map(|a| a.tap.clone()).collect(),
     };
     let monitor = supervise(source, opts, update_tx, command_rx);
     let frontend = if config.mode.ui {
-        crate::ui::run(update_rx, command_tx, shutdown_signal())
+        let sink_state = alerter
+            .as_ref()
+            .map(|a| a.state.clone())
+            .unwrap_or_else(crate::alerts::off_state);
+        crate::ui::run(update_rx, command_tx, sink_state, shutdown_signal())
             .await
             .map(|exit| match exit {
                 crate::ui::UiExit::Quit => None,
@@ -146,9 +177,12 @@ async fn drive<S: Source + 'static>(
             HeadlessExit::Fatal(msg) => Some(msg),
         })
     };
-    // The frontend is done (quit, signal, --once, fatal): stop polling.
+    // The frontend is done (quit, signal, --once, fatal): stop polling, flush what alerts can go.
     monitor.abort();
     let monitor_exit = monitor.await.ok();
+    if let Some(alerter) = alerter {
+        alerter.shutdown(ALERT_FLUSH).await;
+    }
     if let Some(Err(crash)) = &monitor_exit {
         tell_user(config, crash);
         return ExitCode::from(exit::FAILURE);
@@ -275,4 +309,42 @@ pub async fn check(config: Config) -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// `perpwatch alert-test`: sends a test message through every configured sink and says what
+/// happened, one line per sink. Exit codes: 0 every sink accepted it; 2 no sink configured;
+/// 4 a sink refused it (bad token, chat not found, …); 5 a sink was unreachable, failed on its
+/// side or rate limited (when sinks disagree, 4 wins: it needs a fix, not a wait).
+pub async fn alert_test(config: Config) -> ExitCode {
+    if config.telegram.is_none() && config.webhook.is_none() {
+        eprintln!(
+            "perpwatch: no alert sink configured: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID, \
+             or WEBHOOK_URL (environment, .env or the config file)"
+        );
+        return ExitCode::from(exit::USAGE);
+    }
+    let results = alerts::send_test(
+        config.telegram.as_ref(),
+        config.webhook.as_ref(),
+        alerts::DeliveryOptions::default().request_timeout,
+    )
+    .await;
+    let mut code = exit::OK;
+    for r in &results {
+        println!("{}: {}", r.sink, r.message);
+        match r.verdict {
+            alerts::TestVerdict::Ok => tracing::info!("alert-test {}: {}", r.sink, r.message),
+            alerts::TestVerdict::Refused => {
+                tracing::warn!("alert-test {}: {}", r.sink, r.message);
+                code = exit::ALERT_REFUSED;
+            }
+            alerts::TestVerdict::Unreachable => {
+                tracing::warn!("alert-test {}: {}", r.sink, r.message);
+                if code == exit::OK {
+                    code = exit::ALERT_UNREACHABLE;
+                }
+            }
+        }
+    }
+    ExitCode::from(code)
 }

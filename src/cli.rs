@@ -103,8 +103,9 @@ pub enum Command {
     /// Validate the configuration and, with an API key, print the plan, the per-minute request
     /// limit and the requests one poll cycle costs
     Check,
-    /// Send a test alert through every configured alert sink (arrives with the alerts feature)
-    #[command(hide = true)]
+    /// Send a test message through every configured alert sink (Telegram, webhook) and say what
+    /// happened. Exit codes: 0 ok, 2 no sink configured, 4 refused (bad token, chat not found),
+    /// 5 unreachable or failing (try again later)
     AlertTest,
     /// Replay stored or downloaded history through the signal rules and score them (arrives with
     /// the history store)

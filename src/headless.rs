@@ -131,12 +131,13 @@ impl<'a> From<&'a Signal> for JsonSignal<'a> {
     }
 }
 
-/// `+0.0123%`, or `n/a` when absent.
-fn pct(v: Option<f64>, decimals: usize) -> String {
+/// `+0.0123%`, or `n/a` when absent. Shared with the alert messages.
+pub fn pct(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| format::signed_pct(v, decimals))
 }
 
-fn share(v: Option<f64>) -> String {
+/// `64.0%`, or `n/a` when absent. Shared with the alert messages.
+pub fn share(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| format::share_pct(v, 1))
 }
 

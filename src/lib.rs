@@ -2,6 +2,7 @@
 //! leverage unwinds. Data flows one way: config → source (live CoinGlass | demo) → monitor →
 //! signals → frontends (TUI | headless) and alerts. See `../shared/design.md`.
 
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod coinglass;

@@ -52,6 +52,7 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Some(Command::Check) => app::check(config).await,
+            Some(Command::AlertTest) => app::alert_test(config).await,
             None => app::run(config).await,
             Some(other) => {
                 eprintln!(

@@ -28,6 +28,8 @@ pub enum Event {
     Monitor(Update),
     /// The monitor's channel closed: keep showing the last data.
     MonitorClosed,
+    /// The alert sink changed state (ok, retrying, disabled).
+    AlertSink(AlertSink),
 }
 
 /// What the event loop must do after an update.
@@ -186,26 +188,8 @@ impl Feed {
     }
 }
 
-/// State of the alert sink, for the status bar. Telegram will set it through a later update.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum AlertSink {
-    #[default]
-    Off,
-    Ok,
-    Retrying,
-    Disabled(String),
-}
-
-impl std::fmt::Display for AlertSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AlertSink::Off => f.write_str("alerts off"),
-            AlertSink::Ok => f.write_str("alerts ok"),
-            AlertSink::Retrying => f.write_str("alerts retrying"),
-            AlertSink::Disabled(why) => write!(f, "alerts disabled: {why}"),
-        }
-    }
-}
+/// State of the alert sink, for the status bar (one type with the alerter's).
+pub use crate::alerts::SinkState as AlertSink;
 
 /// The poll loop as the status bar tells it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -487,6 +471,11 @@ pub fn update(state: &mut UiState, event: Event) -> Vec<Effect> {
         }
         Event::Resize(w, h) => {
             state.size = (w, h);
+            state.dirty = true;
+            vec![]
+        }
+        Event::AlertSink(sink) => {
+            state.alert_sink = sink;
             state.dirty = true;
             vec![]
         }

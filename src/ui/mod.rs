@@ -52,6 +52,7 @@ pub enum UiExit {
 pub async fn run(
     updates: mpsc::Receiver<Update>,
     commands: mpsc::Sender<Command>,
+    alert_sink: tokio::sync::watch::Receiver<AlertSink>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<UiExit> {
     let theme = Theme::from_env();
@@ -59,7 +60,17 @@ pub async fn run(
     install_mouse_restore_hook();
     // From here on every path goes through `leave`.
     let result = match crossterm::execute!(io::stdout(), EnableMouseCapture) {
-        Ok(()) => event_loop(&mut terminal, theme, updates, commands, shutdown).await,
+        Ok(()) => {
+            event_loop(
+                &mut terminal,
+                theme,
+                updates,
+                commands,
+                alert_sink,
+                shutdown,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     leave();
@@ -112,10 +123,13 @@ async fn event_loop(
     theme: Theme,
     mut updates: mpsc::Receiver<Update>,
     commands: mpsc::Sender<Command>,
+    mut alert_sink: tokio::sync::watch::Receiver<AlertSink>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<UiExit> {
     let size = terminal.size()?;
     let mut state = UiState::new(Utc::now(), (size.width, size.height), theme);
+    state.alert_sink = alert_sink.borrow_and_update().clone();
+    let mut alerts_open = true;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -144,6 +158,13 @@ async fn event_loop(
                 None => {
                     monitor_open = false;
                     Event::MonitorClosed
+                }
+            },
+            changed = alert_sink.changed(), if alerts_open => match changed {
+                Ok(()) => Event::AlertSink(alert_sink.borrow_and_update().clone()),
+                Err(_) => {
+                    alerts_open = false;
+                    continue;
                 }
             },
             _ = tick.tick() => Event::Tick(Utc::now()),

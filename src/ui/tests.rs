@@ -320,7 +320,13 @@ fn status_bar_states() {
     s.poll.fetching = false;
     s.poll.paused = true;
     assert!(last_line(&s).contains("paused"));
-    s.alert_sink = AlertSink::Disabled("bot token refused".into());
+    update(
+        &mut s,
+        Event::AlertSink(AlertSink::Disabled {
+            sink: crate::alerts::SinkKind::Telegram,
+            reason: "bot token refused (401)".into(),
+        }),
+    );
     s.last_error = Some(LastError {
         at: s.now - Duration::minutes(4),
         text: "BTC taker: fetch failed: HTTP 500".into(),
@@ -328,7 +334,7 @@ fn status_bar_states() {
     });
     let busy = last_line(&s);
     assert!(
-        busy.contains("alerts disabled: bot token refused"),
+        busy.contains("telegram disabled: bot token refused (401)"),
         "{busy}"
     );
     assert!(
