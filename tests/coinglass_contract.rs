@@ -17,10 +17,12 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const KEY: &str = "cg-secret-key-0123456789abcdef";
 
+/// Quick retries; timeouts generous enough that a loaded CI machine does not turn a slow local
+/// answer into a failure (tests of hung servers set their own short timeout).
 fn fast() -> ClientOptions {
     ClientOptions {
-        connect_timeout: Duration::from_millis(300),
-        request_timeout: Duration::from_millis(300),
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(5),
         max_attempts: 3,
         backoff_base: Duration::from_millis(5),
         backoff_cap: Duration::from_millis(20),
