@@ -4,7 +4,7 @@ mod common;
 
 use common::{run, text, Sandbox, TEST_KEY};
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn json_lines(stdout: &str) -> Vec<Value> {
     stdout
@@ -200,29 +200,9 @@ async fn sigterm_exits_0_within_two_seconds() {
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();
     assert!(first.contains("DEMO"), "{first}");
-    let pid = child.id().to_string();
-    let sent = Instant::now();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if sent.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            panic!("still running 5 s after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (status, took) = common::terminate(&mut child);
     assert_eq!(status.code(), Some(0));
-    assert!(
-        sent.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        sent.elapsed()
-    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
 #[tokio::test]

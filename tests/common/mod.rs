@@ -397,3 +397,28 @@ pub async fn run(mut cmd: Command) -> Output {
         .await
         .expect("join")
 }
+
+/// Sends SIGTERM to `child` and waits for it (at most 5 s, then kills it and panics).
+/// Returns the exit status and how long the exit took.
+#[cfg(unix)]
+pub fn terminate(
+    child: &mut std::process::Child,
+) -> (std::process::ExitStatus, std::time::Duration) {
+    use std::time::{Duration, Instant};
+    let sent = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success(), "kill -TERM failed");
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for perpwatch") {
+            return (status, sent.elapsed());
+        }
+        if sent.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("still running 5 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
