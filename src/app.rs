@@ -88,7 +88,7 @@ pub async fn run(config: Config) -> ExitCode {
         let source = DemoSource::new(config.symbols.clone(), config.mode.demo_speed);
         return drive(source, &config, poll_interval, thresholds).await;
     }
-    let source = match connect_live(&config).await {
+    let mut source = match connect_live(&config).await {
         Ok(s) => s,
         Err((code, msg)) => {
             tell_user(&config, &msg);
@@ -112,6 +112,7 @@ pub async fn run(config: Config) -> ExitCode {
         tracing::info!(plan = %source.plan(), "{}", schedule.explanation);
     }
     poll_interval = schedule.poll_interval;
+    crate::store::seed_live_prices(&config.data_dir, &mut source);
     drive(source, &config, poll_interval, thresholds).await
 }
 
@@ -124,11 +125,12 @@ async fn drive<S: Source + 'static>(
 ) -> ExitCode {
     let (update_tx, update_rx) = mpsc::channel::<Update>(64);
     let (command_tx, command_rx) = mpsc::channel::<Command>(8);
+    let history = start_history(config, source.label().kind, &update_tx);
     let opts = MonitorOptions {
         poll_interval,
         once: config.mode.once,
         thresholds,
-        report_taps: Vec::new(),
+        report_taps: history.iter().map(|h| h.tap()).collect(),
     };
     let monitor = supervise(source, opts, update_tx, command_rx);
     let frontend = if config.mode.ui {
@@ -149,6 +151,12 @@ async fn drive<S: Source + 'static>(
     // The frontend is done (quit, signal, --once, fatal): stop polling.
     monitor.abort();
     let monitor_exit = monitor.await.ok();
+    if let Some(writer) = history {
+        // Let the last cycles reach the file (bounded: exit stays prompt).
+        let _ =
+            tokio::task::spawn_blocking(move || writer.finish(std::time::Duration::from_secs(2)))
+                .await;
+    }
     if let Some(Err(crash)) = &monitor_exit {
         tell_user(config, crash);
         return ExitCode::from(exit::FAILURE);
@@ -170,6 +178,26 @@ async fn drive<S: Source + 'static>(
             ExitCode::from(exit::FAILURE)
         }
     }
+}
+
+/// Starts the history store's writer (a report tap) and sends the dashboard its stored
+/// sparkline history. Without a usable store perpwatch runs on, unrecorded (logged).
+fn start_history(
+    config: &Config,
+    kind: crate::model::SourceKind,
+    updates: &mpsc::Sender<Update>,
+) -> Option<crate::store::StoreWriter> {
+    let seeds = crate::store::load_spark_seeds(&config.data_dir, &config.symbols, kind);
+    if seeds
+        .iter()
+        .any(|s| !s.oi_usd.is_empty() || !s.funding_8h_pct.is_empty())
+    {
+        let _ = updates.try_send(Update::History(std::sync::Arc::new(seeds)));
+    }
+    let path = crate::store::db_path(&config.data_dir);
+    crate::store::StoreWriter::spawn(&path, config.history_retention, crate::store::WRITE_QUEUE)
+        .map_err(|e| tracing::warn!("{e}; history is not recorded this run"))
+        .ok()
 }
 
 /// Runs the monitor in its own task and turns a panic into a fatal update, so that a crashed

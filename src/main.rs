@@ -50,6 +50,8 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Some(Command::Check) => app::check(config).await,
+            Some(Command::Backtest(args)) => perpwatch::backtest::command(&config, &args).await,
+            Some(Command::Import(args)) => perpwatch::import::command(&config, &args),
             None => app::run(config).await,
             Some(other) => {
                 eprintln!(

@@ -585,6 +585,48 @@ fn upsert_bars(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Seeding after a restart
+// ---------------------------------------------------------------------------------------------
+
+/// How far back the dashboard's sparklines are seeded.
+pub const SEED_SPAN: chrono::Duration = chrono::Duration::hours(24);
+/// How far back the live source's own price ring is seeded (it keeps two hours).
+const PRICE_SEED_SPAN: chrono::Duration = chrono::Duration::hours(2);
+
+/// The last 24 h of funding/OI points per symbol for the dashboard, or nothing (logged) when
+/// the store cannot be read.
+pub fn load_spark_seeds(data_dir: &Path, symbols: &[String], source: SourceKind) -> Vec<SparkSeed> {
+    let read = || {
+        Store::open_in(data_dir)?.spark_seeds(
+            symbols,
+            source,
+            Utc::now() - SEED_SPAN,
+            crate::ui::app::HISTORY_CAP,
+        )
+    };
+    read().unwrap_or_else(|e| {
+        tracing::warn!("{e}; sparklines start empty");
+        Vec::new()
+    })
+}
+
+/// Seeds the live source's own price ring from the stored prices of the last two hours, so its
+/// 1h price change is there right after a restart.
+pub fn seed_live_prices(data_dir: &Path, source: &mut crate::coinglass::LiveSource) {
+    let since = Utc::now() - PRICE_SEED_SPAN;
+    let result = Store::open_in(data_dir).and_then(|store| {
+        for coin in source.symbols() {
+            let points = store.price_observations(&coin, since)?;
+            source.seed_prices(&coin, &points);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        tracing::warn!("{e}; the 1h price change needs an hour of new prices");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The writer: a report tap served by its own thread
 // ---------------------------------------------------------------------------------------------
 
