@@ -303,3 +303,141 @@ pub fn command(config: &crate::config::Config, args: &crate::cli::ImportArgs) ->
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "time,price,oi_usd,funding_8h_pct,liq_long_usd,liq_short_usd,retail_long_pct,top_long_pct,taker_buy_pct";
+
+    fn file(rows: &[&str]) -> String {
+        std::iter::once(HEAD)
+            .chain(rows.iter().copied())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn parse_err(text: &str) -> String {
+        match parse(Path::new("my.csv"), text) {
+            Ok(p) => panic!("expected an error, got {p:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn good_file_with_both_time_forms_and_empty_cells() {
+        let text = file(&[
+            "2024-05-01T00:00:00Z,100.5,1e9,0.01,5,6,61,55,51",
+            "1714525200000,101,,,,,,,",
+            "\"2024-05-01T03:00:00+00:00\", 99 ,2e9,-0.02,0,0,40,45,49",
+        ]);
+        let p = parse(Path::new("my.csv"), &text).expect("valid");
+        assert_eq!(p.interval, "1h");
+        assert_eq!(p.bars.len(), 3);
+        assert_eq!(p.bars[0].time_ms, 1_714_521_600_000);
+        assert_eq!(p.bars[1].time_ms, 1_714_525_200_000);
+        assert_eq!(p.bars[0].close, Some(100.5));
+        assert_eq!(p.bars[0].taker_buy_pct, Some(51.0));
+        // Empty cells are absent, not zero; an explicit 0 stays 0.
+        let b = p.bars[1];
+        assert_eq!(
+            (
+                b.oi_usd,
+                b.funding_8h_pct,
+                b.liq_long_usd,
+                b.retail_long_pct,
+                b.taker_buy_pct
+            ),
+            (None, None, None, None, None)
+        );
+        assert_eq!(p.bars[2].liq_long_usd, Some(0.0));
+        assert_eq!(p.bars[2].open, None, "one price per row: the close");
+    }
+
+    #[test]
+    fn bad_rows_name_line_and_column() {
+        let ok_row = "2024-05-01T00:00:00Z,100,1,0.01,1,1,50,50,50";
+        let cases: &[(String, &[&str])] = &[
+            (
+                file(&[ok_row, "2024-05-01T01:00:00Z,abc,1,0,1,1,50,50,50"]),
+                &["my.csv: line 3, column price", "\"abc\" is not a number"],
+            ),
+            (
+                file(&[ok_row, "2024-05-01T01:00:00Z,100,1,0,1,1,150,50,50"]),
+                &["line 3, column retail_long_pct", "0 to 100"],
+            ),
+            (
+                file(&[ok_row, "2024-05-01T01:00:00Z,-5,1,0,1,1,50,50,50"]),
+                &["line 3, column price", "greater than 0"],
+            ),
+            (
+                file(&[ok_row, "yesterday,100,1,0,1,1,50,50,50"]),
+                &["line 3, column time", "RFC 3339"],
+            ),
+            (
+                file(&[ok_row, "2024-05-01T01:00:00Z,100,1"]),
+                &["line 3, column funding_8h_pct", "3 cells, expected 9"],
+            ),
+            (
+                file(&[ok_row, ok_row]),
+                &["line 3, column time", "ascending"],
+            ),
+            (
+                file(&[ok_row, "2024-05-01T00:07:00Z,100,1,0,1,1,50,50,50"]),
+                &["7m apart"],
+            ),
+            (
+                file(&[
+                    ok_row,
+                    "2024-05-01T01:00:00Z,100,1,0,1,1,50,50,50",
+                    "2024-05-01T02:30:00Z,100,1,0,1,1,50,50,50",
+                ]),
+                &["line 4, column time", "whole number of 1h bars"],
+            ),
+            (
+                "time,close,oi_usd\n1,2,3".to_string(),
+                &["line 1, column price", "header column 2 is \"close\""],
+            ),
+            (file(&[ok_row]), &["at least two rows"]),
+            (String::new(), &["empty"]),
+        ];
+        for (text, wants) in cases {
+            let msg = parse_err(text);
+            for want in *wants {
+                assert!(msg.contains(want), "{want:?} not in {msg:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_import_leaves_the_previous_one() -> Result<(), ImportError> {
+        let dir = tempfile::tempdir().map_err(|source| ImportError::Read {
+            path: PathBuf::from("tmp"),
+            source,
+        })?;
+        let good = dir.path().join("good.csv");
+        let bad = dir.path().join("bad.csv");
+        let rows = [
+            "2024-05-01T00:00:00Z,100,,,,,,,",
+            "2024-05-01T04:00:00Z,101,,,,,,,",
+        ];
+        std::fs::write(&good, file(&rows)).map_err(|source| ImportError::Read {
+            path: good.clone(),
+            source,
+        })?;
+        std::fs::write(&bad, file(&[rows[0], "2024-05-01T04:00:00Z,x,,,,,,,"])).map_err(
+            |source| ImportError::Read {
+                path: bad.clone(),
+                source,
+            },
+        )?;
+        import(dir.path(), &good, "BTC")?;
+        assert!(import(dir.path(), &bad, "BTC").is_err());
+        let store = Store::open_in(dir.path())?;
+        assert_eq!(
+            store.imported_intervals("BTC")?,
+            vec![("4h".to_string(), 2)]
+        );
+        Ok(())
+    }
+}

@@ -176,9 +176,8 @@ pub async fn load_bars(
         let plan = plan_of(&client, config.plan).await?;
         client.limiter().set_plan_limit(plan.requests_per_minute());
         check_interval(plan, &args.interval, iv)?;
-        let before = client.requests_total();
         notes = download(&client, &mut store, &req, plan, progress).await?;
-        requests = client.requests_total() - before;
+        requests = client.requests_total();
     }
     let bars = store.bars(&req.coin, &req.interval, ORIGIN_COINGLASS, start, end)?;
     Ok(Loaded {
