@@ -444,8 +444,11 @@ fn bars_of<R>(rows: Vec<R>, time: fn(&R) -> Option<i64>, fill: fn(&R, &mut Bar))
         .collect()
 }
 
+/// Per series, the `[from, to)` ranges still to download.
+pub type Missing = Vec<(Series, Vec<(i64, i64)>)>;
+
 /// Ranges of each series that the store does not cover yet.
-pub fn missing(store: &Store, req: &Request) -> Result<Vec<(Series, Vec<(i64, i64)>)>, StoreError> {
+pub fn missing(store: &Store, req: &Request) -> Result<Missing, StoreError> {
     let mut out = Vec::new();
     for s in Series::ALL {
         let parts = match store.coverage(&req.coin, &req.interval, s.name())? {
