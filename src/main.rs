@@ -18,7 +18,9 @@ fn main() -> ExitCode {
         }
     };
     // The dashboard needs a terminal; piped or redirected output gets the headless lines.
-    let dashboard_without_terminal = config.mode.ui && !std::io::stdout().is_terminal();
+    // Subcommands (check, backtest, import) print their own output and log to the file only.
+    let dashboard_without_terminal =
+        cli.command.is_none() && config.mode.ui && !std::io::stdout().is_terminal();
     if dashboard_without_terminal {
         config.mode.ui = false;
     }

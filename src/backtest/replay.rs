@@ -224,8 +224,9 @@ fn hit(o: &Outcome, bias: Bias, move_pct: f64) -> bool {
 /// The move against the bias (≤ 0, percent); none for neutral signals, which have no side.
 fn adverse(o: &Outcome, bias: Bias) -> Option<f64> {
     match bias {
-        Bias::Bullish => Some(o.max_down_pct.min(0.0)),
-        Bias::Bearish => Some((-o.max_up_pct).min(0.0)),
+        // `+ 0.0` turns a −0.0 (no adverse move at all) into 0.0 for display.
+        Bias::Bullish => Some(o.max_down_pct.min(0.0) + 0.0),
+        Bias::Bearish => Some((-o.max_up_pct).min(0.0) + 0.0),
         Bias::Neutral => None,
     }
 }
