@@ -99,7 +99,7 @@ pub async fn run(config: Config) -> ExitCode {
         let source = DemoSource::new(config.symbols.clone(), config.mode.demo_speed);
         return drive(source, &config, poll_interval, thresholds).await;
     }
-    let source = match connect_live(&config).await {
+    let mut source = match connect_live(&config).await {
         Ok(s) => s,
         Err((code, msg)) => {
             tell_user(&config, &msg);
@@ -123,6 +123,7 @@ pub async fn run(config: Config) -> ExitCode {
         tracing::info!(plan = %source.plan(), "{}", schedule.explanation);
     }
     poll_interval = schedule.poll_interval;
+    crate::store::seed_live_prices(&config.data_dir, &mut source);
     drive(source, &config, poll_interval, thresholds).await
 }
 
@@ -151,11 +152,16 @@ async fn drive<S: Source + 'static>(
     if alerter.is_none() {
         tracing::info!("alerts off: no TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID or WEBHOOK_URL set");
     }
+    let history = start_history(config, source.label().kind, &update_tx);
     let opts = MonitorOptions {
         poll_interval,
         once: config.mode.once,
         thresholds,
-        report_taps: alerter.iter().map(|a| a.tap.clone()).collect(),
+        report_taps: history
+            .iter()
+            .map(|h| h.tap())
+            .chain(alerter.iter().map(|a| a.tap.clone()))
+            .collect(),
     };
     let monitor = supervise(source, opts, update_tx, command_rx);
     let frontend = if config.mode.ui {
@@ -180,9 +186,19 @@ async fn drive<S: Source + 'static>(
     // The frontend is done (quit, signal, --once, fatal): stop polling, flush what alerts can go.
     monitor.abort();
     let monitor_exit = monitor.await.ok();
-    if let Some(alerter) = alerter {
-        alerter.shutdown(ALERT_FLUSH).await;
-    }
+    // Flush alerts and the last stored cycles side by side, bounded so that SIGTERM still exits
+    // within 2 s.
+    let flush_alerts = async {
+        if let Some(alerter) = alerter {
+            alerter.shutdown(ALERT_FLUSH).await;
+        }
+    };
+    let flush_history = async {
+        if let Some(writer) = history {
+            let _ = tokio::task::spawn_blocking(move || writer.finish(ALERT_FLUSH)).await;
+        }
+    };
+    tokio::join!(flush_alerts, flush_history);
     if let Some(Err(crash)) = &monitor_exit {
         tell_user(config, crash);
         return ExitCode::from(exit::FAILURE);
@@ -204,6 +220,26 @@ async fn drive<S: Source + 'static>(
             ExitCode::from(exit::FAILURE)
         }
     }
+}
+
+/// Starts the history store's writer (a report tap) and sends the dashboard its stored
+/// sparkline history. Without a usable store perpwatch runs on, unrecorded (logged).
+fn start_history(
+    config: &Config,
+    kind: crate::model::SourceKind,
+    updates: &mpsc::Sender<Update>,
+) -> Option<crate::store::StoreWriter> {
+    let seeds = crate::store::load_spark_seeds(&config.data_dir, &config.symbols, kind);
+    if seeds
+        .iter()
+        .any(|s| !s.oi_usd.is_empty() || !s.funding_8h_pct.is_empty())
+    {
+        let _ = updates.try_send(Update::History(std::sync::Arc::new(seeds)));
+    }
+    let path = crate::store::db_path(&config.data_dir);
+    crate::store::StoreWriter::spawn(&path, config.history_retention, crate::store::WRITE_QUEUE)
+        .map_err(|e| tracing::warn!("{e}; history is not recorded this run"))
+        .ok()
 }
 
 /// Runs the monitor in its own task and turns a panic into a fatal update, so that a crashed

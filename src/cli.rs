@@ -28,6 +28,7 @@ too, never overriding the real environment):
   PERPWATCH_PLAN                same as --plan
   PERPWATCH_REFERENCE_EXCHANGE  same as --reference-exchange
   PERPWATCH_LOG                 same as --log-level
+  PERPWATCH_HISTORY_RETENTION   how long the history store keeps cycles and signals (30d)
   TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, TELEGRAM_API_URL   Telegram alerts
   WEBHOOK_URL                   webhook alerts
 Precedence, lowest first: defaults, config file, .env, environment, flags.";
@@ -107,26 +108,12 @@ pub enum Command {
     /// happened. Exit codes: 0 ok, 2 no sink configured, 4 refused (bad token, chat not found),
     /// 5 unreachable or failing (try again later)
     AlertTest,
-    /// Replay stored or downloaded history through the signal rules and score them (arrives with
-    /// the history store)
-    #[command(hide = true)]
+    /// Replay history (CoinGlass, imported, or --demo) through the signal rules and score each
+    /// signal against the base rate
     Backtest(BacktestArgs),
-    /// Import a history file for one symbol into the data directory (arrives with the history
-    /// store)
-    #[command(hide = true)]
+    /// Import a CSV of your own history for one symbol (header: time,price,oi_usd,
+    /// funding_8h_pct,liq_long_usd,liq_short_usd,retail_long_pct,top_long_pct,taker_buy_pct)
     Import(ImportArgs),
-}
-
-impl Command {
-    /// The subcommand as typed.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Check => "check",
-            Command::AlertTest => "alert-test",
-            Command::Backtest(_) => "backtest",
-            Command::Import(_) => "import",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -37,6 +37,10 @@ pub const FALLBACK_DATA_DIR: &str = "./perpwatch-data";
 
 /// Longest cooldown / alert age accepted (keeps `Instant + Duration` far from overflow).
 const MAX_ALERT_DURATION: Duration = Duration::from_secs(30 * 86_400);
+/// `[history] retention`: 30 days by default, 1 hour to 10 years.
+pub const DEFAULT_HISTORY_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+const MIN_HISTORY_RETENTION: Duration = Duration::from_secs(3600);
+const MAX_HISTORY_RETENTION: Duration = Duration::from_secs(3650 * 86_400);
 const MAX_FAILURE_CYCLES: i64 = 1000;
 const HIDDEN: &str = "<hidden>";
 
@@ -68,6 +72,8 @@ pub struct Config {
     /// Fully merged thresholds of every symbol with a `[symbol.<COIN>.thresholds]` section.
     pub symbol_thresholds: BTreeMap<String, Thresholds>,
     pub alerts: AlertsConfig,
+    /// How long the history store keeps cycle snapshots and signals (`[history] retention`).
+    pub history_retention: Duration,
     /// `Some` only when both the bot token and the chat id are set.
     pub telegram: Option<TelegramConfig>,
     pub webhook: Option<WebhookConfig>,
@@ -284,6 +290,7 @@ const COOLDOWN_MEDIUM: Key = Key::file("alerts.cooldown_medium");
 const COOLDOWN_LOW: Key = Key::file("alerts.cooldown_low");
 const FAILURE_CYCLES: Key = Key::file("alerts.failure_cycles");
 const MAX_AGE: Key = Key::file("alerts.max_age");
+const HISTORY_RETENTION: Key = Key::file("history.retention").env("PERPWATCH_HISTORY_RETENTION");
 const TELEGRAM_BOT_TOKEN: Key = Key::file("telegram.bot_token")
     .env("TELEGRAM_BOT_TOKEN")
     .secret();
@@ -294,7 +301,7 @@ const WEBHOOK_URL: Key = Key::file("webhook.url").env("WEBHOOK_URL").secret();
 const DEMO_SPEED: Key = Key::file("demo_speed").flag("--demo-speed");
 
 /// Every key the config file may hold outside `[thresholds]` and `[symbol.*]`, in file order.
-const KEYS: [Key; 19] = [
+const KEYS: [Key; 20] = [
     SYMBOLS,
     POLL_INTERVAL,
     PLAN,
@@ -310,6 +317,7 @@ const KEYS: [Key; 19] = [
     COOLDOWN_LOW,
     FAILURE_CYCLES,
     MAX_AGE,
+    HISTORY_RETENTION,
     TELEGRAM_BOT_TOKEN,
     TELEGRAM_CHAT_ID,
     TELEGRAM_API_URL,
@@ -1324,6 +1332,13 @@ impl Config {
             max_age: layers.get_or(MAX_AGE, None, alert_duration, || d.max_age)?,
         };
 
+        let history_retention = layers.get_or(
+            HISTORY_RETENTION,
+            None,
+            |raw| duration_between(raw, MIN_HISTORY_RETENTION, MAX_HISTORY_RETENTION),
+            || DEFAULT_HISTORY_RETENTION,
+        )?;
+
         let telegram = Config::telegram(&layers)?;
         let webhook = layers
             .get(WEBHOOK_URL, None, |raw| {
@@ -1369,6 +1384,7 @@ impl Config {
             thresholds,
             symbol_thresholds,
             alerts,
+            history_retention,
             telegram,
             webhook,
             mode,
@@ -1526,6 +1542,32 @@ mod tests {
             Ok(config) => panic!("expected an error, got {config:?}"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn config_history_retention_from_file_and_env_with_a_clear_error() {
+        assert_eq!(
+            ok(&[], &[], None).history_retention,
+            Duration::from_secs(30 * 86_400)
+        );
+        let file = "[history]\nretention = \"7d\"";
+        assert_eq!(
+            ok(&[], &[], Some(file)).history_retention,
+            Duration::from_secs(7 * 86_400)
+        );
+        let env = [("PERPWATCH_HISTORY_RETENTION", "90d")];
+        assert_eq!(
+            ok(&[], &env, Some(file)).history_retention,
+            Duration::from_secs(90 * 86_400),
+            "environment beats the file"
+        );
+        let message = err(&[], &[], Some("[history]\nretention = \"10m\""));
+        assert!(
+            message.contains("history.retention = \"10m\"") && message.contains("between 1h and"),
+            "{message}"
+        );
+        let message = err(&[], &[("PERPWATCH_HISTORY_RETENTION", "forever")], None);
+        assert!(message.contains("PERPWATCH_HISTORY_RETENTION"), "{message}");
     }
 
     #[test]
@@ -2340,6 +2382,7 @@ mod tests {
             AlertsConfig::default(),
             "[alerts] shows the defaults"
         );
+        assert_eq!(c.history_retention, DEFAULT_HISTORY_RETENTION);
         assert!(c.telegram.is_none() && c.webhook.is_none() && c.api_key.is_none());
         assert_eq!(c.thresholds_for("DOGE").liq_cascade_usd, 5_000_000.0);
         assert!(c.warnings.is_empty());

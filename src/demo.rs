@@ -22,7 +22,7 @@ use std::time::Duration;
 /// One loop of the script, in simulated seconds (= wall seconds at speed 1.0).
 const LOOP_S: f64 = 600.0;
 /// Simulated seconds per market hour: a 60 s poll at speed 1.0 covers two market hours.
-const SIM_HOUR_S: f64 = 30.0;
+pub const SIM_HOUR_S: f64 = 30.0;
 /// "24h" cannot be a literal 24 market hours (longer than the loop, which would compare a point
 /// with itself): it compares with half a loop ago, the furthest distinct point.
 const LAG_24H_S: f64 = LOOP_S / 2.0;

@@ -236,7 +236,9 @@ pub async fn run(
                     }
                 }
                 Some(Update::Fatal(msg)) => return Ok(HeadlessExit::Fatal(msg)),
-                Some(Update::CycleStarted { .. }) | Some(Update::Paused(_)) => {}
+                Some(Update::CycleStarted { .. })
+                | Some(Update::Paused(_))
+                | Some(Update::History(_)) => {}
             },
         }
     }

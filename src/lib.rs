@@ -4,15 +4,18 @@
 
 pub mod alerts;
 pub mod app;
+pub mod backtest;
 pub mod cli;
 pub mod coinglass;
 pub mod config;
 pub mod demo;
 pub mod format;
 pub mod headless;
+pub mod import;
 pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod signals;
 pub mod sources;
+pub mod store;
 pub mod ui;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         }
     };
     // The dashboard needs a terminal; piped or redirected output gets the headless lines.
+    // Subcommands (check, backtest, import) print their own output and log to the file only.
     let dashboard_without_terminal =
         cli.command.is_none() && config.mode.ui && !std::io::stdout().is_terminal();
     if dashboard_without_terminal {
@@ -53,14 +54,9 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Check) => app::check(config).await,
             Some(Command::AlertTest) => app::alert_test(config).await,
+            Some(Command::Backtest(args)) => perpwatch::backtest::command(&config, &args).await,
+            Some(Command::Import(args)) => perpwatch::import::command(&config, &args),
             None => app::run(config).await,
-            Some(other) => {
-                eprintln!(
-                    "perpwatch: `{}` is not part of this version yet",
-                    other.name()
-                );
-                ExitCode::from(exit::USAGE)
-            }
         }
     });
     // Don't wait for in-flight requests on the way out: SIGTERM must exit promptly.

@@ -71,6 +71,8 @@ pub enum Update {
     Paused(bool),
     /// The source cannot go on (the API key was refused). Frontends exit with code 3.
     Fatal(String),
+    /// Sparkline history from the store (last 24 h), sent once before the first cycle.
+    History(Arc<Vec<crate::store::SparkSeed>>),
 }
 
 /// Messages from the frontend to the monitor.

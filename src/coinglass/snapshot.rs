@@ -554,6 +554,24 @@ impl LiveSource {
         }
     }
 
+    /// Seeds `coin`'s own price observations (e.g. from the history store after a restart), so
+    /// the self-computed 1h price change is available at once instead of after an hour. Points
+    /// must be `(observed at, price)`, oldest first; unknown coins and bad prices are ignored.
+    pub fn seed_prices(&mut self, coin: &str, points: &[(DateTime<Utc>, f64)]) {
+        let Some(st) = self
+            .symbols
+            .iter_mut()
+            .find(|s| s.coin.eq_ignore_ascii_case(coin))
+        else {
+            return;
+        };
+        for &(at, price) in points {
+            if price.is_finite() && price > 0.0 {
+                st.ring.push(at, price);
+            }
+        }
+    }
+
     /// Problems of the last cycle, one line each (endpoint and reason; never the key).
     pub fn last_cycle_errors(&self) -> &[String] {
         &self.last_cycle_errors
@@ -969,6 +987,49 @@ mod tests {
 
     fn t(min: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(min)
+    }
+
+    #[tokio::test]
+    async fn seeded_prices_give_a_1h_change_right_after_a_restart() {
+        let cfg = LiveConfig {
+            plan_override: Some(Plan::Standard),
+            ..LiveConfig::new(
+                "http://127.0.0.1:9",
+                SecretString::from("k".to_string()),
+                vec!["BTC".into()],
+            )
+        };
+        let client = CoinGlassClient::new(
+            cfg.base_url.clone(),
+            cfg.api_key.clone(),
+            cfg.client.clone(),
+        );
+        let Ok(client) = client else {
+            panic!("client");
+        };
+        let schedule = plan_schedule(ScheduleInput::for_plan(
+            Plan::Standard,
+            1,
+            cfg.poll_interval,
+        ));
+        let mut src = LiveSource {
+            client,
+            plan: Plan::Standard,
+            schedule,
+            reference_exchange: "Binance".into(),
+            symbols: vec![SymbolState::new("BTC".into(), "USDT")],
+            gated: HashSet::new(),
+            markets_pages: 1,
+            markets_rescan_at: 0,
+            cycle: 0,
+            last_cycle_requests: 0,
+            last_cycle_errors: Vec::new(),
+        };
+        assert_eq!(src.symbols[0].ring.change_1h_pct(t(70), 110.0), None);
+        src.seed_prices("btc", &[(t(0), 100.0), (t(5), f64::NAN), (t(30), 105.0)]);
+        src.seed_prices("ETH", &[(t(0), 1.0)]); // not watched: ignored
+        let c = src.symbols[0].ring.change_1h_pct(t(60), 110.0);
+        assert!(c.is_some_and(|c| (c - 10.0).abs() < 1e-9), "{c:?}");
     }
 
     #[test]

@@ -67,6 +67,17 @@ impl History {
         self.points.is_empty()
     }
 
+    /// Puts older points (oldest first) before the current ones, keeping the newest
+    /// [`HISTORY_CAP`]. Non-finite values are skipped.
+    pub fn prepend(&mut self, older: &[f64]) {
+        let mut points: VecDeque<f64> = older.iter().copied().filter(|v| v.is_finite()).collect();
+        points.extend(self.points.drain(..));
+        while points.len() > HISTORY_CAP {
+            points.pop_front();
+        }
+        self.points = points;
+    }
+
     /// The newest `n` points, oldest first.
     pub fn last(&self, n: usize) -> impl Iterator<Item = f64> + Clone + '_ {
         self.points
@@ -95,6 +106,11 @@ impl SymbolView {
             funding_history: History::default(),
             oi_history: History::default(),
         }
+    }
+
+    fn seed(&mut self, seed: &crate::store::SparkSeed) {
+        self.funding_history.prepend(&seed.funding_8h_pct);
+        self.oi_history.prepend(&seed.oi_usd);
     }
 
     /// Takes a cycle's snapshot. Only fresh, known values enter the sparklines: a stale value is an
@@ -237,6 +253,8 @@ pub struct UiState {
     pub alert_sink: AlertSink,
     /// Set by `update` when the screen must be redrawn; the event loop clears it after drawing.
     pub dirty: bool,
+    /// Stored sparkline history of symbols not shown yet, applied when they first appear.
+    pub pending_history: HashMap<String, crate::store::SparkSeed>,
 }
 
 impl UiState {
@@ -259,6 +277,7 @@ impl UiState {
             last_error: None,
             alert_sink: AlertSink::Off,
             dirty: true,
+            pending_history: HashMap::new(),
         }
     }
 
@@ -319,6 +338,19 @@ impl UiState {
         }
     }
 
+    /// Stored history: seeds the sparklines of symbols on screen now, or when they appear.
+    fn on_history(&mut self, seeds: &[crate::store::SparkSeed]) {
+        for seed in seeds {
+            match self.symbols.iter_mut().find(|v| v.symbol == seed.symbol) {
+                Some(view) => view.seed(seed),
+                None => {
+                    self.pending_history
+                        .insert(seed.symbol.clone(), seed.clone());
+                }
+            }
+        }
+    }
+
     fn on_cycle(&mut self, report: &CycleReport) {
         self.now = self.now.max(report.finished_at);
         self.source = Some(report.source.clone());
@@ -338,7 +370,11 @@ impl UiState {
             let index = match self.symbols.iter().position(|v| &v.symbol == name) {
                 Some(i) => i,
                 None => {
-                    self.symbols.push(SymbolView::new(name));
+                    let mut view = SymbolView::new(name);
+                    if let Some(seed) = self.pending_history.remove(name) {
+                        view.seed(&seed);
+                    }
+                    self.symbols.push(view);
                     self.symbols.len() - 1
                 }
             };
@@ -494,6 +530,7 @@ pub fn update(state: &mut UiState, event: Event) -> Vec<Effect> {
                 Update::Cycle(report) => state.on_cycle(&report),
                 Update::Paused(paused) => state.poll.paused = paused,
                 Update::Fatal(msg) => return vec![Effect::Fatal(msg)],
+                Update::History(seeds) => state.on_history(&seeds),
             }
             vec![]
         }
@@ -893,6 +930,44 @@ mod tests {
             .snapshot
             .as_ref()
             .is_some_and(|snap| snap.funding.is_stale()));
+    }
+
+    #[test]
+    fn stored_history_seeds_the_sparklines_before_the_first_point() {
+        let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+        let seed = |symbol: &str| crate::store::SparkSeed {
+            symbol: symbol.into(),
+            funding_8h_pct: vec![0.01, 0.02],
+            oi_usd: vec![1e9, f64::NAN, 2e9],
+        };
+        update(
+            &mut s,
+            Event::Monitor(Update::History(std::sync::Arc::new(vec![seed("BTC")]))),
+        );
+        assert!(s.symbols.is_empty(), "no view before its first snapshot");
+        let snap = sample::full_snapshot("BTC", t0(), 1.0);
+        let live_funding = snap.funding.get().and_then(|f| f.rate_8h_pct);
+        update(
+            &mut s,
+            Event::Monitor(Update::Cycle(sample::cycle(
+                1,
+                t0(),
+                sample::live_hobbyist(),
+                vec![sample::symbol_report(snap, vec![])],
+            ))),
+        );
+        let v = &s.symbols[0];
+        let funding: Vec<f64> = v.funding_history.last(10).collect();
+        assert_eq!(funding[..2], [0.01, 0.02], "stored points first");
+        assert_eq!(funding.get(2).copied(), live_funding, "then the live one");
+        assert_eq!(v.oi_history.len(), 3, "non-finite stored points skipped");
+        // A seed for a symbol already on screen goes before its points.
+        update(
+            &mut s,
+            Event::Monitor(Update::History(std::sync::Arc::new(vec![seed("BTC")]))),
+        );
+        assert_eq!(s.symbols[0].funding_history.last(1).next(), live_funding);
+        assert_eq!(s.symbols[0].funding_history.len(), 5);
     }
 
     #[test]

@@ -1,0 +1,647 @@
+//! Where backtest bars come from, in this order of preference:
+//!
+//! 1. `--demo`: the demo market's generated history (no key, no network, no files);
+//! 2. bars the user imported for the symbol (`perpwatch import`);
+//! 3. CoinGlass history, downloaded into the store and read back from it. Each series
+//!    remembers the range it covers (`history_coverage`), so a rerun asks only for what is
+//!    missing — nothing at all when the range is already there. Requests go through the client's
+//!    limiter, so the key's budget is respected.
+//!
+//! Downloaded series (coin = `BTC`, pair = reference exchange + `<COIN><quote>`, e.g. Binance
+//! `BTCUSDT`): price OHLC (pair), aggregated OI (coin), OI-weighted funding (coin), aggregated
+//! liquidations (coin, over every exchange from `supported-exchanges`), global and top-trader
+//! account long/short (pair), taker buy/sell volume (pair). Only complete bars are kept.
+//!
+//! **Funding normalisation (assumption).** The OI-weighted funding history is a percentage per
+//! funding interval. It is a blend across exchanges, and the answer does not say which interval
+//! it is quoted on; the big venues' BTC/ETH perpetuals settle every 8 h, so perpwatch takes it as
+//! an 8 h rate (factor 8/8). For a coin traded mostly on 4 h or 1 h venues this understates the
+//! 8 h equivalent by 2× or 8×.
+
+use super::{human_ms, interval_ms, Bar, DAY_MS};
+use crate::cli::BacktestArgs;
+use crate::coinglass::client::{
+    ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LongShortKind,
+};
+use crate::coinglass::wire::{LiquidationBar, LongShortBar, OhlcBar, TakerBar};
+use crate::coinglass::Plan;
+use crate::config::Config;
+use crate::demo::{DemoMarket, SIM_HOUR_S};
+use crate::model::funding_to_8h;
+use crate::store::{Store, StoreError, ORIGIN_COINGLASS, ORIGIN_IMPORT};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Rows per history request (the API's maximum).
+pub const PAGE_LIMIT: u32 = 1000;
+/// The interval the OI-weighted funding history is taken to be quoted on (see module docs).
+pub const FUNDING_HISTORY_INTERVAL_H: f64 = 8.0;
+/// Taker buy/sell history of one exchange pair (the client wraps only the aggregated one).
+const TAKER_PAIR_HISTORY: &str = "/api/futures/v2/taker-buy-sell-volume/history";
+/// More bars than this is a mistake (`--interval 1m --days 3650`), not a backtest.
+const MAX_BARS: i64 = 1_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// Bad usage: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The API key was refused: exit code 3.
+    #[error("{0}")]
+    KeyRefused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("CoinGlass history download failed: {0}")]
+    Api(ApiError),
+}
+
+impl BacktestError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BacktestError::Usage(_) => crate::app::exit::USAGE,
+            BacktestError::KeyRefused(_) => crate::app::exit::KEY_REFUSED,
+            BacktestError::Store(_) | BacktestError::Api(_) => crate::app::exit::FAILURE,
+        }
+    }
+}
+
+/// Where the bars of a run came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BarSource {
+    Demo,
+    Imported,
+    /// `requests` is what this run spent (0 when everything came from the store's cache).
+    CoinGlass {
+        requests: u64,
+    },
+}
+
+impl BarSource {
+    pub fn describe(&self) -> String {
+        match self {
+            BarSource::Demo => "the demo market's generated history (simulated)".into(),
+            BarSource::Imported => "bars you imported (perpwatch import)".into(),
+            BarSource::CoinGlass { requests: 0 } => {
+                "CoinGlass history from the store's cache (0 requests)".into()
+            }
+            BarSource::CoinGlass { requests } => {
+                format!("CoinGlass history ({requests} requests, now cached in the store)")
+            }
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BarSource::Demo => "demo",
+            BarSource::Imported => "import",
+            BarSource::CoinGlass { .. } => "coinglass",
+        }
+    }
+}
+
+/// The bars of one run and how they were obtained.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub bars: Vec<Bar>,
+    pub interval: String,
+    pub interval_ms: i64,
+    pub source: BarSource,
+    /// Things the reader should know (depth clamped, a series not in the plan, …).
+    pub notes: Vec<String>,
+}
+
+/// Floors `t` to a multiple of `step` (epoch-aligned, as CoinGlass bars are).
+fn floor_ms(t: i64, step: i64) -> i64 {
+    t - t.rem_euclid(step)
+}
+
+fn bar_count_ok(start_ms: i64, end_ms: i64, iv: i64) -> Result<(), BacktestError> {
+    if (end_ms - start_ms) / iv > MAX_BARS {
+        return Err(BacktestError::Usage(format!(
+            "--days with --interval {} would be more than {MAX_BARS} bars; use fewer days or a longer interval",
+            human_ms(iv)
+        )));
+    }
+    Ok(())
+}
+
+/// Picks the source and returns the bars of `args`' window (see the module docs).
+pub async fn load_bars(
+    config: &Config,
+    args: &BacktestArgs,
+    now: DateTime<Utc>,
+    progress: bool,
+) -> Result<Loaded, BacktestError> {
+    let iv = interval_ms(&args.interval).ok_or_else(|| {
+        BacktestError::Usage(format!("--interval {} is not a V4 interval", args.interval))
+    })?;
+    let span = i64::from(args.days) * DAY_MS;
+    let end = floor_ms(now.timestamp_millis(), iv);
+    let start = end - span;
+    bar_count_ok(start, end, iv)?;
+    if args.demo {
+        return Ok(Loaded {
+            bars: demo_bars(&args.symbol, iv, start, end),
+            interval: args.interval.clone(),
+            interval_ms: iv,
+            source: BarSource::Demo,
+            notes: Vec::new(),
+        });
+    }
+    let mut store = Store::open_in(&config.data_dir)?;
+    if let Some(loaded) = imported(&store, args, span)? {
+        return Ok(loaded);
+    }
+    let req = Request {
+        coin: args.symbol.clone(),
+        pair: format!("{}{}", args.symbol, config.reference_quote),
+        exchange: config.reference_exchange.clone(),
+        interval: args.interval.clone(),
+        interval_ms: iv,
+        start_ms: start,
+        end_ms: end,
+    };
+    let mut notes = Vec::new();
+    let mut requests = 0;
+    if !missing(&store, &req)?.is_empty() {
+        let Some(key) = config.api_key.clone() else {
+            return Err(BacktestError::Usage(format!(
+                "no history for {} in the store and no COINGLASS_API_KEY to download it: set the key, \
+                 import a CSV (perpwatch import FILE --symbol {}), or try --demo",
+                args.symbol, args.symbol
+            )));
+        };
+        let client = CoinGlassClient::new(config.base_url.clone(), key, ClientOptions::default())
+            .map_err(key_error)?;
+        let plan = plan_of(&client, config.plan).await?;
+        client.limiter().set_plan_limit(plan.requests_per_minute());
+        check_interval(plan, &args.interval, iv)?;
+        notes = download(&client, &mut store, &req, plan, progress).await?;
+        requests = client.requests_total();
+    }
+    let bars = store.bars(&req.coin, &req.interval, ORIGIN_COINGLASS, start, end)?;
+    Ok(Loaded {
+        bars,
+        interval: args.interval.clone(),
+        interval_ms: iv,
+        source: BarSource::CoinGlass { requests },
+        notes,
+    })
+}
+
+fn key_error(e: ApiError) -> BacktestError {
+    match e {
+        ApiError::Unauthorized { .. } => BacktestError::KeyRefused(format!(
+            "{e}. Check COINGLASS_API_KEY: it may be invalid or expired."
+        )),
+        other => BacktestError::Api(other),
+    }
+}
+
+/// The configured plan, or the one the subscription reports (Hobbyist when it cannot tell).
+pub async fn plan_of(
+    client: &CoinGlassClient,
+    configured: Option<Plan>,
+) -> Result<Plan, BacktestError> {
+    if let Some(p) = configured {
+        return Ok(p);
+    }
+    match client.subscription().await {
+        Ok(sub) if sub.expired == Some(true) => Err(BacktestError::KeyRefused(
+            "the CoinGlass subscription expired. Check COINGLASS_API_KEY.".into(),
+        )),
+        Ok(sub) => Ok(sub
+            .level
+            .as_deref()
+            .and_then(|l| Plan::parse(l).ok())
+            .unwrap_or(Plan::Hobbyist)),
+        Err(e) if e.is_fatal() => Err(key_error(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the subscription; assuming HOBBYIST");
+            Ok(Plan::Hobbyist)
+        }
+    }
+}
+
+/// An interval below the plan's minimum is a usage error naming the minimum.
+pub fn check_interval(plan: Plan, interval: &str, iv: i64) -> Result<(), BacktestError> {
+    let min = i64::try_from(plan.min_interval().as_millis()).unwrap_or(i64::MAX);
+    if iv < min {
+        return Err(BacktestError::Usage(format!(
+            "--interval {interval} is below the {plan} plan's minimum history interval of {}; \
+             use --interval {} or longer",
+            human_ms(min),
+            human_ms(min)
+        )));
+    }
+    Ok(())
+}
+
+/// How far back the plan serves `iv` bars, where CoinGlass documents it (a start earlier than
+/// that is silently moved forward by the server, so asking for it would waste requests).
+pub fn plan_depth_ms(plan: Plan, iv: i64) -> Option<i64> {
+    match plan {
+        Plan::Hobbyist if iv < DAY_MS => Some(180 * DAY_MS),
+        Plan::Standard | Plan::Professional if iv == 60_000 => Some(6 * DAY_MS),
+        Plan::Standard | Plan::Professional if iv <= super::HOUR_MS => Some(360 * DAY_MS),
+        _ => None,
+    }
+}
+
+/// Imported bars of the symbol: of `--interval` when there are some, else of the interval with
+/// the most rows; the last `--days` before the newest imported bar.
+fn imported(
+    store: &Store,
+    args: &BacktestArgs,
+    span: i64,
+) -> Result<Option<Loaded>, BacktestError> {
+    let intervals = store.imported_intervals(&args.symbol)?;
+    let chosen = intervals
+        .iter()
+        .find(|(i, _)| *i == args.interval)
+        .or_else(|| intervals.first());
+    let Some((interval, _)) = chosen else {
+        return Ok(None);
+    };
+    let Some(iv) = interval_ms(interval) else {
+        return Ok(None);
+    };
+    let all = store.bars(&args.symbol, interval, ORIGIN_IMPORT, i64::MIN, i64::MAX)?;
+    let Some(last) = all.last().map(|b| b.time_ms) else {
+        return Ok(None);
+    };
+    let from = last.saturating_sub(span) + iv;
+    let bars: Vec<Bar> = all.into_iter().filter(|b| b.time_ms >= from).collect();
+    let mut notes = Vec::new();
+    if *interval != args.interval {
+        notes.push(format!(
+            "the imported bars are {interval}, so --interval {} does not apply",
+            args.interval
+        ));
+    }
+    Ok(Some(Loaded {
+        bars,
+        interval: interval.clone(),
+        interval_ms: iv,
+        source: BarSource::Imported,
+        notes,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// CoinGlass download
+// ---------------------------------------------------------------------------------------------
+
+/// One download: the coin, its reference pair and the window `[start_ms, end_ms)` of bar starts.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub coin: String,
+    pub pair: String,
+    pub exchange: String,
+    pub interval: String,
+    pub interval_ms: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// The history series a backtest needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Series {
+    Price,
+    OpenInterest,
+    Funding,
+    Liquidations,
+    Retail,
+    Top,
+    Taker,
+}
+
+impl Series {
+    pub const ALL: [Series; 7] = [
+        Series::Price,
+        Series::OpenInterest,
+        Series::Funding,
+        Series::Liquidations,
+        Series::Retail,
+        Series::Top,
+        Series::Taker,
+    ];
+
+    /// Key in `history_coverage`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Series::Price => "price",
+            Series::OpenInterest => "open_interest",
+            Series::Funding => "funding",
+            Series::Liquidations => "liquidations",
+            Series::Retail => "retail_long_short",
+            Series::Top => "top_long_short",
+            Series::Taker => "taker",
+        }
+    }
+
+    /// Indexes into [`super::BAR_COLUMNS`] this series fills.
+    fn columns(self) -> &'static [usize] {
+        match self {
+            Series::Price => &[0, 1, 2, 3],
+            Series::OpenInterest => &[4],
+            Series::Funding => &[5],
+            Series::Liquidations => &[6, 7],
+            Series::Retail => &[8],
+            Series::Top => &[9],
+            Series::Taker => &[10],
+        }
+    }
+
+    /// One page of this series as bars (only this series' values set).
+    async fn page(
+        self,
+        client: &CoinGlassClient,
+        req: &Request,
+        exchanges: &[String],
+        q: &HistoryQuery,
+    ) -> Result<Vec<Bar>, ApiError> {
+        let ohlc = |rows: Vec<OhlcBar>, f: fn(&OhlcBar, &mut Bar)| bars_of(rows, |r| r.time, f);
+        let ls =
+            |rows: Vec<LongShortBar>, f: fn(&LongShortBar, &mut Bar)| bars_of(rows, |r| r.time, f);
+        Ok(match self {
+            Series::Price => ohlc(
+                client.price_history(&req.exchange, &req.pair, q).await?,
+                |r, b| {
+                    (b.open, b.high, b.low, b.close) = (r.open, r.high, r.low, r.close);
+                },
+            ),
+            Series::OpenInterest => {
+                ohlc(client.oi_aggregated_history(&req.coin, q).await?, |r, b| {
+                    b.oi_usd = r.close;
+                })
+            }
+            Series::Funding => ohlc(
+                client.funding_oi_weight_history(&req.coin, q).await?,
+                |r, b| {
+                    b.funding_8h_pct = r
+                        .close
+                        .map(|c| funding_to_8h(c, Some(FUNDING_HISTORY_INTERVAL_H)));
+                },
+            ),
+            Series::Liquidations => bars_of(
+                client
+                    .liquidation_aggregated_history(&req.coin, exchanges, q)
+                    .await?,
+                |r: &LiquidationBar| r.time,
+                |r, b| {
+                    (b.liq_long_usd, b.liq_short_usd) =
+                        (r.long_liquidation_usd, r.short_liquidation_usd);
+                },
+            ),
+            Series::Retail => ls(
+                client
+                    .long_short_history(LongShortKind::GlobalAccount, &req.exchange, &req.pair, q)
+                    .await?,
+                |r, b| b.retail_long_pct = r.long_percent,
+            ),
+            Series::Top => ls(
+                client
+                    .long_short_history(LongShortKind::TopAccount, &req.exchange, &req.pair, q)
+                    .await?,
+                |r, b| b.top_long_pct = r.long_percent,
+            ),
+            Series::Taker => {
+                let mut p: Vec<(&str, String)> = vec![
+                    ("exchange", req.exchange.clone()),
+                    ("symbol", req.pair.clone()),
+                    ("interval", q.interval.clone()),
+                ];
+                p.extend(q.limit.map(|l| ("limit", l.to_string())));
+                p.extend(q.start_time.map(|s| ("start_time", s.to_string())));
+                p.extend(q.end_time.map(|e| ("end_time", e.to_string())));
+                let rows: Vec<TakerBar> = client.get(TAKER_PAIR_HISTORY, &p).await?;
+                bars_of(
+                    rows,
+                    |r| r.time,
+                    |r, b| {
+                        b.taker_buy_pct = match (r.buy_volume_usd, r.sell_volume_usd) {
+                            (Some(buy), Some(sell)) if buy + sell > 0.0 => {
+                                Some(buy / (buy + sell) * 100.0)
+                            }
+                            _ => None,
+                        };
+                    },
+                )
+            }
+        })
+    }
+}
+
+/// Rows with a time become bars; `fill` sets this series' values.
+fn bars_of<R>(rows: Vec<R>, time: fn(&R) -> Option<i64>, fill: fn(&R, &mut Bar)) -> Vec<Bar> {
+    rows.iter()
+        .filter_map(|r| {
+            let mut bar = Bar::at(time(r)?);
+            fill(r, &mut bar);
+            Some(bar)
+        })
+        .collect()
+}
+
+/// Per series, the `[from, to)` ranges still to download.
+pub type Missing = Vec<(Series, Vec<(i64, i64)>)>;
+
+/// Ranges of each series that the store does not cover yet.
+pub fn missing(store: &Store, req: &Request) -> Result<Missing, StoreError> {
+    let mut out = Vec::new();
+    for s in Series::ALL {
+        let parts = match store.coverage(&req.coin, &req.interval, s.name())? {
+            None => vec![(req.start_ms, req.end_ms)],
+            Some((from, to)) => {
+                let mut p = Vec::new();
+                if req.start_ms < from {
+                    p.push((req.start_ms, from.min(req.end_ms)));
+                }
+                if req.end_ms > to {
+                    p.push((to.max(req.start_ms), req.end_ms));
+                }
+                p
+            }
+        };
+        if !parts.is_empty() {
+            out.push((s, parts));
+        }
+    }
+    Ok(out)
+}
+
+/// Page starts of `[from, to)`: chunks of interval × limit.
+fn pages(from: i64, to: i64, iv: i64) -> Vec<(i64, i64)> {
+    let step = iv * i64::from(PAGE_LIMIT);
+    let mut out = Vec::new();
+    let mut s = from;
+    while s < to {
+        let e = (s + step).min(to);
+        out.push((s, e));
+        s = e;
+    }
+    out
+}
+
+/// Downloads every missing range into the store, recording coverage per completed range.
+/// Returns notes for the report. A series the plan refuses is left absent (and asked again on
+/// the next run, so an upgraded plan is picked up); any other failure stops the download.
+pub async fn download(
+    client: &CoinGlassClient,
+    store: &mut Store,
+    req: &Request,
+    plan: Plan,
+    progress: bool,
+) -> Result<Vec<String>, BacktestError> {
+    let mut notes = Vec::new();
+    let depth_from = plan_depth_ms(plan, req.interval_ms).map(|d| req.end_ms - d);
+    if let Some(from) = depth_from.filter(|f| *f > req.start_ms) {
+        notes.push(format!(
+            "the {plan} plan serves {} bars back to {} only; earlier bars are absent",
+            req.interval,
+            super::ms_time(from)
+                .map_or_else(|| from.to_string(), |t| t.format("%Y-%m-%d").to_string())
+        ));
+    }
+    let todo = missing(store, req)?;
+    let plan_pages = |(a, b): (i64, i64)| pages(a.max(depth_from.unwrap_or(a)), b, req.interval_ms);
+    let total: usize = todo
+        .iter()
+        .flat_map(|(_, parts)| parts.iter().map(|p| plan_pages(*p).len()))
+        .sum();
+    let bar = progress_bar(progress, total as u64);
+    let mut exchanges: Option<Vec<String>> = None;
+    'series: for (series, parts) in todo {
+        if series == Series::Liquidations && exchanges.is_none() {
+            let list = client.supported_exchanges().await.map_err(key_error)?;
+            exchanges = Some(list.into_iter().map(|e| e.0).collect());
+        }
+        let ex = exchanges.as_deref().unwrap_or(&[]);
+        bar.set_message(series.name());
+        for part in parts {
+            for (s, e) in plan_pages(part) {
+                let q = HistoryQuery::new(req.interval.clone())
+                    .limit(PAGE_LIMIT)
+                    .range_ms(s, e);
+                let rows = match series.page(client, req, ex, &q).await {
+                    Ok(rows) => rows,
+                    Err(err @ ApiError::PlanGated { .. }) => {
+                        notes.push(format!("{}: {err}; its inputs are absent", series.name()));
+                        continue 'series;
+                    }
+                    Err(err) => {
+                        bar.finish_and_clear();
+                        return Err(key_error(err));
+                    }
+                };
+                // Only complete bars inside the page (the server may round its edges).
+                let rows: Vec<Bar> = rows
+                    .into_iter()
+                    .filter(|b| b.time_ms >= s && b.time_ms < e && b.time_ms < req.end_ms)
+                    .collect();
+                store.upsert_bar_columns(
+                    &req.coin,
+                    &req.interval,
+                    ORIGIN_COINGLASS,
+                    series.columns(),
+                    &rows,
+                )?;
+                bar.inc(1);
+            }
+            let merged = match store.coverage(&req.coin, &req.interval, series.name())? {
+                Some((a, b)) => (a.min(part.0), b.max(part.1)),
+                None => part,
+            };
+            store.set_coverage(&req.coin, &req.interval, series.name(), merged)?;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(notes)
+}
+
+fn progress_bar(visible: bool, total: u64) -> indicatif::ProgressBar {
+    if !visible {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "fetching history {bar:30} {pos}/{len} pages · {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo history
+// ---------------------------------------------------------------------------------------------
+
+/// Combines two maybe-known values; a known one wins over an unknown one.
+fn fold(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(f(x, y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// The demo market sampled as bars over `[start_ms, end_ms)`. The demo compresses time
+/// ([`SIM_HOUR_S`] simulated seconds per market hour); bar `time` maps to the simulated time
+/// elapsed since `start_ms`, so the same window always gives the same bars. Within a bar the
+/// market is sampled every hour (or once per bar below 1h): OHLC from those samples, the bar's
+/// liquidations as the sum of hourly amounts, everything else as read at the bar's end.
+pub fn demo_bars(symbol: &str, interval_ms: i64, start_ms: i64, end_ms: i64) -> Vec<Bar> {
+    let market = DemoMarket::new(vec![symbol.to_string()], 1.0);
+    let at = |t: i64| {
+        let hours = (t - start_ms) as f64 / super::HOUR_MS as f64;
+        let elapsed = Duration::from_secs_f64((hours * SIM_HOUR_S).max(0.0));
+        let now = DateTime::from_timestamp_millis(t).unwrap_or_default();
+        market.snapshot_at(symbol, elapsed, now)
+    };
+    let step = interval_ms.min(super::HOUR_MS);
+    let mut bars = Vec::new();
+    let mut t = start_ms;
+    while t < end_ms {
+        let mut bar = Bar::at(t);
+        let open = at(t).price.get().and_then(|p| p.price);
+        let (mut hi, mut lo) = (open, open);
+        let (mut liq_long, mut liq_short) = (Some(0.0), Some(0.0));
+        let mut s = t;
+        let mut last = None;
+        while s < t + interval_ms {
+            s = (s + step).min(t + interval_ms);
+            let snap = at(s);
+            let p = snap.price.get().and_then(|p| p.price);
+            hi = fold(hi, p, f64::max);
+            lo = fold(lo, p, f64::min);
+            let share = step as f64 / super::HOUR_MS as f64;
+            let liq = snap.liquidations.get().copied();
+            liq_long = liq_long
+                .zip(liq.and_then(|l| l.long_1h_usd))
+                .map(|(a, b)| a + b * share);
+            liq_short = liq_short
+                .zip(liq.and_then(|l| l.short_1h_usd))
+                .map(|(a, b)| a + b * share);
+            last = Some(snap);
+        }
+        if let Some(end) = last {
+            bar.open = open;
+            bar.high = hi;
+            bar.low = lo;
+            bar.close = end.price.get().and_then(|p| p.price);
+            bar.oi_usd = end.open_interest.get().and_then(|o| o.oi_usd);
+            bar.funding_8h_pct = end.funding.get().and_then(|f| f.rate_8h_pct);
+            bar.liq_long_usd = liq_long;
+            bar.liq_short_usd = liq_short;
+            bar.retail_long_pct = end.retail.get().and_then(|r| r.long_pct);
+            bar.top_long_pct = end.top.get().and_then(|r| r.long_pct);
+            bar.taker_buy_pct = end.taker.get().and_then(|r| r.buy_pct);
+        }
+        bars.push(bar);
+        t += interval_ms;
+    }
+    bars
+}

@@ -1,0 +1,407 @@
+//! The history store and the backtest end to end: the real binary (demo, import, usage errors)
+//! and the CoinGlass download against a local mock that answers history in pages.
+
+mod common;
+
+use common::{ok, run, text, Sandbox, TEST_KEY};
+use perpwatch::backtest::fetch::{load_bars, BacktestError, BarSource};
+use perpwatch::cli::{Cli, Command};
+use perpwatch::config::Config;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn param(req: &Request, key: &str) -> Option<String> {
+    req.url
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Answers every history path with at most `limit` bars from `start_time` (before `end_time`),
+/// in the path's own field names, values as numeric strings.
+struct Pages;
+
+impl Respond for Pages {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let iv = match param(req, "interval").as_deref() {
+            Some("4h") => 4 * HOUR_MS,
+            Some("1h") => HOUR_MS,
+            _ => return ResponseTemplate::new(400),
+        };
+        let num = |k: &str| param(req, k).and_then(|v| v.parse::<i64>().ok());
+        let (Some(start), Some(end), Some(limit)) =
+            (num("start_time"), num("end_time"), num("limit"))
+        else {
+            return ok(json!({"code": "400"}));
+        };
+        let first = start + (iv - start.rem_euclid(iv)) % iv;
+        let p = req.url.path().to_string();
+        let rows: Vec<Value> = (0..limit)
+            .map(|i| first + i * iv)
+            .take_while(|t| *t < end)
+            .map(|t| {
+                let x = (t / iv) as f64;
+                let price = 100.0 + 10.0 * (x / 9.0).sin();
+                if p.contains("liquidation") {
+                    json!({"time": t, "aggregated_long_liquidation_usd": 1e6, "aggregated_short_liquidation_usd": 2e6})
+                } else if p.contains("global-long-short") {
+                    json!({"time": t, "global_account_long_percent": format!("{}", 55.0 + 15.0 * (x / 7.0).sin()), "global_account_short_percent": "45"})
+                } else if p.contains("top-long-short") {
+                    json!({"time": t, "top_account_long_percent": "50.0", "top_account_short_percent": "50.0"})
+                } else if p.contains("taker") {
+                    json!({"time": t, "taker_buy_volume_usd": "600", "taker_sell_volume_usd": "400"})
+                } else if p.contains("funding") {
+                    json!({"time": t, "open": "0.01", "high": "0.2", "low": "0", "close": format!("{}", 0.12 * (x / 5.0).sin())})
+                } else {
+                    json!({"time": t, "open": format!("{price}"), "high": format!("{}", price + 1.0), "low": format!("{}", price - 1.0), "close": format!("{price}")})
+                }
+            })
+            .collect();
+        ok(Value::Array(rows))
+    }
+}
+
+async fn history_mock() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/account/subscription"))
+        .respond_with(ok(json!({"level": "HOBBYIST", "expired": false})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/futures/supported-exchanges"))
+        .respond_with(ok(json!(["Binance", "OKX", "Bybit"])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("history$"))
+        .respond_with(Pages)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn config_for(
+    sb: &Sandbox,
+    server: &MockServer,
+    args: &[&str],
+) -> (Config, perpwatch::cli::BacktestArgs) {
+    let cfg_file = sb.path().join("empty.toml");
+    std::fs::write(&cfg_file, "").expect("write config");
+    let data = sb.data_dir();
+    let mut argv = vec![
+        "perpwatch".to_string(),
+        "--config".into(),
+        cfg_file.display().to_string(),
+        "--data-dir".into(),
+        data.display().to_string(),
+        "backtest".into(),
+    ];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let cli = <Cli as clap::Parser>::try_parse_from(argv).expect("arguments");
+    let uri = server.uri();
+    let env = move |name: &str| match name {
+        "COINGLASS_API_KEY" => Some(TEST_KEY.to_string()),
+        "COINGLASS_BASE_URL" => Some(uri.clone()),
+        _ => None,
+    };
+    let config = Config::load_from(&cli, &env).expect("config");
+    let Some(Command::Backtest(args)) = cli.command else {
+        panic!("not a backtest");
+    };
+    (config, args)
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(1_750_000_000_000).expect("time")
+}
+
+#[tokio::test]
+async fn history_is_paged_cached_and_a_rerun_spends_nothing() {
+    let server = history_mock().await;
+    let sb = Sandbox::new();
+    let (config, args) = config_for(&sb, &server, &["--symbol", "BTC", "--days", "180"]);
+
+    let first = load_bars(&config, &args, now(), false)
+        .await
+        .expect("download");
+    let requests = server.received_requests().await.unwrap_or_default();
+    // 180 days of 4h bars = 1080 bars = 2 pages of ≤ 1000 for each of 7 series, plus the
+    // subscription and the exchange list.
+    assert_eq!(
+        requests.len(),
+        7 * 2 + 2,
+        "{:?}",
+        requests
+            .iter()
+            .map(|r| r.url.to_string())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(first.bars.len(), 1080);
+    assert_eq!(first.source, BarSource::CoinGlass { requests: 16 });
+    let b = &first.bars[500];
+    assert!(b.close.is_some() && b.oi_usd.is_some() && b.funding_8h_pct.is_some());
+    assert_eq!(b.liq_long_usd, Some(1e6));
+    assert_eq!(b.taker_buy_pct, Some(60.0));
+    assert_eq!(b.top_long_pct, Some(50.0));
+
+    // Pages are chunks of interval × limit by start_time.
+    let price_pages: Vec<(i64, i64)> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/api/futures/price/history")
+        .map(|r| {
+            let n = |k| {
+                param(r, k)
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(-1)
+            };
+            (n("start_time"), n("end_time"))
+        })
+        .collect();
+    let end = now().timestamp_millis() - now().timestamp_millis() % (4 * HOUR_MS);
+    let start = end - 180 * 24 * HOUR_MS;
+    assert_eq!(
+        price_pages,
+        vec![
+            (start, start + 1000 * 4 * HOUR_MS),
+            (start + 1000 * 4 * HOUR_MS, end)
+        ]
+    );
+    assert!(requests
+        .iter()
+        .filter(|r| r.url.path().contains("liquidation"))
+        .all(|r| param(r, "exchange_list").as_deref() == Some("Binance,OKX,Bybit")));
+    assert!(requests
+        .iter()
+        .filter(|r| r.url.path().contains("long-short") || r.url.path().contains("price"))
+        .all(|r| param(r, "symbol").as_deref() == Some("BTCUSDT")
+            && param(r, "exchange").as_deref() == Some("Binance")));
+
+    let again = load_bars(&config, &args, now(), false)
+        .await
+        .expect("cached");
+    let after = server.received_requests().await.unwrap_or_default().len();
+    assert_eq!(after, requests.len(), "the rerun spent no request");
+    assert_eq!(again.source, BarSource::CoinGlass { requests: 0 });
+    assert_eq!(again.bars, first.bars);
+}
+
+#[tokio::test]
+async fn interval_below_the_plan_minimum_is_a_clear_error() {
+    let server = history_mock().await;
+    let sb = Sandbox::new();
+    let (config, args) = config_for(&sb, &server, &["--interval", "1h"]);
+    match load_bars(&config, &args, now(), false).await {
+        Err(BacktestError::Usage(msg)) => {
+            assert!(
+                msg.contains("--interval 1h") && msg.contains("HOBBYIST") && msg.contains("4h"),
+                "{msg}"
+            );
+        }
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+    let history_calls = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().ends_with("history"))
+        .count();
+    assert_eq!(history_calls, 0);
+
+    // The real binary: exit 2, the message on stderr.
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", TEST_KEY)
+        .env("COINGLASS_BASE_URL", server.uri())
+        .args(["backtest", "--interval", "30m"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("below the HOBBYIST plan's minimum history interval of 4h"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TEST_KEY));
+}
+
+fn run_ok(out: &std::process::Output) -> String {
+    let (stdout, stderr) = text(out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {stderr}\nstdout: {stdout}"
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn demo_backtest_via_the_binary_prints_a_row_per_fired_signal() {
+    let sb = Sandbox::new();
+    let args = [
+        "backtest",
+        "--demo",
+        "--interval",
+        "1h",
+        "--days",
+        "20",
+        "--horizon",
+        "12h",
+        "--move",
+        "2",
+    ];
+    let mut cmd = sb.command();
+    cmd.args(args).arg("--json");
+    let json: Value = serde_json::from_str(&run_ok(&run(cmd).await)).expect("JSON");
+    assert_eq!(json["source"], "demo");
+    assert_eq!(json["bars"], 20 * 24);
+    let ids: Vec<String> = json["signals"]
+        .as_array()
+        .expect("signals")
+        .iter()
+        .map(|s| s["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(ids.len() >= 3, "the demo fires several signals: {ids:?}");
+
+    let mut cmd = sb.command();
+    cmd.args(args);
+    let table = run_ok(&run(cmd).await);
+    assert!(table.contains("bars from: the demo market"), "{table}");
+    for id in &ids {
+        let rows = table
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(id))
+            .count();
+        assert_eq!(rows, 1, "{id} in\n{table}");
+    }
+
+    let mut cmd = sb.command();
+    cmd.args(args).arg("--csv");
+    let csv = run_ok(&run(cmd).await);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], perpwatch::backtest::report::CSV_HEADER);
+    assert_eq!(lines.len(), ids.len() + 1);
+    assert!(
+        !sb.data_dir().join("perpwatch.db").exists(),
+        "--demo writes nothing"
+    );
+}
+
+const GOOD_CSV: &str = "\
+time,price,oi_usd,funding_8h_pct,liq_long_usd,liq_short_usd,retail_long_pct,top_long_pct,taker_buy_pct
+2024-05-01T00:00:00Z,100,1000000000,0.01,,,70,50,
+2024-05-01T01:00:00Z,101,1010000000,0.12,,,71,50,
+1714528800000,102,1100000000,0.12,,,72,50,
+2024-05-01T03:00:00Z,99,1100000000,0.02,,,60,50,
+2024-05-01T04:00:00Z,97,1090000000,0.02,,,58,50,
+2024-05-01T05:00:00Z,96,1080000000,0.02,,,57,50,
+";
+
+#[tokio::test]
+async fn import_then_backtest_uses_the_imported_bars() {
+    let sb = Sandbox::new();
+    let file = sb.path().join("sol.csv");
+    std::fs::write(&file, GOOD_CSV).expect("write csv");
+    let mut cmd = sb.command();
+    cmd.arg("import").arg(&file).args(["--symbol", "sol"]);
+    let out = run_ok(&run(cmd).await);
+    assert!(out.contains("imported 6 1h bars for SOL"), "{out}");
+
+    // No key, no network: the imported bars are used and the output says so.
+    let mut cmd = sb.command();
+    cmd.args([
+        "backtest",
+        "--symbol",
+        "SOL",
+        "--horizon",
+        "2h",
+        "--move",
+        "2",
+        "--json",
+    ]);
+    let json: Value = serde_json::from_str(&run_ok(&run(cmd).await)).expect("JSON");
+    assert_eq!(json["source"], "import");
+    assert_eq!(json["interval"], "1h");
+    assert_eq!(json["bars"], 6);
+    // Empty cells are absent, not zero: taker and liquidations were never observed.
+    let never: Vec<&str> = json["never_observed"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        never.contains(&"taker_buy_pct") && never.contains(&"liq_long_1h_usd"),
+        "{never:?}"
+    );
+    let ids: Vec<&str> = json["signals"]
+        .as_array()
+        .expect("signals")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"funding_extreme_long") && ids.contains(&"retail_extreme_long"),
+        "{ids:?}"
+    );
+    assert!(
+        !ids.contains(&"taker_sell_pressure"),
+        "an empty taker cell is not 0 %"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_row_names_line_and_column_and_imports_nothing() {
+    let sb = Sandbox::new();
+    let file = sb.path().join("btc.csv");
+    let bad = GOOD_CSV.replace("1714528800000,102,", "1714528800000,abc,");
+    std::fs::write(&file, bad).expect("write csv");
+    let mut cmd = sb.command();
+    cmd.arg("import").arg(&file).args(["--symbol", "BTC"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 4, column price"), "{stderr}");
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+
+    let mut cmd = sb.command();
+    cmd.args(["backtest", "--symbol", "BTC"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no history for BTC"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_live_cycle_is_recorded_in_the_store() {
+    let server = common::coinglass().await;
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", TEST_KEY)
+        .env("COINGLASS_BASE_URL", server.uri())
+        .args(["--no-ui", "--once", "--symbols", "BTC,ETH"]);
+    run_ok(&run(cmd).await);
+    let store = perpwatch::store::Store::open_in(&sb.data_dir()).expect("store");
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let btc = store
+        .snapshots_since("BTC", perpwatch::model::SourceKind::Live, since)
+        .expect("read");
+    assert_eq!(btc.len(), 1);
+    // The mock's BTC OI change is +7 % and liquidations $55M long: both stored as seen.
+    assert_eq!(btc[0].inputs.oi_change_1h_pct, Some(7.0));
+    assert_eq!(btc[0].inputs.liq_long_1h_usd, Some(55e6));
+    let signals = store.signals_since("BTC", since).expect("read");
+    assert!(
+        signals.iter().any(|s| s.signal_id == "oi_surge"),
+        "{signals:?}"
+    );
+    assert_eq!(
+        store
+            .snapshots_since("ETH", perpwatch::model::SourceKind::Live, since)
+            .expect("read")
+            .len(),
+        1
+    );
+}
