@@ -413,6 +413,56 @@ pub struct SignalInputs {
     pub price_change_1h_pct: Option<f64>,
 }
 
+impl SignalInputs {
+    /// Field names, in [`SignalInputs::values`] order (also the store's column names).
+    pub const NAMES: [&'static str; 10] = [
+        "funding_8h_pct",
+        "oi_change_1h_pct",
+        "liq_long_1h_usd",
+        "liq_short_1h_usd",
+        "retail_long_pct",
+        "retail_short_pct",
+        "top_long_pct",
+        "top_short_pct",
+        "taker_buy_pct",
+        "price_change_1h_pct",
+    ];
+
+    /// Every field, in [`SignalInputs::NAMES`] order.
+    pub fn values(&self) -> [Option<f64>; 10] {
+        [
+            self.funding_8h_pct,
+            self.oi_change_1h_pct,
+            self.liq_long_1h_usd,
+            self.liq_short_1h_usd,
+            self.retail_long_pct,
+            self.retail_short_pct,
+            self.top_long_pct,
+            self.top_short_pct,
+            self.taker_buy_pct,
+            self.price_change_1h_pct,
+        ]
+    }
+
+    /// The inverse of [`SignalInputs::values`].
+    pub fn from_values(v: [Option<f64>; 10]) -> Self {
+        let [funding_8h_pct, oi_change_1h_pct, liq_long_1h_usd, liq_short_1h_usd, retail_long_pct, retail_short_pct, top_long_pct, top_short_pct, taker_buy_pct, price_change_1h_pct] =
+            v;
+        SignalInputs {
+            funding_8h_pct,
+            oi_change_1h_pct,
+            liq_long_1h_usd,
+            liq_short_1h_usd,
+            retail_long_pct,
+            retail_short_pct,
+            top_long_pct,
+            top_short_pct,
+            taker_buy_pct,
+            price_change_1h_pct,
+        }
+    }
+}
+
 /// Normalises a funding rate quoted per `interval_hours` to its 8-hour equivalent.
 /// An unknown or non-positive interval is taken as 8 h (the common default).
 pub fn funding_to_8h(rate_pct: f64, interval_hours: Option<f64>) -> f64 {
@@ -545,6 +595,23 @@ mod tests {
         assert_eq!(FundingBand::of(-0.07), FundingBand::ElevatedBearish);
         assert_eq!(FundingBand::of(-0.10), FundingBand::ElevatedBearish);
         assert_eq!(FundingBand::of(-0.11), FundingBand::ExtremeFear);
+    }
+
+    #[test]
+    fn signal_inputs_values_round_trip_in_name_order() {
+        let i = SignalInputs {
+            funding_8h_pct: Some(0.1),
+            top_short_pct: Some(48.0),
+            price_change_1h_pct: Some(-1.5),
+            ..Default::default()
+        };
+        let v = i.values();
+        assert_eq!(SignalInputs::from_values(v), i);
+        let at = |name| SignalInputs::NAMES.iter().position(|n| *n == name).unwrap();
+        assert_eq!(v[at("funding_8h_pct")], Some(0.1));
+        assert_eq!(v[at("top_short_pct")], Some(48.0));
+        assert_eq!(v[at("price_change_1h_pct")], Some(-1.5));
+        assert_eq!(v.iter().filter(|x| x.is_some()).count(), 3);
     }
 
     #[test]

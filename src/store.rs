@@ -17,7 +17,7 @@
 //! than block.
 
 use crate::backtest::{Bar, BAR_COLUMNS};
-use crate::model::SourceKind;
+use crate::model::{SignalInputs, SourceKind};
 use crate::monitor::CycleReport;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -59,6 +59,10 @@ pub enum StoreError {
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join(DB_FILE)
 }
+
+/// Where the `SignalInputs` columns start in `history_snapshots` (they follow
+/// `SignalInputs::NAMES`, in that order, up to the end of the row).
+const INPUT_COLUMNS_START: usize = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS history_snapshots (
@@ -242,24 +246,21 @@ impl Store {
                 let i = s.inputs();
                 let price = s.price.get().and_then(|p| p.price);
                 let price_at = price.and(s.price.observed_at).map(ms);
-                snap.execute(params![
+                let head = params![
                     s.symbol,
                     time,
                     s.source.to_string(),
                     price,
                     price_at,
                     s.open_interest.get().and_then(|o| o.oi_usd),
-                    i.funding_8h_pct,
-                    i.oi_change_1h_pct,
-                    i.liq_long_1h_usd,
-                    i.liq_short_1h_usd,
-                    i.retail_long_pct,
-                    i.retail_short_pct,
-                    i.top_long_pct,
-                    i.top_short_pct,
-                    i.taker_buy_pct,
-                    i.price_change_1h_pct,
-                ])
+                ];
+                // The input columns follow `SignalInputs::NAMES` (a test checks the schema).
+                let inputs = i.values();
+                snap.execute(rusqlite::params_from_iter(
+                    head.iter()
+                        .copied()
+                        .chain(inputs.iter().map(|v| v as &dyn rusqlite::ToSql)),
+                ))
                 .map_err(err)?;
                 for g in &r.signals {
                     sig.execute(params![
@@ -319,17 +320,12 @@ impl Store {
                     price: r.get(3)?,
                     price_at: price_at.and_then(DateTime::from_timestamp_millis),
                     oi_usd: r.get(5)?,
-                    inputs: crate::model::SignalInputs {
-                        funding_8h_pct: r.get(6)?,
-                        oi_change_1h_pct: r.get(7)?,
-                        liq_long_1h_usd: r.get(8)?,
-                        liq_short_1h_usd: r.get(9)?,
-                        retail_long_pct: r.get(10)?,
-                        retail_short_pct: r.get(11)?,
-                        top_long_pct: r.get(12)?,
-                        top_short_pct: r.get(13)?,
-                        taker_buy_pct: r.get(14)?,
-                        price_change_1h_pct: r.get(15)?,
+                    inputs: {
+                        let mut v = [None; SignalInputs::NAMES.len()];
+                        for (k, slot) in v.iter_mut().enumerate() {
+                            *slot = r.get(INPUT_COLUMNS_START + k)?;
+                        }
+                        SignalInputs::from_values(v)
                     },
                 })
             })

@@ -170,6 +170,17 @@ fn symbol(name: &str, t: DateTime<Utc>, signals: Vec<Signal>) -> SymbolReport {
     }
 }
 
+/// A cycle at `t` in which `name` fired one signal.
+fn one_signal(
+    t: DateTime<Utc>,
+    name: &str,
+    id: SignalId,
+    level: Level,
+    message: &str,
+) -> Arc<CycleReport> {
+    cycle(t, vec![symbol(name, t, vec![sig(id, level, message)])])
+}
+
 fn cycle(t: DateTime<Utc>, symbols: Vec<SymbolReport>) -> Arc<CycleReport> {
     Arc::new(CycleReport {
         cycle: 1,
@@ -221,20 +232,10 @@ fn outbox_states(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Drops our tags and decodes the entities: the text as Telegram displays it.
+/// The text as Telegram displays it; fails the test on an unescaped angle bracket.
 fn decode_html(html: &str) -> String {
-    let mut s = html.to_string();
-    for tag in ["<b>", "</b>", "<i>", "</i>", "<code>", "</code>"] {
-        s = s.replace(tag, "");
-    }
-    assert!(
-        !s.contains('<') && !s.contains('>'),
-        "unescaped angle bracket in {html}"
-    );
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
+    perpwatch::alerts::compose::displayed_text(html)
+        .unwrap_or_else(|| panic!("unescaped angle bracket in {html}"))
 }
 
 fn text_of(body: &Value) -> String {
@@ -339,13 +340,12 @@ async fn long_messages_are_split_on_line_boundaries_under_4096() {
         .collect();
     let msg = lines.join("\n");
     h.tap
-        .send(cycle(
+        .send(one_signal(
             Utc::now(),
-            vec![symbol(
-                "BTC",
-                Utc::now(),
-                vec![sig(SignalId::OiSurge, Level::High, &msg)],
-            )],
+            "BTC",
+            SignalId::OiSurge,
+            Level::High,
+            &msg,
         ))
         .await
         .unwrap();
@@ -383,13 +383,12 @@ async fn rate_limited_then_delivered_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = start(options(dir.path(), Some(&server), None)).await;
     h.tap
-        .send(cycle(
+        .send(one_signal(
             Utc::now(),
-            vec![symbol(
-                "BTC",
-                Utc::now(),
-                vec![sig(SignalId::OiSurge, Level::High, "m")],
-            )],
+            "BTC",
+            SignalId::OiSurge,
+            Level::High,
+            "m",
         ))
         .await
         .unwrap();
@@ -438,13 +437,12 @@ async fn server_errors_are_retried_then_delivered() {
     let _guard = logs.install();
     let h = start(options(dir.path(), Some(&server), None)).await;
     h.tap
-        .send(cycle(
+        .send(one_signal(
             Utc::now(),
-            vec![symbol(
-                "ETH",
-                Utc::now(),
-                vec![sig(SignalId::OiMoving, Level::Medium, "m")],
-            )],
+            "ETH",
+            SignalId::OiMoving,
+            Level::Medium,
+            "m",
         ))
         .await
         .unwrap();
@@ -482,13 +480,12 @@ async fn cant_parse_entities_is_resent_as_plain_text() {
     let dir = tempfile::tempdir().unwrap();
     let h = start(options(dir.path(), Some(&server), None)).await;
     h.tap
-        .send(cycle(
+        .send(one_signal(
             Utc::now(),
-            vec![symbol(
-                "BTC",
-                Utc::now(),
-                vec![sig(SignalId::OiSurge, Level::High, "a < b & c")],
-            )],
+            "BTC",
+            SignalId::OiSurge,
+            Level::High,
+            "a < b & c",
         ))
         .await
         .unwrap();
@@ -514,13 +511,12 @@ async fn chat_not_found_is_not_retried_and_logged_once() {
     let dir = tempfile::tempdir().unwrap();
     let h = start(options(dir.path(), Some(&server), None)).await;
     h.tap
-        .send(cycle(
+        .send(one_signal(
             Utc::now(),
-            vec![symbol(
-                "BTC",
-                Utc::now(),
-                vec![sig(SignalId::OiSurge, Level::High, "m")],
-            )],
+            "BTC",
+            SignalId::OiSurge,
+            Level::High,
+            "m",
         ))
         .await
         .unwrap();
@@ -556,13 +552,12 @@ async fn migrated_chat_is_logged_and_used_for_the_retry() {
     let dir = tempfile::tempdir().unwrap();
     let h = start(options(dir.path(), Some(&server), None)).await;
     h.tap
-        .send(cycle(
+        .send(one_signal(
             Utc::now(),
-            vec![symbol(
-                "BTC",
-                Utc::now(),
-                vec![sig(SignalId::OiSurge, Level::High, "m")],
-            )],
+            "BTC",
+            SignalId::OiSurge,
+            Level::High,
+            "m",
         ))
         .await
         .unwrap();
@@ -591,14 +586,7 @@ async fn unauthorized_disables_the_sink_visibly() {
     assert_eq!(h.state.borrow().to_string(), "telegram ok");
     let t = Utc::now();
     h.tap
-        .send(cycle(
-            t,
-            vec![symbol(
-                "BTC",
-                t,
-                vec![sig(SignalId::OiSurge, Level::High, "m")],
-            )],
-        ))
+        .send(one_signal(t, "BTC", SignalId::OiSurge, Level::High, "m"))
         .await
         .unwrap();
     h.state.changed().await.unwrap();
@@ -615,14 +603,7 @@ async fn unauthorized_disables_the_sink_visibly() {
     );
     // Later alerts cause no request.
     h.tap
-        .send(cycle(
-            t,
-            vec![symbol(
-                "ETH",
-                t,
-                vec![sig(SignalId::OiFlush, Level::High, "m")],
-            )],
-        ))
+        .send(one_signal(t, "ETH", SignalId::OiFlush, Level::High, "m"))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -644,13 +625,12 @@ async fn cooldown_survives_restart_escalates_and_keys_by_signal_id() {
     // Run 1: a MEDIUM signal alerts.
     let h = start(options(dir.path(), Some(&server), None)).await;
     h.tap
-        .send(cycle(
+        .send(one_signal(
             t0,
-            vec![symbol(
-                "BTC",
-                t0,
-                vec![sig(SignalId::FundingElevated, Level::Medium, "m1")],
-            )],
+            "BTC",
+            SignalId::FundingElevated,
+            Level::Medium,
+            "m1",
         ))
         .await
         .unwrap();
@@ -661,13 +641,12 @@ async fn cooldown_survives_restart_escalates_and_keys_by_signal_id() {
     let t1 = t0 + chrono::Duration::minutes(5);
     let h = start(options(dir.path(), Some(&server), None)).await;
     h.tap
-        .send(cycle(
+        .send(one_signal(
             t1,
-            vec![symbol(
-                "BTC",
-                t1,
-                vec![sig(SignalId::FundingElevated, Level::Medium, "m2")],
-            )],
+            "BTC",
+            SignalId::FundingElevated,
+            Level::Medium,
+            "m2",
         ))
         .await
         .unwrap();
@@ -702,13 +681,12 @@ async fn cooldown_survives_restart_escalates_and_keys_by_signal_id() {
     // Escalation: the same id at a higher level alerts at once.
     let t3 = t2 + chrono::Duration::minutes(1);
     h.tap
-        .send(cycle(
+        .send(one_signal(
             t3,
-            vec![symbol(
-                "BTC",
-                t3,
-                vec![sig(SignalId::FundingElevated, Level::High, "escalated")],
-            )],
+            "BTC",
+            SignalId::FundingElevated,
+            Level::High,
+            "escalated",
         ))
         .await
         .unwrap();
@@ -717,13 +695,12 @@ async fn cooldown_survives_restart_escalates_and_keys_by_signal_id() {
     // And after the HIGH cooldown (30 min) it alerts again.
     let t4 = t3 + chrono::Duration::minutes(31);
     h.tap
-        .send(cycle(
+        .send(one_signal(
             t4,
-            vec![symbol(
-                "BTC",
-                t4,
-                vec![sig(SignalId::FundingElevated, Level::High, "again")],
-            )],
+            "BTC",
+            SignalId::FundingElevated,
+            Level::High,
+            "again",
         ))
         .await
         .unwrap();
@@ -802,13 +779,12 @@ async fn rows_older_than_max_age_are_dropped_not_sent() {
     let h = start(options(dir.path(), Some(&server), None)).await;
     let old = Utc::now() - chrono::Duration::minutes(45);
     h.tap
-        .send(cycle(
+        .send(one_signal(
             old,
-            vec![symbol(
-                "BTC",
-                old,
-                vec![sig(SignalId::OiSurge, Level::High, "old")],
-            )],
+            "BTC",
+            SignalId::OiSurge,
+            Level::High,
+            "old",
         ))
         .await
         .unwrap();
@@ -906,14 +882,7 @@ async fn webhook_other_4xx_is_dropped_and_url_never_logged() {
     assert_eq!(h.state.borrow().to_string(), "webhook ok");
     let t = Utc::now();
     h.tap
-        .send(cycle(
-            t,
-            vec![symbol(
-                "BTC",
-                t,
-                vec![sig(SignalId::OiSurge, Level::High, "m")],
-            )],
-        ))
+        .send(one_signal(t, "BTC", SignalId::OiSurge, Level::High, "m"))
         .await
         .unwrap();
     wait_until("the drop", 5, || {
@@ -952,14 +921,7 @@ async fn token_never_appears_on_timeout() {
     let mut h = start(opts).await;
     let t = Utc::now();
     h.tap
-        .send(cycle(
-            t,
-            vec![symbol(
-                "BTC",
-                t,
-                vec![sig(SignalId::OiSurge, Level::High, "m")],
-            )],
-        ))
+        .send(one_signal(t, "BTC", SignalId::OiSurge, Level::High, "m"))
         .await
         .unwrap();
     h.state.changed().await.unwrap();

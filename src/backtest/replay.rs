@@ -117,35 +117,6 @@ pub fn inputs_at(history: &[Bar], interval_ms: i64) -> SignalInputs {
     inputs
 }
 
-/// Names of the [`SignalInputs`] fields, in [`input_values`] order.
-pub const INPUT_NAMES: [&str; 10] = [
-    "funding_8h_pct",
-    "oi_change_1h_pct",
-    "liq_long_1h_usd",
-    "liq_short_1h_usd",
-    "retail_long_pct",
-    "retail_short_pct",
-    "top_long_pct",
-    "top_short_pct",
-    "taker_buy_pct",
-    "price_change_1h_pct",
-];
-
-fn input_values(i: &SignalInputs) -> [Option<f64>; 10] {
-    [
-        i.funding_8h_pct,
-        i.oi_change_1h_pct,
-        i.liq_long_1h_usd,
-        i.liq_short_1h_usd,
-        i.retail_long_pct,
-        i.retail_short_pct,
-        i.top_long_pct,
-        i.top_short_pct,
-        i.taker_buy_pct,
-        i.price_change_1h_pct,
-    ]
-}
-
 /// The bar's open; an imported file has one price per row, so there the open is the previous
 /// (consecutive) bar's close.
 fn open_of(bars: &[Bar], j: usize, interval_ms: i64) -> Option<f64> {
@@ -338,11 +309,11 @@ pub fn replay(bars: &[Bar], setup: &Setup) -> ReplayResult {
 
     let mut acc: Vec<Acc> = SignalId::ALL.iter().map(|_| Acc::default()).collect();
     let mut was_active = [false; SignalId::ALL.len()];
-    let mut observed = [false; INPUT_NAMES.len()];
+    let mut observed = [false; SignalInputs::NAMES.len()];
     for t in 0..bars.len() {
         // Only bars ≤ t are visible here.
         let inputs = inputs_at(&bars[..=t], setup.interval_ms);
-        for (seen, v) in observed.iter_mut().zip(input_values(&inputs)) {
+        for (seen, v) in observed.iter_mut().zip(inputs.values()) {
             *seen |= v.is_some();
         }
         let mut active = [false; SignalId::ALL.len()];
@@ -396,7 +367,7 @@ pub fn replay(bars: &[Bar], setup: &Setup) -> ReplayResult {
         bars: bars.len(),
         base,
         signals,
-        never_observed: INPUT_NAMES
+        never_observed: SignalInputs::NAMES
             .iter()
             .zip(observed)
             .filter(|(_, seen)| !seen)

@@ -188,6 +188,23 @@ impl PriceRing {
             .min_by_key(|(distance, _)| *distance)
             .map(|(_, base)| (price / base - 1.0) * 100.0)
     }
+
+    /// Records a price seen now and builds the `Price` metric: the API's changes where it gives
+    /// them, otherwise the 1h change from our own observations.
+    fn observe(
+        &mut self,
+        now: DateTime<Utc>,
+        price: f64,
+        api_change_1h_pct: Option<f64>,
+        api_change_24h_pct: Option<f64>,
+    ) -> Price {
+        self.push(now, price);
+        Price {
+            price: Some(price),
+            change_1h_pct: api_change_1h_pct.or_else(|| self.change_1h_pct(now, price)),
+            change_24h_pct: api_change_24h_pct,
+        }
+    }
 }
 
 /// Everything kept about one watched symbol between cycles.
@@ -862,14 +879,12 @@ impl LiveSource {
                     let price =
                         reference_pair(&rows, &self.reference_exchange, &st.pair).and_then(|r| {
                             let p = r.current_price?;
-                            st.ring.push(now, p);
-                            Some(Price {
-                                price: Some(p),
-                                change_1h_pct: r
-                                    .price_change_percent_1h
-                                    .or_else(|| st.ring.change_1h_pct(now, p)),
-                                change_24h_pct: r.price_change_percent_24h,
-                            })
+                            Some(st.ring.observe(
+                                now,
+                                p,
+                                r.price_change_percent_1h,
+                                r.price_change_percent_24h,
+                            ))
                         });
                     settle(&mut st.price, price, now);
                 }
@@ -933,14 +948,12 @@ impl LiveSource {
                             now,
                         );
                         let price = m.current_price.map(|p| {
-                            st.ring.push(now, p);
-                            Price {
-                                price: Some(p),
-                                change_1h_pct: m
-                                    .price_change_percent_1h
-                                    .or_else(|| st.ring.change_1h_pct(now, p)),
-                                change_24h_pct: m.price_change_percent_24h,
-                            }
+                            st.ring.observe(
+                                now,
+                                p,
+                                m.price_change_percent_1h,
+                                m.price_change_percent_24h,
+                            )
                         });
                         settle(&mut st.price, price, now);
                     }

@@ -317,3 +317,23 @@ fn a_locked_database_never_blocks_the_caller() -> Result<(), StoreError> {
     assert!(writer.finish(Duration::from_secs(15)));
     Ok(())
 }
+
+#[test]
+fn snapshot_input_columns_follow_signal_inputs_names() -> Result<(), StoreError> {
+    let (_dir, path) = temp();
+    let s = Store::open(&path)?;
+    let mut st = s
+        .conn
+        .prepare("SELECT name FROM pragma_table_info('history_snapshots') ORDER BY cid")
+        .unwrap();
+    let columns: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        &columns[INPUT_COLUMNS_START..],
+        &SignalInputs::NAMES.map(String::from)[..]
+    );
+    Ok(())
+}
