@@ -222,7 +222,13 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        // IMMEDIATE: take the write lock up front (waiting in busy_timeout). A deferred
+        // transaction that reads first fails at once with "database is locked" when the other
+        // writer of this file (alerts / history store) committed in between.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
         {
             let mut snap = tx
                 .prepare_cached(
@@ -439,7 +445,10 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
         upsert_bars(&tx, (symbol, interval, origin), columns, bars).map_err(err)?;
         tx.commit().map_err(err)
     }
@@ -518,7 +527,10 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
         tx.execute(
             "DELETE FROM history_bars WHERE symbol = ?1 AND origin = ?2",
             params![symbol, ORIGIN_IMPORT],

@@ -365,7 +365,10 @@ fn queue_cycle(
     health: Option<HealthEvent>,
     sinks: &[SinkKind],
 ) -> rusqlite::Result<Vec<String>> {
-    let tx = conn.transaction()?;
+    // IMMEDIATE: take the write lock up front (waiting in busy_timeout). A deferred transaction
+    // that reads first fails at once with "database is locked" when the other writer of this
+    // file (alerts / history store) committed in between.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut alerts: Vec<Alert> = Vec::new();
     let kind = report.source.kind;
     let label = report.source.to_string();
@@ -737,6 +740,40 @@ mod tests {
             next_poll_at: None,
             errors: vec![],
         }
+    }
+
+    /// The alerter and the history store write the same file: queueing a cycle must wait for
+    /// the store's lock, never fail with "database is locked" (it once lost a cycle's alerts).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queueing_waits_for_the_history_store_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = outbox::Db::open(dir.path()).unwrap();
+        let mut store = crate::store::Store::open_in(dir.path()).unwrap();
+        let writer = std::thread::spawn(move || {
+            for k in 0..200 {
+                store.write_cycle(&report(k, false)).unwrap();
+            }
+        });
+        let cfg = AlertsConfig::default();
+        for k in 0..200u64 {
+            let mut r = report(k, false);
+            r.symbols[0].signals.push(crate::signals::Signal {
+                id: crate::signals::SignalId::OiSurge,
+                level: if k % 2 == 0 {
+                    Level::Medium
+                } else {
+                    Level::High
+                },
+                bias: crate::model::Bias::Neutral,
+                title: "t".into(),
+                message: "m".into(),
+            });
+            let cfg = cfg.clone();
+            db.call(move |c| queue_cycle(c, &r, &cfg, None, &[SinkKind::Telegram]))
+                .await
+                .unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+        }
+        writer.join().unwrap();
     }
 
     #[test]

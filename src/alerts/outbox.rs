@@ -115,12 +115,14 @@ impl Db {
         };
         std::fs::create_dir_all(data_dir).map_err(|e| fail(&e))?;
         let conn = Connection::open(&path).map_err(|e| fail(&e))?;
+        // Before anything else: the history store shares the file, and switching to WAL or
+        // creating tables must wait for its lock instead of failing.
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| fail(&e))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| fail(&e))?;
         // NORMAL is durable across a process crash (the case the outbox is for) in WAL mode.
         conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| fail(&e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| fail(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| fail(&e))?;
         let cutoff = ms(Utc::now() - chrono::Duration::days(KEEP_DONE_DAYS));
@@ -296,7 +298,7 @@ mod tests {
         let db = Db::open(dir.path())?;
         let ids = db
             .call(|c| {
-                let tx = c.transaction()?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let ids = insert(
                     &tx,
                     &[
