@@ -768,7 +768,6 @@ mod tests {
                 title: "t".into(),
                 message: "m".into(),
             });
-            let cfg = cfg.clone();
             db.call(move |c| queue_cycle(c, &r, &cfg, None, &[SinkKind::Telegram]))
                 .await
                 .unwrap_or_else(|e| panic!("cycle {k}: {e}"));
