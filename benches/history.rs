@@ -9,9 +9,11 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use perpwatch::backtest::fetch::demo_bars;
 use perpwatch::backtest::replay::{replay, Setup};
 use perpwatch::backtest::HOUR_MS;
-use perpwatch::demo::DemoMarket;
-use perpwatch::monitor::{build_reports, CycleReport, RequestStats, SourceLabel, ThresholdBook};
+use perpwatch::monitor::{build_reports, ThresholdBook};
+use perpwatch::report::CycleReport;
 use perpwatch::signals::Thresholds;
+use perpwatch::source::demo::DemoMarket;
+use perpwatch::source::{RequestStats, SourceLabel};
 use perpwatch::store::Store;
 use std::time::Duration;
 

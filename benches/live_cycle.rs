@@ -12,7 +12,7 @@ mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::{MockOptions, SimClock, TEST_KEY};
-use perpwatch::coinglass::{LiveConfig, LiveSource, Plan};
+use perpwatch::source::coinglass::{LiveConfig, LiveSource, Plan};
 use secrecy::SecretString;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};

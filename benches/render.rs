@@ -16,11 +16,11 @@ fn draw(terminal: &mut Terminal<TestBackend>, state: &UiState) {
 
 fn render(c: &mut Criterion) {
     let state = sample::loaded_state(20, (200, 50));
-    assert_eq!(state.feed.len(), perpwatch::ui::app::FEED_CAP);
+    assert_eq!(state.feed.len(), perpwatch::ui::state::FEED_CAP);
     assert!(state
         .symbols
         .iter()
-        .all(|s| s.funding_history.len() == perpwatch::ui::app::HISTORY_CAP));
+        .all(|s| s.funding_history.len() == perpwatch::report::HISTORY_CAP));
     let mut terminal = match Terminal::new(TestBackend::new(200, 50)) {
         Ok(t) => t,
         Err(e) => panic!("test backend: {e}"),

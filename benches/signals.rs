@@ -6,9 +6,9 @@
 //! * `demo_loop`: every second of one demo loop for four coins, a deliberately eventful mix.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use perpwatch::demo::DemoMarket;
 use perpwatch::model::SignalInputs;
 use perpwatch::signals::{evaluate, Thresholds};
+use perpwatch::source::demo::DemoMarket;
 use std::time::Duration;
 
 /// Standard normal from a seeded generator (Box–Muller).

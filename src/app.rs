@@ -2,31 +2,15 @@
 //! they end to the documented exit codes.
 
 use crate::alerts;
-use crate::coinglass::{ApiError, ClientOptions, LiveConfig, LiveSource};
 use crate::config::Config;
+use crate::exit;
 use crate::headless::{self, HeadlessExit};
-use crate::monitor::{self, Command, MonitorExit, MonitorOptions, Source, ThresholdBook, Update};
-use crate::sources::DemoSource;
+use crate::monitor::{self, Command, MonitorExit, MonitorOptions, ThresholdBook, Update};
+use crate::source::coinglass::{ApiError, ClientOptions, LiveConfig, LiveSource};
+use crate::source::demo::DemoSource;
+use crate::source::Source;
 use std::process::ExitCode;
 use tokio::sync::mpsc;
-
-/// Exit codes (documented in the README).
-pub mod exit {
-    /// Ran (even if some metrics failed: they are reported as absent or stale).
-    pub const OK: u8 = 0;
-    /// Bad configuration or usage.
-    pub const USAGE: u8 = 2;
-    /// The API key was refused (invalid or expired).
-    pub const KEY_REFUSED: u8 = 3;
-    /// Anything else that stopped perpwatch (I/O, a crashed task, an unusable alert database).
-    pub const FAILURE: u8 = 1;
-    /// `alert-test`: a sink refused the test message (bad token, chat not found, 4xx): fix the
-    /// configuration.
-    pub const ALERT_REFUSED: u8 = 4;
-    /// `alert-test`: a sink could not be reached, failed on its side (5xx) or rate limited:
-    /// try again later.
-    pub const ALERT_UNREACHABLE: u8 = 5;
-}
 
 /// How long shutdown (`--once`, SIGINT/SIGTERM) waits for unsent alerts: SIGTERM must still exit
 /// within 2 s. What is not sent by then stays in the outbox for the next start.
@@ -123,7 +107,9 @@ pub async fn run(config: Config) -> ExitCode {
         tracing::info!(plan = %source.plan(), "{}", schedule.explanation);
     }
     poll_interval = schedule.poll_interval;
-    crate::store::seed_live_prices(&config.data_dir, &mut source);
+    for (coin, prices) in crate::store::recent_live_prices(&config.data_dir, &source.symbols()) {
+        source.seed_prices(&coin, &prices);
+    }
     drive(source, &config, poll_interval, thresholds).await
 }
 

@@ -48,8 +48,8 @@ const HIDDEN: &str = "<hidden>";
 // Public types
 // ---------------------------------------------------------------------------------------------
 
-/// CoinGlass subscription plan; one type shared with the client (`crate::coinglass::Plan`).
-pub use crate::coinglass::Plan;
+/// CoinGlass subscription plan; one type shared with the client (`crate::source::coinglass::Plan`).
+pub use crate::source::coinglass::Plan;
 
 /// The resolved, validated configuration.
 #[derive(Debug, Clone)]

@@ -34,6 +34,16 @@ pub fn share_pct(v: f64, decimals: usize) -> String {
     format!("{v:.decimals$}%")
 }
 
+/// A signed percent (see [`signed_pct`]), or `n/a` when absent.
+pub fn signed_pct_or_na(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| signed_pct(v, decimals))
+}
+
+/// A share with one decimal (see [`share_pct`]), or `n/a` when absent.
+pub fn share_pct_or_na(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| share_pct(v, 1))
+}
+
 /// Hours and minutes, for countdowns to funding: `2h13m`, `0h28m`; `due` at or below zero.
 pub fn hours_minutes(secs: i64) -> String {
     if secs <= 0 {

@@ -20,7 +20,8 @@
 //! A bad row is an error naming its line and column, and nothing is imported. A new import of
 //! the same symbol replaces the previous one.
 
-use crate::backtest::{interval_name, Bar};
+use crate::backtest::interval_name;
+use crate::model::Bar;
 use crate::store::{Store, StoreError};
 use chrono::DateTime;
 use std::path::{Path, PathBuf};
@@ -291,13 +292,13 @@ pub fn command(config: &crate::config::Config, args: &crate::cli::ImportArgs) ->
                 "replay them with: perpwatch backtest --symbol {}",
                 args.symbol
             );
-            ExitCode::from(crate::app::exit::OK)
+            ExitCode::from(crate::exit::OK)
         }
         Err(e) => {
             eprintln!("perpwatch: import failed, nothing was imported: {e}");
             let code = match e {
-                ImportError::Store(_) | ImportError::Read { .. } => crate::app::exit::FAILURE,
-                _ => crate::app::exit::USAGE,
+                ImportError::Store(_) | ImportError::Read { .. } => crate::exit::FAILURE,
+                _ => crate::exit::USAGE,
             };
             ExitCode::from(code)
         }

@@ -1,7 +1,8 @@
 use clap::Parser;
-use perpwatch::app::{self, exit};
+use perpwatch::app;
 use perpwatch::cli::{Cli, Command};
 use perpwatch::config::Config;
+use perpwatch::exit;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 

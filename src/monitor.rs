@@ -1,64 +1,11 @@
 //! The poll loop: owns the schedule, asks the source for snapshots, evaluates signals and sends one
 //! [`Update`] per event to whichever frontend runs. It is the only producer of updates.
 
-use crate::model::{Level, Snapshot, SourceKind};
-use crate::signals::Signal;
+use crate::model::Snapshot;
+use crate::report::{CycleReport, SparkSeed, SymbolReport};
+use crate::source::{FatalSourceError, Source};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-
-/// What the source is, for labels: `LIVE · HOBBYIST` or `DEMO`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceLabel {
-    pub kind: SourceKind,
-    /// The plan name for live sources (e.g. "HOBBYIST").
-    pub plan: Option<String>,
-}
-
-impl std::fmt::Display for SourceLabel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (&self.kind, &self.plan) {
-            (SourceKind::Demo, _) => f.write_str("DEMO"),
-            (SourceKind::Live, Some(plan)) => write!(f, "LIVE · {plan}"),
-            (SourceKind::Live, None) => f.write_str("LIVE"),
-        }
-    }
-}
-
-/// Request accounting, for the status bar and the closing figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RequestStats {
-    /// HTTP requests the last cycle sent (retries included).
-    pub this_cycle: u32,
-    /// Requests counted against the key in the current minute (server's figure when known).
-    pub used_this_minute: Option<u32>,
-    /// The key's per-minute limit.
-    pub limit_per_minute: Option<u32>,
-    /// Requests since start.
-    pub total: u64,
-}
-
-/// One symbol's result of one cycle.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SymbolReport {
-    pub snapshot: Snapshot,
-    pub signals: Vec<Signal>,
-    pub level: Level,
-}
-
-/// Everything one cycle produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CycleReport {
-    pub cycle: u64,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-    pub source: SourceLabel,
-    pub symbols: Vec<SymbolReport>,
-    pub requests: RequestStats,
-    /// When the next cycle is due (None when paused or after `--once`).
-    pub next_poll_at: Option<DateTime<Utc>>,
-    /// Human-readable problems of this cycle (never containing a secret).
-    pub errors: Vec<String>,
-}
 
 /// Messages from the monitor to the frontend.
 #[derive(Debug, Clone)]
@@ -72,7 +19,7 @@ pub enum Update {
     /// The source cannot go on (the API key was refused). Frontends exit with code 3.
     Fatal(String),
     /// Sparkline history from the store (last 24 h), sent once before the first cycle.
-    History(Arc<Vec<crate::store::SparkSeed>>),
+    History(Arc<Vec<SparkSeed>>),
 }
 
 /// Messages from the frontend to the monitor.
@@ -81,28 +28,6 @@ pub enum Command {
     RefreshNow,
     TogglePause,
 }
-
-/// A market data source: live CoinGlass or the demo market. Knows HTTP and JSON (or simulation);
-/// nothing after it does.
-pub trait Source: Send {
-    /// `LIVE · HOBBYIST` / `DEMO`.
-    fn label(&self) -> SourceLabel;
-
-    /// One snapshot per configured symbol. `Err` only when the source cannot go on at all
-    /// (the API key was refused); individual metric failures are inside the snapshots.
-    fn poll(
-        &mut self,
-        now: DateTime<Utc>,
-    ) -> impl std::future::Future<Output = Result<Vec<Snapshot>, FatalSourceError>> + Send;
-
-    /// Request accounting so far.
-    fn request_stats(&self) -> RequestStats;
-}
-
-/// The source cannot go on; the message is for the user (never contains a secret).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct FatalSourceError(pub String);
 
 /// How the loop runs.
 #[derive(Debug, Clone)]
@@ -281,7 +206,8 @@ pub async fn run<S: Source>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Field, Funding, GapReason};
+    use crate::model::{Field, Funding, GapReason, SourceKind};
+    use crate::source::{RequestStats, SourceLabel};
     use tokio::sync::mpsc;
 
     /// A scripted source: funding rate per poll, or a fatal error.

@@ -16,9 +16,9 @@
 //! and writes them on its own thread behind a bounded queue that drops (with a log line) rather
 //! than block.
 
-use crate::backtest::{Bar, BAR_COLUMNS};
+use crate::model::{Bar, BAR_COLUMNS};
 use crate::model::{SignalInputs, SourceKind};
-use crate::monitor::CycleReport;
+use crate::report::{CycleReport, SparkSeed};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -142,14 +142,6 @@ pub struct StoredSignal {
     pub level: String,
     pub bias: String,
     pub message: String,
-}
-
-/// Sparkline points of one symbol, oldest first, for seeding the dashboard.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SparkSeed {
-    pub symbol: String,
-    pub funding_8h_pct: Vec<f64>,
-    pub oi_usd: Vec<f64>,
 }
 
 /// A connection to the history tables.
@@ -609,7 +601,7 @@ pub fn load_spark_seeds(data_dir: &Path, symbols: &[String], source: SourceKind)
             symbols,
             source,
             Utc::now() - SEED_SPAN,
-            crate::ui::app::HISTORY_CAP,
+            crate::report::HISTORY_CAP,
         )
     };
     read().unwrap_or_else(|e| {
@@ -618,20 +610,24 @@ pub fn load_spark_seeds(data_dir: &Path, symbols: &[String], source: SourceKind)
     })
 }
 
-/// Seeds the live source's own price ring from the stored prices of the last two hours, so its
-/// 1h price change is there right after a restart.
-pub fn seed_live_prices(data_dir: &Path, source: &mut crate::coinglass::LiveSource) {
+/// The stored live prices of the last two hours per symbol, `(observed at, price)` oldest first,
+/// so the live source's own 1h price change is there right after a restart. A symbol that cannot
+/// be read is left out (logged).
+pub fn recent_live_prices(
+    data_dir: &Path,
+    symbols: &[String],
+) -> Vec<(String, Vec<(DateTime<Utc>, f64)>)> {
     let since = Utc::now() - PRICE_SEED_SPAN;
     let result = Store::open_in(data_dir).and_then(|store| {
-        for coin in source.symbols() {
-            let points = store.price_observations(&coin, since)?;
-            source.seed_prices(&coin, &points);
-        }
-        Ok(())
+        symbols
+            .iter()
+            .map(|coin| Ok((coin.clone(), store.price_observations(coin, since)?)))
+            .collect::<Result<Vec<_>, StoreError>>()
     });
-    if let Err(e) = result {
+    result.unwrap_or_else(|e| {
         tracing::warn!("{e}; the 1h price change needs an hour of new prices");
-    }
+        Vec::new()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ use perpwatch::alerts::{
 };
 use perpwatch::config::{AlertsConfig, TelegramConfig, WebhookConfig};
 use perpwatch::model::{Bias, Field, Funding, GapReason, Level, Snapshot, SourceKind};
-use perpwatch::monitor::{CycleReport, RequestStats, SourceLabel, SymbolReport};
+use perpwatch::report::{CycleReport, SymbolReport};
 use perpwatch::signals::{Signal, SignalId};
+use perpwatch::source::{RequestStats, SourceLabel};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::collections::VecDeque;

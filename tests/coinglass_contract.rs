@@ -2,11 +2,11 @@
 //! answer in V4 shapes (see `shared/coinglass-v4.md`). Nothing here reaches a real host.
 
 use chrono::{DateTime, TimeZone, Utc};
-use perpwatch::coinglass::{
+use perpwatch::model::{GapReason, Margin};
+use perpwatch::source::coinglass::{
     paths, ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LiveConfig, LiveSource,
     LongShortKind, MarketsMode, Plan,
 };
-use perpwatch::model::{GapReason, Margin};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -3,9 +3,9 @@
 //! Telegram cannot parse the HTML, and the webhook's `text`), split on line boundaries.
 
 use crate::format::usd;
-use crate::headless::{pct, share};
+use crate::format::{share_pct_or_na, signed_pct_or_na};
 use crate::model::{Level, Snapshot, SourceKind};
-use crate::monitor::SymbolReport;
+use crate::report::SymbolReport;
 use crate::signals::Signal;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -305,24 +305,24 @@ pub fn snapshot_lines(s: &Snapshot) -> Vec<Line> {
         Line::new().italic("Snapshot ").italic(time_utc(s.time)),
         Line::new()
             .plain("Funding 8h: ")
-            .plain(pct(i.funding_8h_pct, 4)),
+            .plain(signed_pct_or_na(i.funding_8h_pct, 4)),
         Line::new().plain("Open interest: ").plain(format!(
             "{} (1h {})",
             usd(oi.and_then(|o| o.oi_usd)),
-            pct(i.oi_change_1h_pct, 2)
+            signed_pct_or_na(i.oi_change_1h_pct, 2)
         )),
         Line::new()
             .plain("Liquidations 1h: ")
             .plain(liquidations_text(s)),
         Line::new().plain("Retail long/short: ").plain(format!(
             "{} / {}",
-            share(i.retail_long_pct),
-            share(i.retail_short_pct)
+            share_pct_or_na(i.retail_long_pct),
+            share_pct_or_na(i.retail_short_pct)
         )),
         Line::new().plain("Top traders long/short: ").plain(format!(
             "{} / {}",
-            share(i.top_long_pct),
-            share(i.top_short_pct)
+            share_pct_or_na(i.top_long_pct),
+            share_pct_or_na(i.top_short_pct)
         )),
     ]
 }
@@ -376,7 +376,7 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
     for line in snapshot_lines(s) {
         text.push(line);
     }
-    let metrics = serde_json::to_value(crate::headless::JsonLine::new(report).metrics).ok();
+    let metrics = serde_json::to_value(crate::report::json::JsonLine::new(report).metrics).ok();
     Alert {
         kind: AlertKind::Signals,
         symbol: Some(s.symbol.clone()),

@@ -21,7 +21,7 @@ pub mod webhook;
 
 use crate::config::{AlertsConfig, Config, TelegramConfig, WebhookConfig};
 use crate::model::{GapReason, Level, Snapshot};
-use crate::monitor::CycleReport;
+use crate::report::CycleReport;
 use chrono::{DateTime, Utc};
 use compose::{Alert, AlertKind, SPLIT_AT};
 use delivery::{Outcome, Stop};
@@ -708,7 +708,8 @@ fn webhook_verdict(outcome: Outcome, shown_url: &str) -> TestResult {
 mod tests {
     use super::*;
     use crate::model::{Field, Funding, SourceKind};
-    use crate::monitor::{RequestStats, SourceLabel, SymbolReport};
+    use crate::report::SymbolReport;
+    use crate::source::{RequestStats, SourceLabel};
 
     fn report(cycle: u64, failed: bool) -> CycleReport {
         let t = Utc::now() + chrono::Duration::minutes(cycle as i64);

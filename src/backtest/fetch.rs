@@ -12,32 +12,23 @@
 //! liquidations (coin, over every exchange from `supported-exchanges`), global and top-trader
 //! account long/short (pair), taker buy/sell volume (pair). Only complete bars are kept.
 //!
-//! **Funding normalisation (assumption).** The OI-weighted funding history is a percentage per
-//! funding interval. It is a blend across exchanges, and the answer does not say which interval
-//! it is quoted on; the big venues' BTC/ETH perpetuals settle every 8 h, so perpwatch takes it as
-//! an 8 h rate (factor 8/8). For a coin traded mostly on 4 h or 1 h venues this understates the
-//! 8 h equivalent by 2× or 8×.
+//! The funding history is taken as quoted per 8 h: see
+//! [`crate::source::coinglass::history`].
 
-use super::{human_ms, interval_ms, Bar, DAY_MS};
+use super::{human_ms, interval_ms, DAY_MS};
 use crate::cli::BacktestArgs;
-use crate::coinglass::client::{
-    ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LongShortKind,
-};
-use crate::coinglass::wire::{LiquidationBar, LongShortBar, OhlcBar, TakerBar};
-use crate::coinglass::Plan;
 use crate::config::Config;
-use crate::demo::{DemoMarket, SIM_HOUR_S};
-use crate::model::funding_to_8h;
+use crate::model::{Bar, HistorySeries};
+use crate::source::coinglass::client::{ApiError, ClientOptions, CoinGlassClient, HistoryQuery};
+use crate::source::coinglass::history::HistoryTarget;
+use crate::source::coinglass::Plan;
+use crate::source::demo::{DemoMarket, SIM_HOUR_S};
 use crate::store::{Store, StoreError, ORIGIN_COINGLASS, ORIGIN_IMPORT};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// Rows per history request (the API's maximum).
 pub const PAGE_LIMIT: u32 = 1000;
-/// The interval the OI-weighted funding history is taken to be quoted on (see module docs).
-pub const FUNDING_HISTORY_INTERVAL_H: f64 = 8.0;
-/// Taker buy/sell history of one exchange pair (the client wraps only the aggregated one).
-const TAKER_PAIR_HISTORY: &str = "/api/futures/v2/taker-buy-sell-volume/history";
 /// More bars than this is a mistake (`--interval 1m --days 3650`), not a backtest.
 const MAX_BARS: i64 = 1_000_000;
 
@@ -58,9 +49,9 @@ pub enum BacktestError {
 impl BacktestError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            BacktestError::Usage(_) => crate::app::exit::USAGE,
-            BacktestError::KeyRefused(_) => crate::app::exit::KEY_REFUSED,
-            BacktestError::Store(_) | BacktestError::Api(_) => crate::app::exit::FAILURE,
+            BacktestError::Usage(_) => crate::exit::USAGE,
+            BacktestError::KeyRefused(_) => crate::exit::KEY_REFUSED,
+            BacktestError::Store(_) | BacktestError::Api(_) => crate::exit::FAILURE,
         }
     }
 }
@@ -304,153 +295,13 @@ pub struct Request {
     pub end_ms: i64,
 }
 
-/// The history series a backtest needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Series {
-    Price,
-    OpenInterest,
-    Funding,
-    Liquidations,
-    Retail,
-    Top,
-    Taker,
-}
-
-impl Series {
-    pub const ALL: [Series; 7] = [
-        Series::Price,
-        Series::OpenInterest,
-        Series::Funding,
-        Series::Liquidations,
-        Series::Retail,
-        Series::Top,
-        Series::Taker,
-    ];
-
-    /// Key in `history_coverage`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Series::Price => "price",
-            Series::OpenInterest => "open_interest",
-            Series::Funding => "funding",
-            Series::Liquidations => "liquidations",
-            Series::Retail => "retail_long_short",
-            Series::Top => "top_long_short",
-            Series::Taker => "taker",
-        }
-    }
-
-    /// Indexes into [`super::BAR_COLUMNS`] this series fills.
-    fn columns(self) -> &'static [usize] {
-        match self {
-            Series::Price => &[0, 1, 2, 3],
-            Series::OpenInterest => &[4],
-            Series::Funding => &[5],
-            Series::Liquidations => &[6, 7],
-            Series::Retail => &[8],
-            Series::Top => &[9],
-            Series::Taker => &[10],
-        }
-    }
-
-    /// One page of this series as bars (only this series' values set).
-    async fn page(
-        self,
-        client: &CoinGlassClient,
-        req: &Request,
-        exchanges: &[String],
-        q: &HistoryQuery,
-    ) -> Result<Vec<Bar>, ApiError> {
-        let ohlc = |rows: Vec<OhlcBar>, f: fn(&OhlcBar, &mut Bar)| bars_of(rows, |r| r.time, f);
-        let ls =
-            |rows: Vec<LongShortBar>, f: fn(&LongShortBar, &mut Bar)| bars_of(rows, |r| r.time, f);
-        Ok(match self {
-            Series::Price => ohlc(
-                client.price_history(&req.exchange, &req.pair, q).await?,
-                |r, b| {
-                    (b.open, b.high, b.low, b.close) = (r.open, r.high, r.low, r.close);
-                },
-            ),
-            Series::OpenInterest => {
-                ohlc(client.oi_aggregated_history(&req.coin, q).await?, |r, b| {
-                    b.oi_usd = r.close;
-                })
-            }
-            Series::Funding => ohlc(
-                client.funding_oi_weight_history(&req.coin, q).await?,
-                |r, b| {
-                    b.funding_8h_pct = r
-                        .close
-                        .map(|c| funding_to_8h(c, Some(FUNDING_HISTORY_INTERVAL_H)));
-                },
-            ),
-            Series::Liquidations => bars_of(
-                client
-                    .liquidation_aggregated_history(&req.coin, exchanges, q)
-                    .await?,
-                |r: &LiquidationBar| r.time,
-                |r, b| {
-                    (b.liq_long_usd, b.liq_short_usd) =
-                        (r.long_liquidation_usd, r.short_liquidation_usd);
-                },
-            ),
-            Series::Retail => ls(
-                client
-                    .long_short_history(LongShortKind::GlobalAccount, &req.exchange, &req.pair, q)
-                    .await?,
-                |r, b| b.retail_long_pct = r.long_percent,
-            ),
-            Series::Top => ls(
-                client
-                    .long_short_history(LongShortKind::TopAccount, &req.exchange, &req.pair, q)
-                    .await?,
-                |r, b| b.top_long_pct = r.long_percent,
-            ),
-            Series::Taker => {
-                let mut p: Vec<(&str, String)> = vec![
-                    ("exchange", req.exchange.clone()),
-                    ("symbol", req.pair.clone()),
-                    ("interval", q.interval.clone()),
-                ];
-                p.extend(q.limit.map(|l| ("limit", l.to_string())));
-                p.extend(q.start_time.map(|s| ("start_time", s.to_string())));
-                p.extend(q.end_time.map(|e| ("end_time", e.to_string())));
-                let rows: Vec<TakerBar> = client.get(TAKER_PAIR_HISTORY, &p).await?;
-                bars_of(
-                    rows,
-                    |r| r.time,
-                    |r, b| {
-                        b.taker_buy_pct = match (r.buy_volume_usd, r.sell_volume_usd) {
-                            (Some(buy), Some(sell)) if buy + sell > 0.0 => {
-                                Some(buy / (buy + sell) * 100.0)
-                            }
-                            _ => None,
-                        };
-                    },
-                )
-            }
-        })
-    }
-}
-
-/// Rows with a time become bars; `fill` sets this series' values.
-fn bars_of<R>(rows: Vec<R>, time: fn(&R) -> Option<i64>, fill: fn(&R, &mut Bar)) -> Vec<Bar> {
-    rows.iter()
-        .filter_map(|r| {
-            let mut bar = Bar::at(time(r)?);
-            fill(r, &mut bar);
-            Some(bar)
-        })
-        .collect()
-}
-
 /// Per series, the `[from, to)` ranges still to download.
-pub type Missing = Vec<(Series, Vec<(i64, i64)>)>;
+pub type Missing = Vec<(HistorySeries, Vec<(i64, i64)>)>;
 
 /// Ranges of each series that the store does not cover yet.
 pub fn missing(store: &Store, req: &Request) -> Result<Missing, StoreError> {
     let mut out = Vec::new();
-    for s in Series::ALL {
+    for s in HistorySeries::ALL {
         let parts = match store.coverage(&req.coin, &req.interval, s.name())? {
             None => vec![(req.start_ms, req.end_ms)],
             Some((from, to)) => {
@@ -511,9 +362,14 @@ pub async fn download(
         .flat_map(|(_, parts)| parts.iter().map(|p| plan_pages(*p).len()))
         .sum();
     let bar = progress_bar(progress, total as u64);
+    let target = HistoryTarget {
+        coin: req.coin.clone(),
+        exchange: req.exchange.clone(),
+        pair: req.pair.clone(),
+    };
     let mut exchanges: Option<Vec<String>> = None;
     'series: for (series, parts) in todo {
-        if series == Series::Liquidations && exchanges.is_none() {
+        if series == HistorySeries::Liquidations && exchanges.is_none() {
             let list = client.supported_exchanges().await.map_err(key_error)?;
             exchanges = Some(list.into_iter().map(|e| e.0).collect());
         }
@@ -524,7 +380,7 @@ pub async fn download(
                 let q = HistoryQuery::new(req.interval.clone())
                     .limit(PAGE_LIMIT)
                     .range_ms(s, e);
-                let rows = match series.page(client, req, ex, &q).await {
+                let rows = match client.history_page(series, &target, ex, &q).await {
                     Ok(rows) => rows,
                     Err(err @ ApiError::PlanGated { .. }) => {
                         notes.push(format!("{}: {err}; its inputs are absent", series.name()));

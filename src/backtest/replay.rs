@@ -17,7 +17,8 @@
 //!
 //! Any input whose bars are missing (a gap in the series, an empty cell) is absent.
 
-use super::{human_ms, Bar, HOUR_MS};
+use super::{human_ms, HOUR_MS};
+use crate::model::Bar;
 use crate::model::{Bias, SignalInputs};
 use crate::signals::{evaluate, SignalId, Thresholds};
 use serde::Serialize;

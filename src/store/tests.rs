@@ -1,7 +1,8 @@
 use super::*;
 use crate::model::{Field, Funding, Level, OpenInterest, Price, Snapshot};
-use crate::monitor::{RequestStats, SourceLabel, SymbolReport};
+use crate::report::SymbolReport;
 use crate::signals::{Signal, SignalId};
+use crate::source::{RequestStats, SourceLabel};
 
 fn t(min: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_750_000_000 + min * 60, 0).unwrap_or_default()

@@ -1,7 +1,7 @@
 //! Signal feed: new signals of all symbols (or the selected one), newest first, filtered by a
 //! minimum level; the highlighted entry can be expanded to its full message.
 
-use super::app::{FeedEntry, UiState};
+use super::state::{FeedEntry, UiState};
 use super::widgets::{self, wrap};
 use crate::model::{Bias, Level};
 use ratatui::layout::Rect;

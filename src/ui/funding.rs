@@ -1,7 +1,7 @@
 //! Funding panel: the OI-weighted 8h rate and its band, the min/max exchange, a sparkline of the
 //! rate, and the per-exchange table (stablecoin-margined rows, by OI).
 
-use super::app::UiState;
+use super::state::UiState;
 use super::widgets::{self, fit, read};
 use crate::format;
 use crate::model::{ExchangeFunding, Funding, FundingBand, Margin};

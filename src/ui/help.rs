@@ -1,7 +1,7 @@
 //! Help popup: every binding of the key table, as the handler uses it.
 
-use super::app::UiState;
 use super::keys::{keys_text, BINDINGS};
+use super::state::UiState;
 use super::widgets;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

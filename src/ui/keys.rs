@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// What a key does. Pure intent; `app::update` decides what it means in the current state.
+/// What a key does. Pure intent; `state::update` decides what it means in the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     PrevSymbol,

@@ -1,7 +1,7 @@
 //! Liquidations panel: the last hour's long and short liquidations as two bars (share of the
 //! total), the dominant side and the imbalance ratio.
 
-use super::app::UiState;
+use super::state::UiState;
 use super::widgets::{self, read};
 use crate::format;
 use crate::model::Liquidations;

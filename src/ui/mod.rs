@@ -5,7 +5,6 @@
 //! panel draw the state; `keys` is the key table both the handler and the help read. [`run`] is the
 //! event loop: it redraws only when something changed (input, data, the 1 Hz clock tick).
 
-pub mod app;
 mod feed;
 mod funding;
 mod help;
@@ -15,6 +14,7 @@ mod open_interest;
 mod positioning;
 #[doc(hidden)]
 pub mod sample;
+pub mod state;
 mod taker;
 pub mod theme;
 pub mod view;
@@ -23,7 +23,7 @@ mod widgets;
 #[cfg(test)]
 mod tests;
 
-pub use app::{update, AlertSink, Effect, Event, UiState};
+pub use state::{update, Effect, Event, UiState};
 pub use theme::Theme;
 
 use crate::monitor::{Command, Update};
@@ -52,7 +52,7 @@ pub enum UiExit {
 pub async fn run(
     updates: mpsc::Receiver<Update>,
     commands: mpsc::Sender<Command>,
-    alert_sink: tokio::sync::watch::Receiver<AlertSink>,
+    alert_sink: tokio::sync::watch::Receiver<crate::alerts::SinkState>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<UiExit> {
     let theme = Theme::from_env();
@@ -123,7 +123,7 @@ async fn event_loop(
     theme: Theme,
     mut updates: mpsc::Receiver<Update>,
     commands: mpsc::Sender<Command>,
-    mut alert_sink: tokio::sync::watch::Receiver<AlertSink>,
+    mut alert_sink: tokio::sync::watch::Receiver<crate::alerts::SinkState>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<UiExit> {
     let size = terminal.size()?;

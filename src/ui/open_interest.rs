@@ -1,7 +1,7 @@
 //! Open interest panel: the total in human units with a sparkline, and its changes over six
 //! windows, coloured by sign.
 
-use super::app::UiState;
+use super::state::UiState;
 use super::widgets::{self, read};
 use crate::format;
 use crate::model::OpenInterest;

@@ -2,7 +2,7 @@
 //! their divergence in points. Retail and top are fetched separately, so each line says on its
 //! own whether it is fresh, stale or missing.
 
-use super::app::UiState;
+use super::state::UiState;
 use super::widgets::{self, read, Reading};
 use crate::format;
 use crate::model::LongShort;

@@ -1,14 +1,16 @@
 //! Deterministic sample data for the dashboard's tests and the render benchmark (not used by the
 //! running program). Numbers follow `../shared/ui-sketch.md`.
 
-use super::app::{update, Event, UiState};
+use super::state::{update, Event, UiState};
 use super::theme::Theme;
 use crate::model::{
     oi_weighted_funding_8h, Bias, ExchangeFunding, Field, Funding, Level, Liquidations, LongShort,
     Margin, OpenInterest, Price, Snapshot, SourceKind, TakerFlow,
 };
-use crate::monitor::{CycleReport, RequestStats, SourceLabel, SymbolReport, Update};
+use crate::monitor::Update;
+use crate::report::{CycleReport, SymbolReport};
 use crate::signals::{level_of, Signal, SignalId};
+use crate::source::{RequestStats, SourceLabel};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::sync::Arc;
 
@@ -297,12 +299,12 @@ pub fn sketch_state(size: (u16, u16), theme: Theme, source: SourceLabel) -> UiSt
     state
 }
 
-/// The benchmark's worst case: `n` symbols, full history ([`super::app::HISTORY_CAP`] points), a
-/// full feed ([`super::app::FEED_CAP`] entries).
+/// The benchmark's worst case: `n` symbols, full history ([`crate::report::HISTORY_CAP`] points), a
+/// full feed ([`super::state::FEED_CAP`] entries).
 pub fn loaded_state(n: usize, size: (u16, u16)) -> UiState {
     let names: Vec<String> = (0..n).map(|i| format!("SYM{i}")).collect();
     let mut state = UiState::new(t0(), size, Theme { color: true });
-    let cycles = super::app::HISTORY_CAP;
+    let cycles = crate::report::HISTORY_CAP;
     for i in 0..cycles {
         let at = t0() - Duration::minutes((cycles - 1 - i) as i64);
         let k = 0.5 + 0.5 * ((i as f64) / 37.0).sin();

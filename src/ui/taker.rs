@@ -1,6 +1,6 @@
 //! Taker flow panel: the last hour's taker buy/sell split as one bar.
 
-use super::app::UiState;
+use super::state::UiState;
 use super::widgets::{self, read};
 use crate::format;
 use ratatui::layout::Rect;

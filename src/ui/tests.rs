@@ -1,9 +1,10 @@
 //! Rendering tests: the whole screen and every panel on a `TestBackend`, with a fixed clock.
 
-use super::app::{update, AlertSink, Event, LastError, UiState};
 use super::sample::{self, t0};
+use super::state::{update, Event, LastError, UiState};
 use super::theme::Theme;
 use super::view;
+use crate::alerts::SinkState;
 use crate::monitor::Update;
 use chrono::Duration;
 use ratatui::backend::TestBackend;
@@ -322,7 +323,7 @@ fn status_bar_states() {
     assert!(last_line(&s).contains("paused"));
     update(
         &mut s,
-        Event::AlertSink(AlertSink::Disabled {
+        Event::AlertSink(SinkState::Disabled {
             sink: crate::alerts::SinkKind::Telegram,
             reason: "bot token refused (401)".into(),
         }),

@@ -1,7 +1,7 @@
 //! The whole screen: layout, the top bar (tabs, source, clock) and the status bar. Pure over the
 //! state: "now" comes from the state, never from the system clock.
 
-use super::app::UiState;
+use super::state::UiState;
 use super::{feed, funding, help, liquidations, open_interest, positioning, taker};
 use crate::format;
 use crate::model::Level;

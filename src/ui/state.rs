@@ -6,14 +6,15 @@ use super::keys::{self, Action};
 use super::theme::Theme;
 use super::view;
 use crate::model::{Bias, Level, Snapshot};
-use crate::monitor::{Command, CycleReport, RequestStats, SourceLabel, SymbolReport, Update};
+use crate::monitor::{Command, Update};
+use crate::report::{CycleReport, SymbolReport};
 use crate::signals::{Signal, SignalId};
+use crate::source::{RequestStats, SourceLabel};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use std::collections::{HashMap, VecDeque};
 
-/// Sparkline points kept per metric and symbol: 24 h at a 60 s cycle.
-pub const HISTORY_CAP: usize = 1440;
+use crate::report::HISTORY_CAP;
 /// Signal feed entries kept (all symbols).
 pub const FEED_CAP: usize = 500;
 
@@ -29,7 +30,7 @@ pub enum Event {
     /// The monitor's channel closed: keep showing the last data.
     MonitorClosed,
     /// The alert sink changed state (ok, retrying, disabled).
-    AlertSink(AlertSink),
+    AlertSink(SinkState),
 }
 
 /// What the event loop must do after an update.
@@ -108,7 +109,7 @@ impl SymbolView {
         }
     }
 
-    fn seed(&mut self, seed: &crate::store::SparkSeed) {
+    fn seed(&mut self, seed: &crate::report::SparkSeed) {
         self.funding_history.prepend(&seed.funding_8h_pct);
         self.oi_history.prepend(&seed.oi_usd);
     }
@@ -205,7 +206,7 @@ impl Feed {
 }
 
 /// State of the alert sink, for the status bar (one type with the alerter's).
-pub use crate::alerts::SinkState as AlertSink;
+use crate::alerts::SinkState;
 
 /// The poll loop as the status bar tells it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -250,11 +251,11 @@ pub struct UiState {
     pub poll: PollState,
     pub requests: Option<RequestStats>,
     pub last_error: Option<LastError>,
-    pub alert_sink: AlertSink,
+    pub alert_sink: SinkState,
     /// Set by `update` when the screen must be redrawn; the event loop clears it after drawing.
     pub dirty: bool,
     /// Stored sparkline history of symbols not shown yet, applied when they first appear.
-    pub pending_history: HashMap<String, crate::store::SparkSeed>,
+    pub pending_history: HashMap<String, crate::report::SparkSeed>,
 }
 
 impl UiState {
@@ -275,7 +276,7 @@ impl UiState {
             poll: PollState::default(),
             requests: None,
             last_error: None,
-            alert_sink: AlertSink::Off,
+            alert_sink: SinkState::Off,
             dirty: true,
             pending_history: HashMap::new(),
         }
@@ -339,7 +340,7 @@ impl UiState {
     }
 
     /// Stored history: seeds the sparklines of symbols on screen now, or when they appear.
-    fn on_history(&mut self, seeds: &[crate::store::SparkSeed]) {
+    fn on_history(&mut self, seeds: &[crate::report::SparkSeed]) {
         for seed in seeds {
             match self.symbols.iter_mut().find(|v| v.symbol == seed.symbol) {
                 Some(view) => view.seed(seed),
@@ -935,7 +936,7 @@ mod tests {
     #[test]
     fn stored_history_seeds_the_sparklines_before_the_first_point() {
         let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
-        let seed = |symbol: &str| crate::store::SparkSeed {
+        let seed = |symbol: &str| crate::report::SparkSeed {
             symbol: symbol.into(),
             funding_8h_pct: vec![0.01, 0.02],
             oi_usd: vec![1e9, f64::NAN, 2e9],

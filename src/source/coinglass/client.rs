@@ -35,6 +35,7 @@ pub mod paths {
     pub const LIQUIDATION_EXCHANGE_LIST: &str = "/api/futures/liquidation/exchange-list";
     pub const LIQUIDATION_AGGREGATED_HISTORY: &str = "/api/futures/liquidation/aggregated-history";
     pub const TAKER_EXCHANGE_LIST: &str = "/api/futures/taker-buy-sell-volume/exchange-list";
+    pub const TAKER_PAIR_HISTORY: &str = "/api/futures/v2/taker-buy-sell-volume/history";
     pub const TAKER_AGGREGATED_HISTORY: &str =
         "/api/futures/aggregated-taker-buy-sell-volume/history";
     pub const GLOBAL_LONG_SHORT_HISTORY: &str =
@@ -582,6 +583,21 @@ impl CoinGlassClient {
         .await
     }
 
+    /// Taker buy/sell volume history of one exchange pair (`symbol` = `BTCUSDT`).
+    pub async fn taker_pair_history(
+        &self,
+        exchange: &str,
+        pair: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<TakerBar>, ApiError> {
+        let mut p: Params = vec![
+            ("exchange", exchange.to_owned()),
+            ("symbol", pair.to_owned()),
+        ];
+        query.push(&mut p);
+        self.get(paths::TAKER_PAIR_HISTORY, &p).await
+    }
+
     /// Price OHLC of one exchange pair.
     pub async fn price_history(
         &self,
@@ -760,7 +776,7 @@ pub fn decode<T: DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coinglass::wire::OiExchangeRow;
+    use crate::source::coinglass::wire::OiExchangeRow;
 
     fn d(status: u16, body: &str) -> Result<Vec<OiExchangeRow>, ApiError> {
         decode("/p", status, body.as_bytes())

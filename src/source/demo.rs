@@ -12,12 +12,13 @@
 //! "change over a window" is read off the same price/OI curves with the matching lag, so a
 //! snapshot's 1h change agrees with how its level actually moved.
 
+use super::{FatalSourceError, RequestStats, Source, SourceLabel};
 use crate::model::{
     funding_to_8h, oi_weighted_funding_8h, ExchangeFunding, Field, Funding, Liquidations,
     LongShort, Margin, OpenInterest, Price, Snapshot, SourceKind, TakerFlow,
 };
 use chrono::{DateTime, Utc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One loop of the script, in simulated seconds (= wall seconds at speed 1.0).
 const LOOP_S: f64 = 600.0;
@@ -505,6 +506,38 @@ fn next_boundary(now: DateTime<Utc>, hours: f64) -> Option<DateTime<Utc>> {
 fn floor_to(now: DateTime<Utc>, period_s: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(period_s), 0)
         .unwrap_or(now)
+}
+
+/// The demo market, clocked by wall time since start.
+pub struct DemoSource {
+    market: DemoMarket,
+    started: Instant,
+}
+
+impl DemoSource {
+    pub fn new(symbols: Vec<String>, speed: f64) -> Self {
+        DemoSource {
+            market: DemoMarket::new(symbols, speed),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Source for DemoSource {
+    fn label(&self) -> SourceLabel {
+        SourceLabel {
+            kind: SourceKind::Demo,
+            plan: None,
+        }
+    }
+
+    async fn poll(&mut self, now: DateTime<Utc>) -> Result<Vec<Snapshot>, FatalSourceError> {
+        Ok(self.market.snapshots_at(self.started.elapsed(), now))
+    }
+
+    fn request_stats(&self) -> RequestStats {
+        RequestStats::default()
+    }
 }
 
 #[cfg(test)]

@@ -2,12 +2,14 @@
 //!
 //! * [`wire`]: serde shapes of the V4 answers (numbers or numeric strings, absent ≠ 0);
 //! * [`client`]: transport, envelope, typed [`ApiError`], retries, request counting;
+//! * [`history`]: history bars for the backtest, one page of one series at a time;
 //! * [`budget`]: the key's [`Plan`], the client-side [`Limiter`] and the schedule planner;
-//! * [`snapshot`]: [`LiveSource`], which turns one cycle of calls into one `Snapshot` per symbol.
+//! * [`live`]: [`LiveSource`], which turns one cycle of calls into one `Snapshot` per symbol.
 
 pub mod budget;
 pub mod client;
-pub mod snapshot;
+pub mod history;
+pub mod live;
 pub mod wire;
 
 pub use budget::{
@@ -17,4 +19,4 @@ pub use budget::{
 pub use client::{
     paths, ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LongShortKind, DEFAULT_BASE_URL,
 };
-pub use snapshot::{LiveConfig, LiveSource};
+pub use live::{LiveConfig, LiveSource};

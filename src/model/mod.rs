@@ -5,6 +5,10 @@
 //! frontends can say "n/a: not in your plan" or "stale 4m" instead of showing a number they do not
 //! have. Percentages are percent (`0.01` = 0.01 %), money is USD.
 
+mod history;
+
+pub use history::{Bar, HistorySeries, BAR_COLUMNS};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;

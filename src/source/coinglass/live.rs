@@ -17,7 +17,7 @@ use crate::model::{
     funding_to_8h, oi_weighted_funding_8h, ExchangeFunding, Field, Funding, GapReason,
     Liquidations, LongShort, Margin, OpenInterest, Price, Snapshot, SourceKind, TakerFlow,
 };
-use crate::monitor::RequestStats;
+use crate::source::{FatalSourceError, RequestStats, Source, SourceLabel};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use secrecy::SecretString;
@@ -993,6 +993,27 @@ impl LiveSource {
     }
 }
 
+impl Source for LiveSource {
+    fn label(&self) -> SourceLabel {
+        SourceLabel {
+            kind: SourceKind::Live,
+            plan: Some(self.plan().to_string().to_uppercase()),
+        }
+    }
+
+    async fn poll(&mut self, now: DateTime<Utc>) -> Result<Vec<Snapshot>, FatalSourceError> {
+        LiveSource::poll(self, now).await.map_err(|e| match e {
+            ApiError::Unauthorized { .. } => FatalSourceError(format!(
+                "{e}. Check COINGLASS_API_KEY: it may be invalid or expired."
+            )),
+            other => FatalSourceError(other.to_string()),
+        })
+    }
+
+    fn request_stats(&self) -> RequestStats {
+        LiveSource::request_stats(self)
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,65 @@
+//! Where market data comes from. Every source implements [`Source`]: one call per cycle gives
+//! one [`Snapshot`] per watched symbol, with each metric fresh, stale or absent (with the reason).
+//! A source knows HTTP and JSON (or the simulation); nothing downstream does.
+//!
+//! * [`coinglass`]: the live CoinGlass API V4 source and its client;
+//! * [`demo`]: the deterministic simulated market (`--demo`).
+
+pub mod coinglass;
+pub mod demo;
+
+use crate::model::{Snapshot, SourceKind};
+use chrono::{DateTime, Utc};
+
+/// What the source is, for labels: `LIVE · HOBBYIST` or `DEMO`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLabel {
+    pub kind: SourceKind,
+    /// The plan name for live sources (e.g. "HOBBYIST").
+    pub plan: Option<String>,
+}
+
+impl std::fmt::Display for SourceLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.kind, &self.plan) {
+            (SourceKind::Demo, _) => f.write_str("DEMO"),
+            (SourceKind::Live, Some(plan)) => write!(f, "LIVE · {plan}"),
+            (SourceKind::Live, None) => f.write_str("LIVE"),
+        }
+    }
+}
+
+/// Request accounting, for the status bar and the closing figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RequestStats {
+    /// HTTP requests the last cycle sent (retries included).
+    pub this_cycle: u32,
+    /// Requests counted against the key in the current minute (server's figure when known).
+    pub used_this_minute: Option<u32>,
+    /// The key's per-minute limit.
+    pub limit_per_minute: Option<u32>,
+    /// Requests since start.
+    pub total: u64,
+}
+
+/// A market data source: live CoinGlass or the demo market. Knows HTTP and JSON (or simulation);
+/// nothing after it does.
+pub trait Source: Send {
+    /// `LIVE · HOBBYIST` / `DEMO`.
+    fn label(&self) -> SourceLabel;
+
+    /// One snapshot per configured symbol. `Err` only when the source cannot go on at all
+    /// (the API key was refused); individual metric failures are inside the snapshots.
+    fn poll(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> impl std::future::Future<Output = Result<Vec<Snapshot>, FatalSourceError>> + Send;
+
+    /// Request accounting so far.
+    fn request_stats(&self) -> RequestStats;
+}
+
+/// The source cannot go on; the message is for the user (never contains a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FatalSourceError(pub String);
