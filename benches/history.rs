@@ -10,10 +10,8 @@ use perpwatch::backtest::fetch::demo_bars;
 use perpwatch::backtest::replay::{replay, Setup};
 use perpwatch::backtest::HOUR_MS;
 use perpwatch::monitor::{build_reports, ThresholdBook};
-use perpwatch::report::CycleReport;
 use perpwatch::signals::Thresholds;
 use perpwatch::source::demo::DemoMarket;
-use perpwatch::source::{RequestStats, SourceLabel};
 use perpwatch::store::Store;
 use std::time::Duration;
 
@@ -52,19 +50,12 @@ fn bench_store(c: &mut Criterion) {
     let market = DemoMarket::new(symbols, 1.0);
     let now = chrono::Utc::now();
     let snaps = market.snapshots_at(Duration::from_secs(150), now);
-    let report = CycleReport {
-        cycle: 1,
-        started_at: now,
-        finished_at: now,
-        source: SourceLabel {
-            kind: perpwatch::model::SourceKind::Live,
-            plan: None,
-        },
-        symbols: build_reports(snaps, &ThresholdBook::default()),
-        requests: RequestStats::default(),
-        next_poll_at: None,
-        errors: vec![],
-    };
+    let report = perpwatch::fixtures::cycle_report(
+        1,
+        now,
+        perpwatch::fixtures::live_label(None),
+        build_reports(snaps, &ThresholdBook::default()),
+    );
     let signals: usize = report.symbols.iter().map(|s| s.signals.len()).sum();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = Store::open_in(dir.path()).expect("store");

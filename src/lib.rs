@@ -8,6 +8,8 @@ pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod exit;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixtures;
 pub mod format;
 pub mod headless;
 pub mod import;

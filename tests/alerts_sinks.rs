@@ -8,10 +8,10 @@ use perpwatch::alerts::{
     SinkState,
 };
 use perpwatch::config::{AlertsConfig, TelegramConfig, WebhookConfig};
+use perpwatch::fixtures;
 use perpwatch::model::{Bias, Field, Funding, GapReason, Level, Snapshot, SourceKind};
 use perpwatch::report::{CycleReport, SymbolReport};
 use perpwatch::signals::{Signal, SignalId};
-use perpwatch::source::{RequestStats, SourceLabel};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -145,13 +145,8 @@ async fn start(opts: AlerterOptions) -> AlerterHandle {
 // ---------- reports ----------
 
 fn sig(id: SignalId, level: Level, message: &str) -> Signal {
-    Signal {
-        id,
-        level,
-        bias: Bias::Bearish,
-        title: format!("{} title", id.as_str()),
-        message: message.to_string(),
-    }
+    let title = format!("{} title", id.as_str());
+    fixtures::signal(id, level, Bias::Bearish, &title, message)
 }
 
 fn symbol(name: &str, t: DateTime<Utc>, signals: Vec<Signal>) -> SymbolReport {
@@ -183,19 +178,12 @@ fn one_signal(
 }
 
 fn cycle(t: DateTime<Utc>, symbols: Vec<SymbolReport>) -> Arc<CycleReport> {
-    Arc::new(CycleReport {
-        cycle: 1,
-        started_at: t,
-        finished_at: t,
-        source: SourceLabel {
-            kind: SourceKind::Live,
-            plan: Some("HOBBYIST".into()),
-        },
+    Arc::new(fixtures::cycle_report(
+        1,
+        t,
+        fixtures::live_label(Some("HOBBYIST")),
         symbols,
-        requests: RequestStats::default(),
-        next_poll_at: None,
-        errors: vec![],
-    })
+    ))
 }
 
 /// A cycle where every fetch failed and nothing was refreshed.

@@ -708,8 +708,6 @@ fn webhook_verdict(outcome: Outcome, shown_url: &str) -> TestResult {
 mod tests {
     use super::*;
     use crate::model::{Field, Funding, SourceKind};
-    use crate::report::SymbolReport;
-    use crate::source::{RequestStats, SourceLabel};
 
     fn report(cycle: u64, failed: bool) -> CycleReport {
         let t = Utc::now() + chrono::Duration::minutes(cycle as i64);
@@ -724,23 +722,8 @@ mod tests {
             s.funding = Field::fresh(Funding::default(), t);
             s.open_interest = Field::absent(GapReason::FetchFailed("HTTP 500".into()));
         }
-        CycleReport {
-            cycle,
-            started_at: t,
-            finished_at: t,
-            source: SourceLabel {
-                kind: SourceKind::Live,
-                plan: None,
-            },
-            symbols: vec![SymbolReport {
-                snapshot: s,
-                signals: vec![],
-                level: Level::None,
-            }],
-            requests: RequestStats::default(),
-            next_poll_at: None,
-            errors: vec![],
-        }
+        let symbol = crate::fixtures::symbol_report(s, vec![]);
+        crate::fixtures::cycle_report(cycle, t, crate::fixtures::live_label(None), vec![symbol])
     }
 
     /// The alerter and the history store write the same file: queueing a cycle must wait for

@@ -1,8 +1,6 @@
 use super::*;
 use crate::model::{Field, Funding, Level, OpenInterest, Price, Snapshot};
-use crate::report::SymbolReport;
-use crate::signals::{Signal, SignalId};
-use crate::source::{RequestStats, SourceLabel};
+use crate::signals::SignalId;
 
 fn t(min: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_750_000_000 + min * 60, 0).unwrap_or_default()
@@ -37,34 +35,23 @@ fn snapshot(symbol: &str, at: DateTime<Utc>, price: f64) -> Snapshot {
 }
 
 fn report(cycle: u64, at: DateTime<Utc>, symbols: &[&str]) -> CycleReport {
-    CycleReport {
-        cycle,
-        started_at: at,
-        finished_at: at,
-        source: SourceLabel {
-            kind: SourceKind::Live,
-            plan: None,
-        },
-        symbols: symbols
-            .iter()
-            .map(|s| SymbolReport {
-                snapshot: snapshot(s, at, 100.0 + cycle as f64),
-                signals: vec![Signal {
-                    id: SignalId::FundingElevated,
-                    level: Level::Medium,
-                    bias: Bias::Bullish,
-                    title: "t".into(),
-                    message: "funding 0.06 %".into(),
-                }],
-                level: Level::Medium,
-            })
-            .collect(),
-        requests: RequestStats::default(),
-        next_poll_at: None,
-        errors: vec![],
-    }
+    let symbols = symbols
+        .iter()
+        .map(|s| {
+            let signal = fixtures::signal(
+                SignalId::FundingElevated,
+                Level::Medium,
+                Bias::Bullish,
+                "t",
+                "funding 0.06 %",
+            );
+            fixtures::symbol_report(snapshot(s, at, 100.0 + cycle as f64), vec![signal])
+        })
+        .collect();
+    fixtures::cycle_report(cycle, at, fixtures::live_label(None), symbols)
 }
 
+use crate::fixtures;
 use crate::model::Bias;
 
 fn temp() -> (tempfile::TempDir, PathBuf) {

@@ -13,6 +13,7 @@ mod liquidations;
 mod open_interest;
 mod positioning;
 #[doc(hidden)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod sample;
 pub mod state;
 mod taker;

@@ -1,15 +1,16 @@
 //! Deterministic sample data for the dashboard's tests and the render benchmark (not used by the
-//! running program). Numbers follow `../shared/ui-sketch.md`.
+//! running program): a five-symbol market with a busy BTC, the figures the snapshot tests show.
 
 use super::state::{update, Event, UiState};
 use super::theme::Theme;
+use crate::fixtures::symbol_report;
 use crate::model::{
     oi_weighted_funding_8h, Bias, ExchangeFunding, Field, Funding, Level, Liquidations, LongShort,
     Margin, OpenInterest, Price, Snapshot, SourceKind, TakerFlow,
 };
 use crate::monitor::Update;
 use crate::report::{CycleReport, SymbolReport};
-use crate::signals::{level_of, Signal, SignalId};
+use crate::signals::{Signal, SignalId};
 use crate::source::{RequestStats, SourceLabel};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::sync::Arc;
@@ -22,10 +23,7 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 pub fn live_hobbyist() -> SourceLabel {
-    SourceLabel {
-        kind: SourceKind::Live,
-        plan: Some("HOBBYIST".into()),
-    }
+    crate::fixtures::live_label(Some("HOBBYIST"))
 }
 
 pub fn demo() -> SourceLabel {
@@ -218,35 +216,22 @@ pub fn btc_signals() -> Vec<Signal> {
     ]
 }
 
-pub fn symbol_report(snapshot: Snapshot, signals: Vec<Signal>) -> SymbolReport {
-    SymbolReport {
-        level: level_of(&signals),
-        snapshot,
-        signals,
-    }
-}
-
+/// A finished live cycle with the status bar's sample request figures and a poll due in 42 s.
 pub fn cycle(
     cycle: u64,
     at: DateTime<Utc>,
     source: SourceLabel,
     symbols: Vec<SymbolReport>,
 ) -> Arc<CycleReport> {
-    Arc::new(CycleReport {
-        cycle,
-        started_at: at,
-        finished_at: at,
-        source,
-        symbols,
-        requests: RequestStats {
-            this_cycle: 7,
-            used_this_minute: Some(21),
-            limit_per_minute: Some(30),
-            total: 7 * cycle,
-        },
-        next_poll_at: Some(at + Duration::seconds(42)),
-        errors: vec![],
-    })
+    let mut report = crate::fixtures::cycle_report(cycle, at, source, symbols);
+    report.requests = RequestStats {
+        this_cycle: 7,
+        used_this_minute: Some(21),
+        limit_per_minute: Some(30),
+        total: 7 * cycle,
+    };
+    report.next_poll_at = Some(at + Duration::seconds(42));
+    Arc::new(report)
 }
 
 /// The sketch's market: BTC HIGH, ETH MEDIUM, SOL LOW, XRP NONE, DOGE MEDIUM, with history.

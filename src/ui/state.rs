@@ -579,7 +579,7 @@ mod tests {
         let reports = (1..=9)
             .map(|i| {
                 let snap = sample::full_snapshot(&format!("S{i}"), t0(), 1.0);
-                sample::symbol_report(snap, sample::btc_signals())
+                crate::fixtures::symbol_report(snap, sample::btc_signals())
             })
             .collect();
         let report = sample::cycle(1, t0(), sample::live_hobbyist(), reports);
@@ -844,7 +844,7 @@ mod tests {
             n,
             at,
             sample::live_hobbyist(),
-            vec![sample::symbol_report(
+            vec![crate::fixtures::symbol_report(
                 sample::full_snapshot("BTC", at, 1.0),
                 signals,
             )],
@@ -922,7 +922,7 @@ mod tests {
                 9999,
                 at,
                 sample::live_hobbyist(),
-                vec![sample::symbol_report(gappy, vec![])],
+                vec![crate::fixtures::symbol_report(gappy, vec![])],
             ))),
         );
         assert!(s.symbols[0].funding_history.is_empty());
@@ -954,7 +954,7 @@ mod tests {
                 1,
                 t0(),
                 sample::live_hobbyist(),
-                vec![sample::symbol_report(snap, vec![])],
+                vec![crate::fixtures::symbol_report(snap, vec![])],
             ))),
         );
         let v = &s.symbols[0];

@@ -47,7 +47,7 @@ fn gappy() -> UiState {
         49,
         at,
         sample::live_hobbyist(),
-        vec![sample::symbol_report(
+        vec![crate::fixtures::symbol_report(
             sample::gappy_snapshot("BTC", at),
             vec![],
         )],

@@ -1,0 +1,65 @@
+//! Builders for the values tests and benches need over and over: a source label, a signal, a
+//! symbol's report, a cycle's report. Compiled only for tests and under the `test-support`
+//! feature (which the crate's own tests and benches turn on), never into the release binary.
+
+use crate::model::{Bias, Level, Snapshot, SourceKind};
+use crate::report::{CycleReport, SymbolReport};
+use crate::signals::{level_of, Signal, SignalId};
+use crate::source::{RequestStats, SourceLabel};
+use chrono::{DateTime, Utc};
+
+/// `LIVE` (no plan) or `LIVE · <plan>`.
+pub fn live_label(plan: Option<&str>) -> SourceLabel {
+    SourceLabel {
+        kind: SourceKind::Live,
+        plan: plan.map(str::to_string),
+    }
+}
+
+/// `DEMO`.
+pub fn demo_label() -> SourceLabel {
+    SourceLabel {
+        kind: SourceKind::Demo,
+        plan: None,
+    }
+}
+
+/// A signal with the given id, level and bias, and free title and message.
+pub fn signal(id: SignalId, level: Level, bias: Bias, title: &str, message: &str) -> Signal {
+    Signal {
+        id,
+        level,
+        bias,
+        title: title.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// A symbol's report; its level is the highest of its signals' (as the monitor computes it).
+pub fn symbol_report(snapshot: Snapshot, signals: Vec<Signal>) -> SymbolReport {
+    SymbolReport {
+        level: level_of(&signals),
+        snapshot,
+        signals,
+    }
+}
+
+/// A finished cycle at `at` (started and finished then): no requests counted, no next poll,
+/// no errors. Tests set those fields themselves where they matter.
+pub fn cycle_report(
+    cycle: u64,
+    at: DateTime<Utc>,
+    source: SourceLabel,
+    symbols: Vec<SymbolReport>,
+) -> CycleReport {
+    CycleReport {
+        cycle,
+        started_at: at,
+        finished_at: at,
+        source,
+        symbols,
+        requests: RequestStats::default(),
+        next_poll_at: None,
+        errors: Vec::new(),
+    }
+}
