@@ -378,5 +378,4 @@ pub fn replay(bars: &[Bar], setup: &Setup) -> ReplayResult {
 }
 
 #[cfg(test)]
-#[path = "replay_tests.rs"]
 mod tests;

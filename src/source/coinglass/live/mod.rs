@@ -10,19 +10,25 @@ use super::budget::{
 };
 use super::client::{ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LongShortKind};
 use super::wire::{
-    ms_to_time, same_exchange, CoinMarket, FundingCoin, FundingRow, LiquidationExchangeRow,
-    LongShortBar, OiExchangeRow, PairMarket, TakerExchangeList,
+    ms_to_time, CoinMarket, FundingCoin, LiquidationExchangeRow, LongShortBar, OiExchangeRow,
+    PairMarket, TakerExchangeList,
 };
-use crate::model::{
-    funding_to_8h, oi_weighted_funding_8h, ExchangeFunding, Field, Funding, GapReason,
-    Liquidations, LongShort, Margin, OpenInterest, Price, Snapshot, SourceKind, TakerFlow,
-};
+use crate::model::{Liquidations, LongShort, OpenInterest, Snapshot, SourceKind};
 use crate::source::{FatalSourceError, RequestStats, Source, SourceLabel};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use secrecy::SecretString;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+
+mod answers;
+mod state;
+
+use answers::{
+    fail, funding_of, is_all_row, liquidations_of, next_ls_due, open_interest_of, reference_pair,
+    settle, taker_of,
+};
+use state::SymbolState;
 
 /// Requests of one cycle in flight at once (all of them still wait for the limiter).
 const CONCURRENCY: usize = 8;
@@ -30,14 +36,6 @@ const CONCURRENCY: usize = 8;
 const MAX_MARKETS_PAGES: u32 = 5;
 /// Rolling window of the liquidation and taker lists.
 const RANGE_1H: &str = "1h";
-/// Own price observations kept per symbol (enough for the 1h change at any sane cadence).
-const PRICE_RING_MAX: usize = 256;
-const PRICE_RING_SPAN_MIN: i64 = 120;
-/// A self-computed 1h change uses an observation between 55 and 80 minutes old (the closest
-/// to 60): with price every 25-30 min there is always one, and never a much shorter span.
-const CHANGE_1H_MIN_AGE_MIN: i64 = 55;
-const CHANGE_1H_MAX_AGE_MIN: i64 = 80;
-
 /// What `LiveSource::connect` needs.
 #[derive(Debug, Clone)]
 pub struct LiveConfig {
@@ -148,294 +146,6 @@ enum Answer {
     Taker(usize, TakerExchangeList),
     Pairs(usize, Vec<PairMarket>),
     LongShort(Side, usize, Vec<LongShortBar>),
-}
-
-/// Long/short fetch bookkeeping of one series.
-#[derive(Debug, Clone, Default)]
-struct LsState {
-    last_bar: Option<DateTime<Utc>>,
-    next_due: Option<DateTime<Utc>>,
-}
-
-/// Own price observations, for the 1h change when the API does not give one.
-#[derive(Debug, Clone, Default)]
-struct PriceRing(VecDeque<(DateTime<Utc>, f64)>);
-
-impl PriceRing {
-    fn push(&mut self, at: DateTime<Utc>, price: f64) {
-        if self.0.back().is_some_and(|(t, _)| *t >= at) {
-            self.0.pop_back();
-        }
-        self.0.push_back((at, price));
-        let horizon = at - chrono::Duration::minutes(PRICE_RING_SPAN_MIN);
-        while self.0.front().is_some_and(|(t, _)| *t < horizon) || self.0.len() > PRICE_RING_MAX {
-            self.0.pop_front();
-        }
-    }
-
-    /// Percent change against the observation closest to one hour before `now`, if one between
-    /// 55 and 80 minutes old exists.
-    fn change_1h_pct(&self, now: DateTime<Utc>, price: f64) -> Option<f64> {
-        let target = 60 * 60_000i64;
-        self.0
-            .iter()
-            .filter_map(|(t, p)| {
-                let age = (now - *t).num_milliseconds();
-                let in_range = (CHANGE_1H_MIN_AGE_MIN * 60_000..=CHANGE_1H_MAX_AGE_MIN * 60_000)
-                    .contains(&age);
-                (in_range && *p > 0.0).then_some(((age - target).abs(), *p))
-            })
-            .min_by_key(|(distance, _)| *distance)
-            .map(|(_, base)| (price / base - 1.0) * 100.0)
-    }
-
-    /// Records a price seen now and builds the `Price` metric: the API's changes where it gives
-    /// them, otherwise the 1h change from our own observations.
-    fn observe(
-        &mut self,
-        now: DateTime<Utc>,
-        price: f64,
-        api_change_1h_pct: Option<f64>,
-        api_change_24h_pct: Option<f64>,
-    ) -> Price {
-        self.push(now, price);
-        Price {
-            price: Some(price),
-            change_1h_pct: api_change_1h_pct.or_else(|| self.change_1h_pct(now, price)),
-            change_24h_pct: api_change_24h_pct,
-        }
-    }
-}
-
-/// Everything kept about one watched symbol between cycles.
-#[derive(Debug, Clone)]
-struct SymbolState {
-    coin: String,
-    /// Reference pair id, e.g. `BTCUSDT`.
-    pair: String,
-    funding: Field<Funding>,
-    oi: Field<OpenInterest>,
-    liq: Field<Liquidations>,
-    retail: Field<LongShort>,
-    top: Field<LongShort>,
-    taker: Field<TakerFlow>,
-    price: Field<Price>,
-    /// Lower-cased exchange name → open interest USD (funding weights).
-    weights: HashMap<String, f64>,
-    ls: [LsState; 2],
-    ring: PriceRing,
-}
-
-impl SymbolState {
-    fn new(coin: String, quote: &str) -> Self {
-        SymbolState {
-            pair: format!("{coin}{quote}"),
-            coin,
-            funding: Field::default(),
-            oi: Field::default(),
-            liq: Field::default(),
-            retail: Field::default(),
-            top: Field::default(),
-            taker: Field::default(),
-            price: Field::default(),
-            weights: HashMap::new(),
-            ls: [LsState::default(), LsState::default()],
-            ring: PriceRing::default(),
-        }
-    }
-
-    fn ls_field(&mut self, side: Side) -> &mut Field<LongShort> {
-        match side {
-            Side::Retail => &mut self.retail,
-            Side::Top => &mut self.top,
-        }
-    }
-
-    fn snapshot(&self, now: DateTime<Utc>) -> Snapshot {
-        Snapshot {
-            symbol: self.coin.clone(),
-            source: SourceKind::Live,
-            time: now,
-            funding: self.funding.clone(),
-            open_interest: self.oi.clone(),
-            liquidations: self.liq.clone(),
-            retail: self.retail.clone(),
-            top: self.top.clone(),
-            taker: self.taker.clone(),
-            price: self.price.clone(),
-        }
-    }
-}
-
-/// A fresh value, or none in the answer.
-fn settle<T>(field: &mut Field<T>, value: Option<T>, now: DateTime<Utc>) {
-    *field = match value {
-        Some(v) => Field::fresh(v, now),
-        None => Field::absent(GapReason::NotReported),
-    };
-}
-
-/// A failed fetch: keep the last value (stale) with the reason; a plan gate empties the field.
-fn fail<T>(field: &mut Field<T>, err: &ApiError) {
-    match err {
-        ApiError::PlanGated { .. } => *field = Field::absent(GapReason::NotInPlan),
-        ApiError::RateLimited { .. } => field.mark_failed(GapReason::RateLimited),
-        other => field.mark_failed(GapReason::FetchFailed(gap_text(other))),
-    }
-}
-
-fn gap_text(err: &ApiError) -> String {
-    let detail = match err {
-        ApiError::Unauthorized { detail, .. }
-        | ApiError::PlanGated { detail, .. }
-        | ApiError::BadRequest { detail, .. }
-        | ApiError::RateLimited { detail, .. }
-        | ApiError::Transient { detail, .. }
-        | ApiError::Malformed { detail, .. } => detail,
-    };
-    format!("{} ({detail})", err.kind())
-}
-
-fn is_all_row(exchange: &str) -> bool {
-    same_exchange(exchange, "All")
-}
-
-fn open_interest_of(rows: &[OiExchangeRow]) -> Option<OpenInterest> {
-    rows.iter()
-        .find(|r| is_all_row(&r.exchange))
-        .map(|r| OpenInterest {
-            oi_usd: r.open_interest_usd,
-            change_5m_pct: r.open_interest_change_percent_5m,
-            change_15m_pct: r.open_interest_change_percent_15m,
-            change_30m_pct: r.open_interest_change_percent_30m,
-            change_1h_pct: r.open_interest_change_percent_1h,
-            change_4h_pct: r.open_interest_change_percent_4h,
-            change_24h_pct: r.open_interest_change_percent_24h,
-        })
-}
-
-fn liquidations_of(rows: &[LiquidationExchangeRow]) -> Option<Liquidations> {
-    rows.iter()
-        .find(|r| is_all_row(&r.exchange))
-        .map(|r| Liquidations {
-            long_1h_usd: r.long_liquidation_usd,
-            short_1h_usd: r.short_liquidation_usd,
-        })
-        .filter(|l| l.long_1h_usd.is_some() || l.short_1h_usd.is_some())
-}
-
-fn taker_of(t: &TakerExchangeList) -> Option<TakerFlow> {
-    let from_volumes = match (t.buy_vol_usd, t.sell_vol_usd) {
-        (Some(b), Some(s)) if b + s > 0.0 => Some(b / (b + s) * 100.0),
-        _ => None,
-    };
-    let flow = TakerFlow {
-        buy_pct: t.buy_ratio.or(from_volumes),
-        buy_usd: t.buy_vol_usd,
-        sell_usd: t.sell_vol_usd,
-    };
-    (flow != TakerFlow::default()).then_some(flow)
-}
-
-/// Strips separators and a perpetual suffix so `BTC-USDT-SWAP`, `BTC/USDT`, `BTCUSDT` compare.
-fn pair_key(id: &str) -> String {
-    let up: String = id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    up.strip_suffix("SWAP")
-        .or_else(|| up.strip_suffix("PERP"))
-        .map(str::to_owned)
-        .unwrap_or(up)
-}
-
-/// The reference exchange's reference pair, else the largest-OI row with a price.
-fn reference_pair<'a>(
-    rows: &'a [PairMarket],
-    exchange: &str,
-    pair: &str,
-) -> Option<&'a PairMarket> {
-    let want = pair_key(pair);
-    let matches_pair = |r: &PairMarket| {
-        r.instrument_id.as_deref().map(pair_key).as_deref() == Some(want.as_str())
-            || r.symbol.as_deref().map(pair_key).as_deref() == Some(want.as_str())
-    };
-    rows.iter()
-        .filter(|r| r.current_price.is_some())
-        .find(|r| same_exchange(&r.exchange_name, exchange) && matches_pair(r))
-        .or_else(|| {
-            rows.iter()
-                .filter(|r| r.current_price.is_some())
-                .max_by(|a, b| {
-                    a.open_interest_usd
-                        .unwrap_or(0.0)
-                        .total_cmp(&b.open_interest_usd.unwrap_or(0.0))
-                })
-        })
-}
-
-fn funding_rows(
-    list: &[FundingRow],
-    margin: Margin,
-    weights: &HashMap<String, f64>,
-) -> Vec<ExchangeFunding> {
-    list.iter()
-        .filter_map(|r| {
-            let rate = r.funding_rate?;
-            Some(ExchangeFunding {
-                exchange: r.exchange.clone(),
-                margin,
-                rate_pct: rate,
-                interval_hours: r.funding_rate_interval,
-                rate_8h_pct: funding_to_8h(rate, r.funding_rate_interval),
-                next_funding_time: r.next_funding_time.and_then(ms_to_time),
-                oi_usd: weights
-                    .get(&r.exchange.trim().to_ascii_lowercase())
-                    .copied(),
-            })
-        })
-        .collect()
-}
-
-fn funding_of(coin: &FundingCoin, weights: &HashMap<String, f64>) -> Option<Funding> {
-    let mut rows = funding_rows(&coin.stablecoin_margin_list, Margin::Stablecoin, weights);
-    rows.extend(funding_rows(coin.token_rows(), Margin::Token, weights));
-    if rows.is_empty() {
-        return None;
-    }
-    // OI descending, unknown OI last.
-    rows.sort_by(|a, b| {
-        b.oi_usd
-            .unwrap_or(f64::NEG_INFINITY)
-            .total_cmp(&a.oi_usd.unwrap_or(f64::NEG_INFINITY))
-    });
-    Some(Funding {
-        rate_8h_pct: oi_weighted_funding_8h(&rows),
-        by_exchange: rows,
-    })
-}
-
-/// The first bar boundary after `now` counted from `bar_time`; when the server has not yet
-/// published the bar we expected, look again after an eighth of the interval (or one poll).
-fn next_ls_due(
-    bar_time: DateTime<Utc>,
-    interval: chrono::Duration,
-    now: DateTime<Utc>,
-    advanced: bool,
-    poll: chrono::Duration,
-) -> DateTime<Utc> {
-    let step = interval.num_milliseconds().max(60_000);
-    let mut due = bar_time + chrono::Duration::milliseconds(step);
-    if due <= now {
-        let behind = (now - due).num_milliseconds() / step + 1;
-        due += chrono::Duration::milliseconds(step.saturating_mul(behind));
-    }
-    if advanced {
-        due
-    } else {
-        due.min(now + (interval / 8).max(poll))
-    }
 }
 
 /// The live CoinGlass source.
@@ -1015,97 +725,4 @@ impl Source for LiveSource {
     }
 }
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn t(min: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(min)
-    }
-
-    #[tokio::test]
-    async fn seeded_prices_give_a_1h_change_right_after_a_restart() {
-        let cfg = LiveConfig {
-            plan_override: Some(Plan::Standard),
-            ..LiveConfig::new(
-                "http://127.0.0.1:9",
-                SecretString::from("k".to_string()),
-                vec!["BTC".into()],
-            )
-        };
-        let client = CoinGlassClient::new(
-            cfg.base_url.clone(),
-            cfg.api_key.clone(),
-            cfg.client.clone(),
-        );
-        let Ok(client) = client else {
-            panic!("client");
-        };
-        let schedule = plan_schedule(ScheduleInput::for_plan(
-            Plan::Standard,
-            1,
-            cfg.poll_interval,
-        ));
-        let mut src = LiveSource {
-            client,
-            plan: Plan::Standard,
-            schedule,
-            reference_exchange: "Binance".into(),
-            symbols: vec![SymbolState::new("BTC".into(), "USDT")],
-            gated: HashSet::new(),
-            markets_pages: 1,
-            markets_rescan_at: 0,
-            cycle: 0,
-            last_cycle_requests: 0,
-            last_cycle_errors: Vec::new(),
-        };
-        assert_eq!(src.symbols[0].ring.change_1h_pct(t(70), 110.0), None);
-        src.seed_prices("btc", &[(t(0), 100.0), (t(5), f64::NAN), (t(30), 105.0)]);
-        src.seed_prices("ETH", &[(t(0), 1.0)]); // not watched: ignored
-        let c = src.symbols[0].ring.change_1h_pct(t(60), 110.0);
-        assert!(c.is_some_and(|c| (c - 10.0).abs() < 1e-9), "{c:?}");
-    }
-
-    #[test]
-    fn ring_gives_no_change_before_an_hour_and_the_nearest_to_an_hour_after() {
-        let mut r = PriceRing::default();
-        for m in (0..=40).step_by(5) {
-            r.push(t(m), 100.0);
-        }
-        assert_eq!(r.change_1h_pct(t(40), 101.0), None);
-        for m in (45..=65).step_by(5) {
-            r.push(t(m), 100.0 + (m - 40) as f64);
-        }
-        // At 65 min, the observation 60 min old is t(5) = 100.
-        let c = r.change_1h_pct(t(65), 110.0).unwrap();
-        assert!((c - 10.0).abs() < 1e-9);
-        // Bounded in time and length.
-        for m in 66..400 {
-            r.push(t(m), 1.0);
-        }
-        assert!(r.0.len() <= PRICE_RING_MAX);
-        assert!(r
-            .0
-            .front()
-            .is_some_and(|(at, _)| *at >= t(399 - PRICE_RING_SPAN_MIN)));
-    }
-
-    #[test]
-    fn ls_due_is_the_next_bar_boundary_or_a_short_retry() {
-        let h4 = chrono::Duration::hours(4);
-        let poll = chrono::Duration::minutes(1);
-        // In-progress bar 08:00 seen at 09:30 → next bar at 12:00.
-        assert_eq!(next_ls_due(t(480), h4, t(570), true, poll), t(720));
-        // Closed bar 04:00 seen at 09:30 (server serves closed bars only) → 12:00 as well.
-        assert_eq!(next_ls_due(t(240), h4, t(570), true, poll), t(720));
-        // Expected a new bar but got the old one → retry after 30 min.
-        assert_eq!(next_ls_due(t(480), h4, t(725), false, poll), t(755));
-    }
-
-    #[test]
-    fn pair_keys_ignore_separators_and_perp_suffixes() {
-        assert_eq!(pair_key("BTC-USDT-SWAP"), "BTCUSDT");
-        assert_eq!(pair_key("btc/usdt"), "BTCUSDT");
-        assert_eq!(pair_key("1000PEPEUSDT"), "1000PEPEUSDT");
-    }
-}
+mod tests;

@@ -1,0 +1,475 @@
+use super::*;
+use crate::ui::keys::BINDINGS;
+use crate::ui::sample::{self, t0};
+use crossterm::event::{KeyEventState, KeyModifiers, MouseButton};
+
+fn key(code: KeyCode, modifiers: KeyModifiers, kind: KeyEventKind) -> Event {
+    Event::Key(KeyEvent {
+        code,
+        modifiers,
+        kind,
+        state: KeyEventState::NONE,
+    })
+}
+
+fn press(state: &mut UiState, code: KeyCode) -> Vec<Effect> {
+    update(state, key(code, KeyModifiers::NONE, KeyEventKind::Press))
+}
+
+fn ch(state: &mut UiState, c: char) -> Vec<Effect> {
+    press(state, KeyCode::Char(c))
+}
+
+/// Five symbols (BTC ETH SOL XRP DOGE) with the sketch's signals: a feed of 8 entries.
+fn state() -> UiState {
+    sample::sketch_state((120, 36), Theme { color: true }, sample::live_hobbyist())
+}
+
+/// Nine symbols with five signals each: every digit selects one.
+fn nine_symbols() -> UiState {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    let reports = (1..=9)
+        .map(|i| {
+            let snap = sample::full_snapshot(&format!("S{i}"), t0(), 1.0);
+            crate::fixtures::symbol_report(snap, sample::btc_signals())
+        })
+        .collect();
+    let report = sample::cycle(1, t0(), sample::live_hobbyist(), reports);
+    update(&mut s, Event::Monitor(Update::Cycle(report)));
+    s
+}
+
+fn selected(state: &UiState) -> &str {
+    &state.symbols[state.selected].symbol
+}
+
+fn click(state: &mut UiState, column: u16, row: u16) {
+    update(
+        state,
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+#[test]
+fn symbol_navigation_wraps_both_ways() {
+    let mut s = state();
+    assert_eq!(selected(&s), "BTC");
+    press(&mut s, KeyCode::Left);
+    assert_eq!(selected(&s), "DOGE");
+    press(&mut s, KeyCode::Right);
+    assert_eq!(selected(&s), "BTC");
+    ch(&mut s, 'l');
+    assert_eq!(selected(&s), "ETH");
+    ch(&mut s, 'h');
+    assert_eq!(selected(&s), "BTC");
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(selected(&s), "ETH");
+    update(
+        &mut s,
+        key(KeyCode::BackTab, KeyModifiers::SHIFT, KeyEventKind::Press),
+    );
+    assert_eq!(selected(&s), "BTC");
+}
+
+#[test]
+fn digits_jump_and_out_of_range_digits_are_ignored() {
+    let mut s = state();
+    ch(&mut s, '3');
+    assert_eq!(selected(&s), "SOL");
+    ch(&mut s, '5');
+    assert_eq!(selected(&s), "DOGE");
+    s.dirty = false;
+    ch(&mut s, '9');
+    assert_eq!(selected(&s), "DOGE");
+    assert!(!s.dirty, "nothing changed, nothing to redraw");
+    ch(&mut s, '0');
+    assert_eq!(selected(&s), "DOGE");
+}
+
+#[test]
+fn navigation_without_symbols_does_nothing() {
+    let mut s = UiState::new(t0(), (80, 24), Theme { color: true });
+    for c in ['h', 'l', '1', 'j', 'k', 'g', 'G'] {
+        assert!(ch(&mut s, c).is_empty());
+    }
+    press(&mut s, KeyCode::Enter);
+    assert_eq!((s.selected, s.feed_cursor, s.expanded), (0, 0, None));
+}
+
+#[test]
+fn feed_scrolls_within_bounds() {
+    let mut s = state();
+    let len = s.visible_feed_len();
+    assert_eq!(len, 8);
+    ch(&mut s, 'k');
+    assert_eq!(s.feed_cursor, 0, "cannot go above the newest");
+    ch(&mut s, 'j');
+    press(&mut s, KeyCode::Down);
+    assert_eq!(s.feed_cursor, 2);
+    press(&mut s, KeyCode::Up);
+    assert_eq!(s.feed_cursor, 1);
+    ch(&mut s, 'G');
+    assert_eq!(s.feed_cursor, len - 1);
+    ch(&mut s, 'j');
+    assert_eq!(s.feed_cursor, len - 1, "cannot go below the oldest");
+    ch(&mut s, 'g');
+    assert_eq!(s.feed_cursor, 0);
+    // 120×36: the feed shows 14 lines, more than the 8 entries: a page reaches the end.
+    press(&mut s, KeyCode::PageDown);
+    assert_eq!(s.feed_cursor, len - 1);
+    press(&mut s, KeyCode::PageUp);
+    assert_eq!(s.feed_cursor, 0);
+}
+
+#[test]
+fn page_keys_move_by_the_feed_height() {
+    let mut s = state();
+    s.size = (80, 24); // feed: 5 lines
+    press(&mut s, KeyCode::PageDown);
+    assert_eq!(s.feed_cursor, 5);
+    press(&mut s, KeyCode::PageUp);
+    assert_eq!(s.feed_cursor, 0);
+}
+
+#[test]
+fn enter_expands_and_collapses_the_highlighted_entry() {
+    let mut s = state();
+    ch(&mut s, 'j');
+    press(&mut s, KeyCode::Enter);
+    let second = s.visible_feed().nth(1).map(|e| e.seq);
+    assert_eq!(s.expanded, second);
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.expanded, None);
+}
+
+#[test]
+fn f_cycles_the_minimum_level() {
+    let mut s = state();
+    let mut seen = vec![];
+    for _ in 0..4 {
+        ch(&mut s, 'f');
+        seen.push((s.min_level, s.visible_feed_len()));
+    }
+    // sample::sketch_state: BTC 3 HIGH, 1 MED, 1 LOW; ETH MED; SOL LOW; DOGE MED.
+    assert_eq!(
+        seen,
+        vec![
+            (Level::Low, 8),
+            (Level::Medium, 6),
+            (Level::High, 3),
+            (Level::None, 8)
+        ]
+    );
+}
+
+#[test]
+fn s_toggles_this_symbol_only() {
+    let mut s = state();
+    let all = s.visible_feed_len();
+    ch(&mut s, 's');
+    assert!(s.this_symbol_only);
+    assert!(s.visible_feed().all(|e| e.symbol == "BTC"));
+    assert_eq!(s.visible_feed_len(), 5);
+    ch(&mut s, '2');
+    assert!(s.visible_feed().all(|e| e.symbol == "ETH"));
+    ch(&mut s, 's');
+    assert_eq!(s.visible_feed_len(), all);
+}
+
+#[test]
+fn r_and_p_send_commands() {
+    let mut s = state();
+    assert_eq!(ch(&mut s, 'r'), vec![Effect::Send(Command::RefreshNow)]);
+    assert_eq!(ch(&mut s, 'p'), vec![Effect::Send(Command::TogglePause)]);
+    // The pause shows once the monitor confirms it.
+    update(&mut s, Event::Monitor(Update::Paused(true)));
+    assert!(s.poll.paused);
+}
+
+#[test]
+fn help_opens_and_esc_closes_it_before_quitting() {
+    let mut s = state();
+    assert!(ch(&mut s, '?').is_empty());
+    assert!(s.help_open);
+    // Modal: other keys do nothing beneath it.
+    ch(&mut s, 'l');
+    assert_eq!(selected(&s), "BTC");
+    assert!(ch(&mut s, 'r').is_empty());
+    assert!(press(&mut s, KeyCode::Esc).is_empty());
+    assert!(!s.help_open);
+    assert_eq!(press(&mut s, KeyCode::Esc), vec![Effect::Quit]);
+    ch(&mut s, '?');
+    ch(&mut s, '?');
+    assert!(!s.help_open, "? toggles");
+}
+
+#[test]
+fn q_and_ctrl_c_quit_even_with_help_open() {
+    let mut s = state();
+    assert_eq!(ch(&mut s, 'q'), vec![Effect::Quit]);
+    let ctrl_c = key(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+        KeyEventKind::Press,
+    );
+    assert_eq!(update(&mut s, ctrl_c.clone()), vec![Effect::Quit]);
+    ch(&mut s, '?');
+    assert_eq!(ch(&mut s, 'q'), vec![Effect::Quit]);
+    assert_eq!(update(&mut s, ctrl_c), vec![Effect::Quit]);
+}
+
+#[test]
+fn releases_and_repeats_are_ignored() {
+    let mut s = state();
+    s.dirty = false;
+    for kind in [KeyEventKind::Release, KeyEventKind::Repeat] {
+        for code in [KeyCode::Char('q'), KeyCode::Right, KeyCode::Char('?')] {
+            assert!(update(&mut s, key(code, KeyModifiers::NONE, kind)).is_empty());
+        }
+    }
+    assert_eq!((selected(&s), s.help_open, s.dirty), ("BTC", false, false));
+}
+
+#[test]
+fn every_key_in_the_table_does_something() {
+    for b in BINDINGS {
+        for k in b.keys {
+            let mut s = nine_symbols();
+            ch(&mut s, 'j'); // cursor mid-feed, so up and down both move
+            ch(&mut s, '2'); // a middle symbol, so every jump but '2' moves
+            s.dirty = false;
+            let code = if k.code == KeyCode::Char('2') {
+                KeyCode::Char('1')
+            } else {
+                k.code
+            };
+            let effects = update(&mut s, key(code, k.mods, KeyEventKind::Press));
+            assert!(
+                s.dirty || !effects.is_empty(),
+                "{:?} ({}) did nothing",
+                k,
+                b.help
+            );
+        }
+    }
+}
+
+#[test]
+fn clicking_a_tab_selects_it() {
+    let mut s = state();
+    let hits = view::tab_hits(&s, s.size.0);
+    let sol = hits.iter().find(|h| h.index == 2).copied();
+    let sol = sol.expect("SOL tab on screen at 120 columns");
+    click(&mut s, sol.x + sol.width - 1, 0);
+    assert_eq!(selected(&s), "SOL");
+    // Outside the tabs and below the top bar: nothing.
+    click(&mut s, 1, 0);
+    click(&mut s, sol.x, 5);
+    assert_eq!(selected(&s), "SOL");
+}
+
+#[test]
+fn wheel_scrolls_the_feed() {
+    let mut s = state();
+    let wheel = |kind| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: 30,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    update(&mut s, wheel(MouseEventKind::ScrollDown));
+    assert_eq!(s.feed_cursor, 1);
+    update(&mut s, wheel(MouseEventKind::ScrollUp));
+    assert_eq!(s.feed_cursor, 0);
+}
+
+fn one_symbol_cycle(n: u64, signals: Vec<Signal>) -> Event {
+    let at = t0() + chrono::Duration::minutes(n as i64);
+    Event::Monitor(Update::Cycle(sample::cycle(
+        n,
+        at,
+        sample::live_hobbyist(),
+        vec![crate::fixtures::symbol_report(
+            sample::full_snapshot("BTC", at, 1.0),
+            signals,
+        )],
+    )))
+}
+
+#[test]
+fn feed_shows_new_signals_and_level_changes_only() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    let sig = |level| sample::signal(SignalId::OiMoving, level, Bias::Neutral, "OI moving");
+    update(&mut s, one_symbol_cycle(1, vec![sig(Level::Medium)]));
+    update(&mut s, one_symbol_cycle(2, vec![sig(Level::Medium)]));
+    assert_eq!(s.feed.len(), 1, "the same signal again is not news");
+    update(&mut s, one_symbol_cycle(3, vec![sig(Level::High)]));
+    assert_eq!(s.feed.len(), 2, "a level change is");
+    update(&mut s, one_symbol_cycle(4, vec![]));
+    update(&mut s, one_symbol_cycle(5, vec![sig(Level::High)]));
+    assert_eq!(s.feed.len(), 3, "a signal that went away and came back is");
+    let levels: Vec<Level> = s.feed.entries().map(|e| e.level).collect();
+    assert_eq!(levels, vec![Level::High, Level::High, Level::Medium]);
+}
+
+#[test]
+fn feed_is_bounded_and_keeps_the_newest() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    for n in 0..(FEED_CAP as u64 + 50) {
+        let level = if n % 2 == 0 { Level::High } else { Level::Low };
+        let sig = sample::signal(SignalId::OiMoving, level, Bias::Neutral, "x");
+        update(&mut s, one_symbol_cycle(n, vec![sig]));
+    }
+    assert_eq!(s.feed.len(), FEED_CAP);
+    assert_eq!(
+        s.feed.entries().next().map(|e| e.seq),
+        Some(FEED_CAP as u64 + 50)
+    );
+}
+
+#[test]
+fn a_scrolled_reader_keeps_their_entry_when_news_arrives() {
+    let mut s = state();
+    ch(&mut s, 'j');
+    ch(&mut s, 'j');
+    let watched = s.visible_feed().nth(s.feed_cursor).map(|e| e.seq);
+    let sig = sample::signal(SignalId::OiFlush, Level::High, Bias::Neutral, "flush");
+    update(&mut s, one_symbol_cycle(100, vec![sig]));
+    assert_eq!(s.visible_feed().nth(s.feed_cursor).map(|e| e.seq), watched);
+    // At the top, the reader follows the news.
+    ch(&mut s, 'g');
+    let sig = sample::signal(SignalId::OiSurge, Level::High, Bias::Neutral, "surge");
+    update(&mut s, one_symbol_cycle(101, vec![sig]));
+    assert_eq!(s.feed_cursor, 0);
+    assert_eq!(
+        s.visible_feed().next().map(|e| e.id),
+        Some(SignalId::OiSurge)
+    );
+}
+
+#[test]
+fn histories_are_bounded_and_skip_absent_and_stale_values() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    for n in 0..(HISTORY_CAP as u64 + 10) {
+        update(&mut s, one_symbol_cycle(n, vec![]));
+    }
+    assert_eq!(s.symbols[0].funding_history.len(), HISTORY_CAP);
+    assert_eq!(s.symbols[0].oi_history.len(), HISTORY_CAP);
+    // Stale funding and absent OI: nothing enters.
+    let at = t0() + chrono::Duration::days(2);
+    let gappy = sample::gappy_snapshot("BTC", at);
+    let mut h = History::default();
+    std::mem::swap(&mut h, &mut s.symbols[0].funding_history);
+    s.symbols[0].oi_history = History::default();
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::cycle(
+            9999,
+            at,
+            sample::live_hobbyist(),
+            vec![crate::fixtures::symbol_report(gappy, vec![])],
+        ))),
+    );
+    assert!(s.symbols[0].funding_history.is_empty());
+    assert!(s.symbols[0].oi_history.is_empty());
+    assert!(s.symbols[0]
+        .snapshot
+        .as_ref()
+        .is_some_and(|snap| snap.funding.is_stale()));
+}
+
+#[test]
+fn stored_history_seeds_the_sparklines_before_the_first_point() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    let seed = |symbol: &str| crate::report::SparkSeed {
+        symbol: symbol.into(),
+        funding_8h_pct: vec![0.01, 0.02],
+        oi_usd: vec![1e9, f64::NAN, 2e9],
+    };
+    update(
+        &mut s,
+        Event::Monitor(Update::History(std::sync::Arc::new(vec![seed("BTC")]))),
+    );
+    assert!(s.symbols.is_empty(), "no view before its first snapshot");
+    let snap = sample::full_snapshot("BTC", t0(), 1.0);
+    let live_funding = snap.funding.get().and_then(|f| f.rate_8h_pct);
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::cycle(
+            1,
+            t0(),
+            sample::live_hobbyist(),
+            vec![crate::fixtures::symbol_report(snap, vec![])],
+        ))),
+    );
+    let v = &s.symbols[0];
+    let funding: Vec<f64> = v.funding_history.last(10).collect();
+    assert_eq!(funding[..2], [0.01, 0.02], "stored points first");
+    assert_eq!(funding.get(2).copied(), live_funding, "then the live one");
+    assert_eq!(v.oi_history.len(), 3, "non-finite stored points skipped");
+    // A seed for a symbol already on screen goes before its points.
+    update(
+        &mut s,
+        Event::Monitor(Update::History(std::sync::Arc::new(vec![seed("BTC")]))),
+    );
+    assert_eq!(s.symbols[0].funding_history.last(1).next(), live_funding);
+    assert_eq!(s.symbols[0].funding_history.len(), 5);
+}
+
+#[test]
+fn monitor_updates_drive_the_status() {
+    let mut s = state();
+    update(
+        &mut s,
+        Event::Monitor(Update::CycleStarted {
+            cycle: 49,
+            at: t0() + chrono::Duration::seconds(60),
+        }),
+    );
+    assert!(s.poll.fetching);
+    assert_eq!(s.now, t0() + chrono::Duration::seconds(60));
+    update(&mut s, one_symbol_cycle(50, vec![]));
+    assert!(!s.poll.fetching);
+    assert_eq!(s.poll.last_cycle, Some(50));
+    assert_eq!(
+        update(&mut s, Event::Monitor(Update::Fatal("key refused".into()))),
+        vec![Effect::Fatal("key refused".into())]
+    );
+    update(&mut s, Event::MonitorClosed);
+    assert!(s.poll.monitor_stopped);
+    assert_eq!(s.symbols.len(), 5, "the last data stays");
+    update(&mut s, Event::Resize(100, 40));
+    assert_eq!(s.size, (100, 40));
+    let later = t0() + chrono::Duration::hours(1);
+    update(&mut s, Event::Tick(later));
+    assert_eq!(s.now, later);
+}
+
+#[test]
+fn cycle_errors_become_the_last_error() {
+    let mut s = state();
+    let mut report = (*sample::cycle(60, t0(), sample::live_hobbyist(), vec![])).clone();
+    report.errors = vec![
+        "BTC taker: fetch failed: HTTP 500".into(),
+        "ETH oi: rate limited".into(),
+    ];
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(std::sync::Arc::new(report))),
+    );
+    let e = s.last_error.clone().expect("error kept");
+    assert_eq!(
+        (e.text.as_str(), e.more),
+        ("BTC taker: fetch failed: HTTP 500", 1)
+    );
+    // A clean cycle keeps the last error (with its age) on screen.
+    update(&mut s, one_symbol_cycle(61, vec![]));
+    assert!(s.last_error.is_some());
+}
