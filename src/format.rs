@@ -3,7 +3,7 @@
 //! Fixed decimals everywhere, so right-aligned columns do not jitter between polls.
 
 /// `$57.4B`, `$42.1M`, `$8.3K`, `$12`, or `n/a`.
-pub fn usd(v: Option<f64>) -> String {
+pub(crate) fn usd(v: Option<f64>) -> String {
     let Some(v) = v.filter(|v| v.is_finite()) else {
         return "n/a".to_string();
     };
@@ -21,7 +21,7 @@ pub fn usd(v: Option<f64>) -> String {
 }
 
 /// A signed percent with fixed decimals: `+0.1375%`, `-1.40%`, `+0.0%` (never `-0.0%`).
-pub fn signed_pct(v: f64, decimals: usize) -> String {
+pub(crate) fn signed_pct(v: f64, decimals: usize) -> String {
     // Rounds first so that a tiny negative value does not print as "-0.00%".
     let scale = 10f64.powi(decimals.min(12) as i32);
     let rounded = (v * scale).round() / scale;
@@ -30,22 +30,22 @@ pub fn signed_pct(v: f64, decimals: usize) -> String {
 }
 
 /// An unsigned share with fixed decimals: `70.0%`.
-pub fn share_pct(v: f64, decimals: usize) -> String {
+pub(crate) fn share_pct(v: f64, decimals: usize) -> String {
     format!("{v:.decimals$}%")
 }
 
 /// A signed percent (see [`signed_pct`]), or `n/a` when absent.
-pub fn signed_pct_or_na(v: Option<f64>, decimals: usize) -> String {
+pub(crate) fn signed_pct_or_na(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| signed_pct(v, decimals))
 }
 
 /// A share with one decimal (see [`share_pct`]), or `n/a` when absent.
-pub fn share_pct_or_na(v: Option<f64>) -> String {
+pub(crate) fn share_pct_or_na(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| share_pct(v, 1))
 }
 
 /// Hours and minutes, for countdowns to funding: `2h13m`, `0h28m`; `due` at or below zero.
-pub fn hours_minutes(secs: i64) -> String {
+pub(crate) fn hours_minutes(secs: i64) -> String {
     if secs <= 0 {
         return "due".to_string();
     }
@@ -54,7 +54,7 @@ pub fn hours_minutes(secs: i64) -> String {
 }
 
 /// A short countdown, for the next poll: `42s`, `3m05s`, `1h02m`; `now` at or below zero.
-pub fn countdown(secs: i64) -> String {
+pub(crate) fn countdown(secs: i64) -> String {
     match secs {
         s if s <= 0 => "now".to_string(),
         s if s < 60 => format!("{s}s"),
@@ -64,7 +64,7 @@ pub fn countdown(secs: i64) -> String {
 }
 
 /// How old something is, coarsely: `45s`, `4m`, `2h`, `3d`.
-pub fn age(secs: i64) -> String {
+pub(crate) fn age(secs: i64) -> String {
     let s = secs.max(0);
     if s < 60 {
         format!("{s}s")
@@ -78,7 +78,7 @@ pub fn age(secs: i64) -> String {
 }
 
 /// A funding interval in hours as the table shows it: `8h`, `1h`, `0.5h`, `?` when unknown.
-pub fn interval_hours(h: Option<f64>) -> String {
+pub(crate) fn interval_hours(h: Option<f64>) -> String {
     match h {
         Some(h) if h.is_finite() && h > 0.0 && h.fract() == 0.0 => format!("{h:.0}h"),
         Some(h) if h.is_finite() && h > 0.0 => format!("{h:.1}h"),

@@ -10,7 +10,7 @@ use std::io::Write;
 
 /// One human line: time, source, symbol, level, signal count, funding 8h, OI change 1h,
 /// liquidations 1h, retail/top long %. Stale or absent metric groups are listed at the end.
-pub fn text_line(report: &SymbolReport) -> String {
+pub(crate) fn text_line(report: &SymbolReport) -> String {
     let s = &report.snapshot;
     let i = s.inputs();
     let liq = s.liquidations.get().copied().unwrap_or_default();
@@ -47,7 +47,11 @@ pub fn text_line(report: &SymbolReport) -> String {
 }
 
 /// Writes one cycle: a line per symbol, plus (text mode) one line per signal fired.
-pub fn write_cycle(out: &mut impl Write, report: &CycleReport, json: bool) -> std::io::Result<()> {
+pub(crate) fn write_cycle(
+    out: &mut impl Write,
+    report: &CycleReport,
+    json: bool,
+) -> std::io::Result<()> {
     for sym in &report.symbols {
         if json {
             serde_json::to_writer(&mut *out, &JsonLine::new(sym))?;
@@ -72,7 +76,7 @@ pub fn write_cycle(out: &mut impl Write, report: &CycleReport, json: bool) -> st
 
 /// How the headless frontend ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeadlessExit {
+pub(crate) enum HeadlessExit {
     /// The monitor finished (`--once`) or a shutdown signal arrived.
     Done,
     /// The source refused to go on (API key refused).
@@ -80,7 +84,7 @@ pub enum HeadlessExit {
 }
 
 /// Consumes updates until the monitor ends, a fatal error, or `shutdown` resolves.
-pub async fn run(
+pub(crate) async fn run(
     mut updates: tokio::sync::mpsc::Receiver<Update>,
     json: bool,
     shutdown: impl std::future::Future<Output = ()>,

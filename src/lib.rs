@@ -10,8 +10,8 @@ pub mod config;
 pub mod exit;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
-pub mod format;
-pub mod headless;
+pub(crate) mod format;
+pub(crate) mod headless;
 pub mod import;
 pub mod logging;
 pub mod model;

@@ -14,12 +14,12 @@ use super::outbox::{from_ms, ms};
 
 /// The last alert of one (symbol, signal id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub level: Level,
     pub alerted_at: DateTime<Utc>,
 }
 
-pub fn cooldown_for(level: Level, cfg: &AlertsConfig) -> std::time::Duration {
+pub(crate) fn cooldown_for(level: Level, cfg: &AlertsConfig) -> std::time::Duration {
     match level {
         Level::High => cfg.cooldown_high,
         Level::Medium => cfg.cooldown_medium,
@@ -28,7 +28,12 @@ pub fn cooldown_for(level: Level, cfg: &AlertsConfig) -> std::time::Duration {
 }
 
 /// Whether a signal at `level` firing at `now` alerts, given its last alert.
-pub fn is_due(entry: Option<&Entry>, level: Level, now: DateTime<Utc>, cfg: &AlertsConfig) -> bool {
+pub(crate) fn is_due(
+    entry: Option<&Entry>,
+    level: Level,
+    now: DateTime<Utc>,
+    cfg: &AlertsConfig,
+) -> bool {
     let Some(e) = entry else { return true };
     if level > e.level {
         return true; // escalation
@@ -62,7 +67,7 @@ fn level_from(n: i64) -> Level {
 }
 
 /// The entries of one symbol.
-pub fn load(conn: &Connection, symbol: &str) -> rusqlite::Result<HashMap<SignalId, Entry>> {
+pub(crate) fn load(conn: &Connection, symbol: &str) -> rusqlite::Result<HashMap<SignalId, Entry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT signal_id, level, alerted_at FROM alert_cooldown WHERE symbol = ?1",
     )?;
@@ -91,7 +96,7 @@ pub fn load(conn: &Connection, symbol: &str) -> rusqlite::Result<HashMap<SignalI
 }
 
 /// Records that `signals` of `symbol` alerted at `now`.
-pub fn record(
+pub(crate) fn record(
     conn: &Connection,
     symbol: &str,
     signals: &[Signal],

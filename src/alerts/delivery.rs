@@ -29,7 +29,7 @@ pub enum Outcome {
 }
 
 /// An alert sink: builds the request for a row and classifies the answer.
-pub trait Sink: Send + 'static {
+pub(crate) trait Sink: Send + 'static {
     fn kind(&self) -> SinkKind;
 
     /// One attempt. `plain` asks for the plain-text form of the payload.
@@ -92,7 +92,7 @@ pub struct HttpAnswer {
 
 /// POSTs a JSON body and reads the answer, whatever its status (never `error_for_status()`:
 /// its error carries the URL, and the body says what went wrong).
-pub async fn post_json(
+pub(crate) async fn post_json(
     client: &reqwest::Client,
     url: &str,
     body: &serde_json::Value,
@@ -122,7 +122,7 @@ pub async fn post_json(
 }
 
 /// Builds the HTTP client the sinks use.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -132,7 +132,7 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
 }
 
 /// The first line of an answer body, cut to 200 characters, for log lines.
-pub fn snippet(body: &str) -> String {
+pub(crate) fn snippet(body: &str) -> String {
     let line = body
         .lines()
         .map(str::trim)
@@ -148,7 +148,11 @@ pub fn snippet(body: &str) -> String {
 /// Sends one payload, resolving the immediate follow-ups: a plain-text resend after "can't parse
 /// entities", an immediate retry after a chat migration. `plain` carries over between attempts of
 /// the same row (once plain, stays plain).
-pub async fn send_resolved<S: Sink>(sink: &mut S, payload: &Payload, plain: &mut bool) -> Outcome {
+pub(crate) async fn send_resolved<S: Sink>(
+    sink: &mut S,
+    payload: &Payload,
+    plain: &mut bool,
+) -> Outcome {
     for _ in 0..4 {
         match sink.send(payload, *plain).await {
             Outcome::ResendPlain { reason } => {
@@ -172,7 +176,7 @@ pub async fn send_resolved<S: Sink>(sink: &mut S, payload: &Payload, plain: &mut
 
 /// Spaces sends: at most `burst` at once, then one per `spacing` (a GCRA token bucket).
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     spacing: Duration,
     burst: u32,
     /// Theoretical arrival time of the next send.
@@ -180,7 +184,7 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(spacing: Duration, burst: u32) -> Self {
+    pub(crate) fn new(spacing: Duration, burst: u32) -> Self {
         RateLimiter {
             spacing,
             burst: burst.max(1),
@@ -189,7 +193,7 @@ impl RateLimiter {
     }
 
     /// How long to wait before sending at `now`; books the send.
-    pub fn reserve(&mut self, now: Instant) -> Duration {
+    pub(crate) fn reserve(&mut self, now: Instant) -> Duration {
         let tat = self.tat.unwrap_or(now).max(now);
         let allowance = self.spacing * (self.burst - 1);
         let earliest = tat.checked_sub(allowance).unwrap_or(now);
@@ -200,7 +204,7 @@ impl RateLimiter {
 }
 
 /// Exponential backoff with ±20 % jitter: base, 2×base, 4×base … capped at `max`.
-pub fn backoff(failures: u32, base: Duration, max: Duration) -> Duration {
+pub(crate) fn backoff(failures: u32, base: Duration, max: Duration) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
     let d = base.saturating_mul(1u32 << exp).min(max);
     let jitter = 0.8 + fastrand::f64() * 0.4;
@@ -209,13 +213,13 @@ pub fn backoff(failures: u32, base: Duration, max: Duration) -> Duration {
 
 /// How the loop should stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     Run,
     /// Send what can be sent before the deadline, then return.
     Flush(Instant),
 }
 
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub db: Db,
     pub opts: DeliveryOptions,
     pub max_age: Duration,
@@ -261,7 +265,7 @@ impl Ctx {
 
 /// The delivery task of one sink. Returns when stopped, when the sink is disabled, or (flushing)
 /// when nothing is left or the deadline would pass.
-pub async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
+pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
     let kind = sink.kind();
     let name = kind.as_str();
     let mut limiter = RateLimiter::new(ctx.opts.min_spacing, ctx.opts.burst);

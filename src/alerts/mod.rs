@@ -13,11 +13,11 @@
 //! message that can arrive twice is one whose send was in flight when the process died.
 
 pub mod compose;
-pub mod cooldown;
-pub mod delivery;
-pub mod outbox;
+pub(crate) mod cooldown;
+pub(crate) mod delivery;
+pub(crate) mod outbox;
 pub mod telegram;
-pub mod webhook;
+pub(crate) mod webhook;
 
 use crate::config::{AlertsConfig, Config, TelegramConfig, WebhookConfig};
 use crate::model::{GapReason, Level, Snapshot};

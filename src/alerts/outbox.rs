@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// The database file in the data dir (shared with the history store, which adds its own tables).
-pub const DB_FILE: &str = "perpwatch.db";
+pub(crate) const DB_FILE: &str = "perpwatch.db";
 
 /// Sent and dropped rows are kept this long (for inspection), then deleted at start.
 const KEEP_DONE_DAYS: i64 = 7;
@@ -52,7 +52,7 @@ pub enum Payload {
 
 /// A pending row, as the delivery task sees it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     pub id: i64,
     pub sink: SinkKind,
     pub kind: String,
@@ -64,7 +64,7 @@ pub struct Row {
 
 impl Row {
     /// "signals alert for SOL" / "source_failing alert", for log lines.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.symbol {
             Some(s) => format!("{} alert #{} for {s}", self.kind, self.id),
             None => format!("{} alert #{}", self.kind, self.id),
@@ -82,11 +82,11 @@ pub struct NewRow {
     pub payload: Payload,
 }
 
-pub fn ms(t: DateTime<Utc>) -> i64 {
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub fn from_ms(ms: i64) -> DateTime<Utc> {
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
@@ -94,7 +94,7 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
 
 /// The shared connection. Cheap to clone.
 #[derive(Clone)]
-pub struct Db {
+pub(crate) struct Db {
     conn: Arc<Mutex<Connection>>,
     path: Arc<PathBuf>,
 }
@@ -107,7 +107,7 @@ impl std::fmt::Debug for Db {
 
 impl Db {
     /// Opens (creating) `<data_dir>/perpwatch.db` in WAL mode and creates the alert tables.
-    pub fn open(data_dir: &Path) -> Result<Db, AlertError> {
+    pub(crate) fn open(data_dir: &Path) -> Result<Db, AlertError> {
         let path = data_dir.join(DB_FILE);
         let fail = |e: &dyn std::fmt::Display| AlertError::Db {
             path: path.clone(),
@@ -137,12 +137,12 @@ impl Db {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Runs `f` on the blocking pool with the connection.
-    pub async fn call<T, F>(&self, f: F) -> Result<T, AlertError>
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, AlertError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -168,7 +168,7 @@ impl Db {
 }
 
 /// Inserts rows (inside the caller's transaction).
-pub fn insert(conn: &Connection, rows: &[NewRow]) -> rusqlite::Result<Vec<i64>> {
+pub(crate) fn insert(conn: &Connection, rows: &[NewRow]) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO alert_outbox (sink, kind, symbol, created_at, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -189,7 +189,7 @@ pub fn insert(conn: &Connection, rows: &[NewRow]) -> rusqlite::Result<Vec<i64>> 
 }
 
 /// The oldest pending row of `sink`.
-pub fn next_pending(conn: &Connection, sink: SinkKind) -> rusqlite::Result<Option<Row>> {
+pub(crate) fn next_pending(conn: &Connection, sink: SinkKind) -> rusqlite::Result<Option<Row>> {
     let raw = conn
         .query_row(
             "SELECT id, kind, symbol, created_at, payload, attempts FROM alert_outbox
@@ -230,7 +230,7 @@ pub fn next_pending(conn: &Connection, sink: SinkKind) -> rusqlite::Result<Optio
 }
 
 /// Counts a send attempt (written before the request leaves).
-pub fn mark_attempt(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub(crate) fn mark_attempt(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE alert_outbox SET attempts = attempts + 1 WHERE id = ?1",
         params![id],
@@ -238,7 +238,7 @@ pub fn mark_attempt(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn mark_sent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+pub(crate) fn mark_sent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE alert_outbox SET state = 'sent', done_at = ?2, last_error = NULL WHERE id = ?1",
         params![id, ms(Utc::now())],
@@ -246,7 +246,7 @@ pub fn mark_sent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn mark_dropped(conn: &Connection, id: i64, reason: &str) -> rusqlite::Result<()> {
+pub(crate) fn mark_dropped(conn: &Connection, id: i64, reason: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE alert_outbox SET state = 'dropped', done_at = ?2, last_error = ?3 WHERE id = ?1",
         params![id, ms(Utc::now()), reason],
@@ -254,7 +254,7 @@ pub fn mark_dropped(conn: &Connection, id: i64, reason: &str) -> rusqlite::Resul
     Ok(())
 }
 
-pub fn note_error(conn: &Connection, id: i64, reason: &str) -> rusqlite::Result<()> {
+pub(crate) fn note_error(conn: &Connection, id: i64, reason: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE alert_outbox SET last_error = ?2 WHERE id = ?1",
         params![id, reason],
@@ -263,7 +263,7 @@ pub fn note_error(conn: &Connection, id: i64, reason: &str) -> rusqlite::Result<
 }
 
 /// Pending rows of `sink`.
-pub fn pending_count(conn: &Connection, sink: SinkKind) -> rusqlite::Result<u64> {
+pub(crate) fn pending_count(conn: &Connection, sink: SinkKind) -> rusqlite::Result<u64> {
     conn.query_row(
         "SELECT COUNT(*) FROM alert_outbox WHERE sink = ?1 AND state = 'pending'",
         params![sink.as_str()],

@@ -9,7 +9,7 @@ use super::SinkKind;
 use crate::config::WebhookConfig;
 use std::time::Duration;
 
-pub struct WebhookSink {
+pub(crate) struct WebhookSink {
     client: reqwest::Client,
     url: String,
     timeout: Duration,
@@ -24,7 +24,7 @@ impl std::fmt::Debug for WebhookSink {
 }
 
 /// `https://discord.com/…`: scheme and host only.
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     reqwest::Url::parse(url)
         .ok()
         .and_then(|u| {
@@ -37,7 +37,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl WebhookSink {
-    pub fn new(cfg: &WebhookConfig, timeout: Duration) -> Result<WebhookSink, String> {
+    pub(crate) fn new(cfg: &WebhookConfig, timeout: Duration) -> Result<WebhookSink, String> {
         Ok(WebhookSink {
             client: super::delivery::http_client(timeout)?,
             url: cfg.url.clone(),
@@ -46,11 +46,11 @@ impl WebhookSink {
     }
 
     /// Where it posts, for messages: `scheme://host/…`.
-    pub fn shown_url(&self) -> String {
+    pub(crate) fn shown_url(&self) -> String {
         redact_url(&self.url)
     }
 
-    pub fn classify(answer: &HttpAnswer) -> Outcome {
+    pub(crate) fn classify(answer: &HttpAnswer) -> Outcome {
         match answer.status {
             200..=299 => Outcome::Sent,
             429 => {

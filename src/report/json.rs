@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// The JSON object printed per symbol per cycle (`--no-ui --json`). Field names are a contract.
 #[derive(Debug, Serialize)]
-pub struct JsonLine<'a> {
+pub(crate) struct JsonLine<'a> {
     pub time: String,
     pub symbol: &'a str,
     pub source: SourceKind,
@@ -19,7 +19,7 @@ pub struct JsonLine<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct JsonMetrics<'a> {
+pub(crate) struct JsonMetrics<'a> {
     pub funding_8h_pct: Option<f64>,
     pub funding_by_exchange: &'a [ExchangeFunding],
     pub oi_usd: Option<f64>,
@@ -46,7 +46,7 @@ pub struct JsonMetrics<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct JsonSignal<'a> {
+pub(crate) struct JsonSignal<'a> {
     pub id: &'static str,
     pub level: Level,
     pub bias: &'static str,
@@ -55,7 +55,7 @@ pub struct JsonSignal<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct JsonGap {
+pub(crate) struct JsonGap {
     pub metric: &'static str,
     pub reason: String,
     /// Age of the kept value in seconds; `null` when there is no value at all.
@@ -63,7 +63,7 @@ pub struct JsonGap {
 }
 
 impl<'a> JsonLine<'a> {
-    pub fn new(report: &'a SymbolReport) -> Self {
+    pub(crate) fn new(report: &'a SymbolReport) -> Self {
         let s = &report.snapshot;
         let funding = s.funding.get();
         let oi = s.open_interest.get().copied().unwrap_or_default();

@@ -2,7 +2,7 @@
 //! the same value to the frontends, the alerter and the history store. [`json`] is the one JSON
 //! shape of a symbol's report, printed by `--json` and posted by the webhook sink.
 
-pub mod json;
+pub(crate) mod json;
 
 use crate::model::{Level, Snapshot};
 use crate::signals::Signal;

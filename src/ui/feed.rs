@@ -12,7 +12,7 @@ use ratatui::Frame;
 /// Indent of an expanded message, under the title column.
 const INDENT: usize = 4;
 
-pub fn level_short(level: Level) -> &'static str {
+pub(super) fn level_short(level: Level) -> &'static str {
     match level {
         Level::High => "HIGH",
         Level::Medium => "MED",
@@ -30,7 +30,7 @@ fn bias_marker(bias: Bias) -> &'static str {
 }
 
 /// The feed title says which filters are on: `Signals · all symbols · ≥ MEDIUM`.
-pub fn title(state: &UiState) -> String {
+pub(super) fn title(state: &UiState) -> String {
     let who = match (state.this_symbol_only, state.selected_view()) {
         (true, Some(v)) => format!("{} only", v.symbol),
         _ => "all symbols".to_string(),
@@ -42,7 +42,7 @@ pub fn title(state: &UiState) -> String {
     format!("Signals · {who} · {levels}")
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let theme = state.theme;
     let total = state.visible_feed_len();
     let count = if total > 0 {

@@ -12,7 +12,7 @@ use ratatui::Frame;
 
 const EXCHANGE_W: usize = 8;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let view = state.selected_view();
     let reading = read(state.selected_snapshot().map(|s| &s.funding), state.now);
     let theme = state.theme;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let theme = state.theme;
     let rows: Vec<(String, &str)> = BINDINGS.iter().map(|b| (keys_text(b), b.help)).collect();
     let keys_w = rows

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key does. Pure intent; `state::update` decides what it means in the current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     PrevSymbol,
     NextSymbol,
     /// Jump to symbol N (the digit of the key pressed, 1-based).
@@ -29,7 +29,7 @@ pub enum Action {
 
 /// One key with the modifiers it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Key {
+pub(crate) struct Key {
     pub code: KeyCode,
     pub mods: KeyModifiers,
 }
@@ -47,7 +47,7 @@ const fn ch(c: char) -> Key {
 
 /// One line of the table: the keys, what the help says, what they do.
 #[derive(Debug, Clone, Copy)]
-pub struct Binding {
+pub(crate) struct Binding {
     pub keys: &'static [Key],
     /// Replaces the generated key list in the help (for long runs like 1–9).
     pub keys_label: Option<&'static str>,
@@ -65,7 +65,7 @@ const fn bind(keys: &'static [Key], help: &'static str, action: Action) -> Bindi
 }
 
 /// Every binding, in the order the help lists them.
-pub static BINDINGS: &[Binding] = &[
+pub(crate) static BINDINGS: &[Binding] = &[
     bind(
         &[plain(KeyCode::Left), ch('h'), plain(KeyCode::BackTab)],
         "previous symbol",
@@ -161,7 +161,7 @@ fn matches(key: &Key, ev: &KeyEvent) -> bool {
 }
 
 /// The action bound to a key press, if any.
-pub fn lookup(ev: &KeyEvent) -> Option<Action> {
+pub(crate) fn lookup(ev: &KeyEvent) -> Option<Action> {
     BINDINGS
         .iter()
         .find(|b| b.keys.iter().any(|k| matches(k, ev)))
@@ -169,7 +169,7 @@ pub fn lookup(ev: &KeyEvent) -> Option<Action> {
 }
 
 /// How a key reads in the help: `←`, `Shift-Tab`, `Ctrl-C`, `PgUp`, `q`.
-pub fn key_name(key: &Key) -> String {
+pub(crate) fn key_name(key: &Key) -> String {
     let base = match key.code {
         KeyCode::Left => "←".to_string(),
         KeyCode::Right => "→".to_string(),
@@ -191,7 +191,7 @@ pub fn key_name(key: &Key) -> String {
 }
 
 /// The help's key column for a binding: `← h Shift-Tab`, or its label override.
-pub fn keys_text(b: &Binding) -> String {
+pub(crate) fn keys_text(b: &Binding) -> String {
     match b.keys_label {
         Some(label) => label.to_string(),
         None => b.keys.iter().map(key_name).collect::<Vec<_>>().join(" "),

@@ -13,7 +13,7 @@ use ratatui::Frame;
 const LABEL_W: usize = 7;
 const VALUE_W: usize = 8;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let theme = state.theme;
     let reading = read(
         state.selected_snapshot().map(|s| &s.liquidations),

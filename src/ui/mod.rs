@@ -8,7 +8,7 @@
 mod feed;
 mod funding;
 mod help;
-pub mod keys;
+pub(crate) mod keys;
 mod liquidations;
 mod open_interest;
 mod positioning;
@@ -17,7 +17,7 @@ mod positioning;
 pub mod sample;
 pub mod state;
 mod taker;
-pub mod theme;
+pub(crate) mod theme;
 pub mod view;
 mod widgets;
 

@@ -15,7 +15,7 @@ const LABEL_W: usize = 7;
 /// ` 70.0% long`.
 const VALUE_W: usize = 12;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let theme = state.theme;
     let snap = state.selected_snapshot();
     let retail = read(snap.map(|s| &s.retail), state.now);

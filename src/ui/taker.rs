@@ -10,7 +10,7 @@ use ratatui::Frame;
 /// `buy 68.0% ` and ` 32.0% sell`.
 const TEXT_W: usize = 10 + 11;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let theme = state.theme;
     let reading = read(state.selected_snapshot().map(|s| &s.taker), state.now);
     widgets::field_panel(

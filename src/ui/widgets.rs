@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 /// How a metric group reads right now.
 #[derive(Debug)]
-pub enum Reading<'a, T> {
+pub(super) enum Reading<'a, T> {
     Fresh(&'a T),
     /// An earlier value kept after a failed attempt: its age in seconds, and why the newest
     /// attempt failed.
@@ -22,7 +22,7 @@ pub enum Reading<'a, T> {
 }
 
 /// Reads a field (or a symbol with no snapshot yet: pending) at `now`.
-pub fn read<'a, T>(field: Option<&'a Field<T>>, now: DateTime<Utc>) -> Reading<'a, T> {
+pub(super) fn read<'a, T>(field: Option<&'a Field<T>>, now: DateTime<Utc>) -> Reading<'a, T> {
     let Some(field) = field else {
         return Reading::Absent(GapReason::Pending);
     };
@@ -35,7 +35,7 @@ pub fn read<'a, T>(field: Option<&'a Field<T>>, now: DateTime<Utc>) -> Reading<'
 
 impl<T> Reading<'_, T> {
     /// `stale 4m` for a kept value, nothing otherwise.
-    pub fn stale_note(&self) -> Option<String> {
+    pub(super) fn stale_note(&self) -> Option<String> {
         match self {
             Reading::Stale(_, age, _) => Some(format!("stale {}", format::age(*age))),
             _ => None,
@@ -43,7 +43,7 @@ impl<T> Reading<'_, T> {
     }
 
     /// The style the value is drawn in: dim when stale.
-    pub fn value_style(&self, theme: Theme) -> Style {
+    pub(super) fn value_style(&self, theme: Theme) -> Style {
         match self {
             Reading::Stale(..) => theme.dim(),
             _ => Style::new(),
@@ -52,12 +52,12 @@ impl<T> Reading<'_, T> {
 }
 
 /// `n/a: not in your plan`.
-pub fn gap_text(reason: &GapReason) -> String {
+pub(super) fn gap_text(reason: &GapReason) -> String {
     format!("n/a: {reason}")
 }
 
 /// A bordered panel with a title and, when the data is stale, a `stale 4m` note in the title.
-pub fn panel(title: &str, note: Option<String>, theme: Theme) -> Block<'static> {
+pub(super) fn panel(title: &str, note: Option<String>, theme: Theme) -> Block<'static> {
     let mut spans = vec![Span::styled(format!(" {title} "), theme.bold())];
     if let Some(note) = note {
         spans.push(Span::styled(format!("· {note} "), theme.warn()));
@@ -69,7 +69,7 @@ pub fn panel(title: &str, note: Option<String>, theme: Theme) -> Block<'static> 
 
 /// The usual panel body: a frame around either the lines `body` builds from the value (dimmed
 /// when stale) or the one-line reason the value is missing.
-pub fn field_panel<T>(
+pub(super) fn field_panel<T>(
     frame: &mut Frame,
     area: Rect,
     title: &str,
@@ -103,7 +103,7 @@ pub fn field_panel<T>(
 }
 
 /// A horizontal bar `████░░░░` of `width` cells filled to `fraction` (clamped to 0..=1).
-pub fn bar(fraction: f64, width: usize) -> (String, String) {
+pub(super) fn bar(fraction: f64, width: usize) -> (String, String) {
     let f = if fraction.is_finite() {
         fraction.clamp(0.0, 1.0)
     } else {
@@ -114,10 +114,15 @@ pub fn bar(fraction: f64, width: usize) -> (String, String) {
 }
 
 /// Bars stop growing here: on wide screens a longer bar says nothing more.
-pub const MAX_BAR: usize = 48;
+pub(super) const MAX_BAR: usize = 48;
 
 /// Bar spans: the filled part in `fill`, the rest dim.
-pub fn bar_spans(fraction: f64, width: usize, fill: Style, theme: Theme) -> [Span<'static>; 2] {
+pub(super) fn bar_spans(
+    fraction: f64,
+    width: usize,
+    fill: Style,
+    theme: Theme,
+) -> [Span<'static>; 2] {
     let (a, b) = bar(fraction, width);
     [Span::styled(a, fill), Span::styled(b, theme.dim())]
 }
@@ -126,7 +131,7 @@ const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'
 
 /// A one-line sparkline of `values` (oldest first), scaled between their own min and max so
 /// that small moves show. Flat series draw mid-height.
-pub fn sparkline(values: impl Iterator<Item = f64> + Clone) -> String {
+pub(super) fn sparkline(values: impl Iterator<Item = f64> + Clone) -> String {
     let (lo, hi) = values
         .clone()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -146,7 +151,12 @@ pub fn sparkline(values: impl Iterator<Item = f64> + Clone) -> String {
 }
 
 /// A signed percent right-aligned in `width` cells, coloured by sign; `n/a` when absent.
-pub fn signed_cell(v: Option<f64>, decimals: usize, width: usize, theme: Theme) -> Span<'static> {
+pub(super) fn signed_cell(
+    v: Option<f64>,
+    decimals: usize,
+    width: usize,
+    theme: Theme,
+) -> Span<'static> {
     match v.filter(|v| v.is_finite()) {
         Some(v) => Span::styled(
             format!("{:>width$}", format::signed_pct(v, decimals)),
@@ -157,7 +167,7 @@ pub fn signed_cell(v: Option<f64>, decimals: usize, width: usize, theme: Theme) 
 }
 
 /// Pads or cuts `s` to exactly `width` cells (cut names end in `.`).
-pub fn fit(s: &str, width: usize) -> String {
+pub(super) fn fit(s: &str, width: usize) -> String {
     let n = s.chars().count();
     if n <= width {
         format!("{s:<width$}")
@@ -171,7 +181,7 @@ pub fn fit(s: &str, width: usize) -> String {
 }
 
 /// Greedy word wrap to `width` columns (long words are cut). Always at least one line.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
     let mut line = String::new();

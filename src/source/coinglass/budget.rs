@@ -249,10 +249,10 @@ impl Limiter {
 // ---------------------------------------------------------------------------------------------
 
 /// Share of the per-minute limit a schedule may plan for.
-pub const BUDGET_SHARE: f64 = 0.8;
+pub(crate) const BUDGET_SHARE: f64 = 0.8;
 /// Default: taker flow every 2 cycles, price every 5 cycles.
-pub const DEFAULT_TAKER_EVERY: u32 = 2;
-pub const DEFAULT_PRICE_EVERY: u32 = 5;
+pub(crate) const DEFAULT_TAKER_EVERY: u32 = 2;
+pub(crate) const DEFAULT_PRICE_EVERY: u32 = 5;
 /// Taker is a rolling 1-hour window: refreshing it more often than every ~3 min (5 % of the
 /// window) buys almost nothing, and it should never be older than its window.
 const TAKER_MIN_PERIOD: Duration = Duration::from_secs(180);
@@ -264,7 +264,7 @@ const PRICE_MAX_PERIOD: Duration = Duration::from_secs(30 * 60);
 /// exchanges' shares of OI move slowly.
 const WEIGHTS_PERIOD: Duration = Duration::from_secs(30 * 60);
 /// Coins per coins-markets page.
-pub const MARKETS_PER_PAGE: u32 = 100;
+pub(crate) const MARKETS_PER_PAGE: u32 = 100;
 /// Poll-interval stretching step and ceiling.
 const STRETCH_STEP: Duration = Duration::from_secs(15);
 const MAX_POLL: Duration = Duration::from_secs(24 * 3600);
@@ -335,7 +335,7 @@ impl Schedule {
 }
 
 /// A duration as a V4 interval string (`1m`, `30m`, `4h`, `1d`).
-pub fn interval_str(d: Duration) -> String {
+pub(crate) fn interval_str(d: Duration) -> String {
     let s = d.as_secs();
     if s % 86_400 == 0 && s >= 86_400 {
         format!("{}d", s / 86_400)

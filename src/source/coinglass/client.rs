@@ -22,7 +22,7 @@ use std::time::Duration;
 /// Production base URL (overridable through `COINGLASS_BASE_URL` in the config layer).
 pub const DEFAULT_BASE_URL: &str = "https://open-api-v4.coinglass.com";
 /// Bytes of an unexpected body kept in [`ApiError::Malformed`].
-pub const BODY_HEAD_BYTES: usize = 200;
+pub(crate) const BODY_HEAD_BYTES: usize = 200;
 
 /// Endpoint paths (V4).
 pub mod paths {
@@ -176,7 +176,7 @@ impl ApiError {
 }
 
 /// Query parameters of one request.
-pub type Params = Vec<(&'static str, String)>;
+pub(crate) type Params = Vec<(&'static str, String)>;
 
 /// Common parameters of the history endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -690,7 +690,7 @@ fn transport_error(endpoint: &str, e: reqwest::Error) -> ApiError {
 }
 
 /// First [`BODY_HEAD_BYTES`] of a body, cut on a character boundary.
-pub fn body_head(body: &[u8]) -> String {
+pub(crate) fn body_head(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(BODY_HEAD_BYTES)]).into_owned();
     let mut end = text.len().min(BODY_HEAD_BYTES);
     while !text.is_char_boundary(end) {
@@ -726,7 +726,7 @@ fn classify(endpoint: &str, origin: &str, code: u16, msg: &str) -> ApiError {
 }
 
 /// Turns one HTTP answer into `T` or a typed error.
-pub fn decode<T: DeserializeOwned>(
+pub(crate) fn decode<T: DeserializeOwned>(
     endpoint: &str,
     status: u16,
     body: &[u8],

@@ -13,7 +13,7 @@ use super::wire::{LiquidationBar, LongShortBar, OhlcBar, TakerBar};
 use crate::model::{funding_to_8h, Bar, HistorySeries};
 
 /// The interval the OI-weighted funding history is taken to be quoted on (see module docs).
-pub const FUNDING_HISTORY_INTERVAL_H: f64 = 8.0;
+pub(crate) const FUNDING_HISTORY_INTERVAL_H: f64 = 8.0;
 
 /// Whose history: the coin (aggregated series) and its reference pair on one exchange
 /// (price, long/short, taker).

@@ -6,11 +6,11 @@
 //! * [`budget`]: the key's [`Plan`], the client-side [`Limiter`] and the schedule planner;
 //! * [`live`]: [`LiveSource`], which turns one cycle of calls into one `Snapshot` per symbol.
 
-pub mod budget;
-pub mod client;
-pub mod history;
-pub mod live;
-pub mod wire;
+pub(crate) mod budget;
+pub(crate) mod client;
+pub(crate) mod history;
+pub(crate) mod live;
+pub(crate) mod wire;
 
 pub use budget::{
     allowed_per_window, headroom, plan_schedule, Limiter, MarketsMode, Plan, Schedule,

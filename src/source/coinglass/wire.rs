@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Lenient deserializers shared by every wire type.
-pub mod de {
+pub(crate) mod de {
     use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use serde::Deserialize;
     use std::fmt;
@@ -76,7 +76,7 @@ pub mod de {
     }
 
     /// Parses a numeric string; `None` for empty, non-numeric or non-finite text.
-    pub fn parse_num(s: &str) -> Option<f64> {
+    pub(crate) fn parse_num(s: &str) -> Option<f64> {
         let t = s.trim();
         if t.is_empty() {
             return None;
@@ -85,7 +85,7 @@ pub mod de {
     }
 
     /// `Option<f64>` from a number or a numeric string; absent/null/""/garbage → `None`.
-    pub fn opt_num<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    pub(crate) fn opt_num<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         Ok(match scalar(d)? {
             Scalar::Num(v) if v.is_finite() => Some(v),
             Scalar::Text(s) => parse_num(&s),
@@ -94,14 +94,14 @@ pub mod de {
     }
 
     /// Epoch milliseconds from a number or a numeric string.
-    pub fn opt_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub(crate) fn opt_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         Ok(opt_num(d)?
             .filter(|v| v.abs() < 9.0e15)
             .map(|v| v.round() as i64))
     }
 
     /// `Option<bool>` from `true`, `"true"`, `1`, `"1"` (and the false forms).
-    pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
         Ok(match scalar(d)? {
             Scalar::Bool(b) => Some(b),
             Scalar::Num(v) => Some(v != 0.0),
@@ -115,7 +115,7 @@ pub mod de {
     }
 
     /// `Option<String>` from a string or a number (a `code` of `0` reads as `"0"`).
-    pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         Ok(match scalar(d)? {
             Scalar::Text(s) => Some(s),
             Scalar::Num(v) if v.fract() == 0.0 && v.abs() < 1e15 => Some(format!("{}", v as i64)),
@@ -126,12 +126,12 @@ pub mod de {
     }
 
     /// A name field: string (or number) → `String`; missing/null → `""`.
-    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         Ok(opt_text(d)?.unwrap_or_default())
     }
 
     /// A list that may be `null`.
-    pub fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+    pub(crate) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
     where
         D: Deserializer<'de>,
         T: Deserialize<'de>,
@@ -141,12 +141,12 @@ pub mod de {
 }
 
 /// Case-insensitive exchange-name comparison (`BINANCE` == `Binance`).
-pub fn same_exchange(a: &str, b: &str) -> bool {
+pub(crate) fn same_exchange(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 /// Epoch milliseconds → UTC time (`None` when out of range).
-pub fn ms_to_time(ms: i64) -> Option<DateTime<Utc>> {
+pub(crate) fn ms_to_time(ms: i64) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(ms).single()
 }
 
@@ -157,7 +157,7 @@ pub fn ms_to_time(ms: i64) -> Option<DateTime<Utc>> {
 /// `{"code":"0","msg":"success","data":...}`; `data` is decoded separately so that an envelope
 /// error and a data-shape error can be told apart.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Envelope {
+pub(crate) struct Envelope {
     #[serde(default, deserialize_with = "de::opt_text")]
     pub code: Option<String>,
     #[serde(default, deserialize_with = "de::opt_text")]
@@ -513,7 +513,7 @@ pub struct ExchangePair {
 }
 
 /// `/api/futures/supported-exchange-pairs`: exchange name → pairs.
-pub type ExchangePairs = BTreeMap<String, Vec<ExchangePair>>;
+pub(crate) type ExchangePairs = BTreeMap<String, Vec<ExchangePair>>;
 
 #[cfg(test)]
 mod tests {
