@@ -1,6 +1,6 @@
 use clap::Parser;
 use perpwatch::app::{self, exit};
-use perpwatch::cli::{Cli, Command};
+use perpwatch::config::cli::{Cli, Command};
 use perpwatch::config::Config;
 use std::io::IsTerminal;
 use std::process::ExitCode;

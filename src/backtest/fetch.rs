@@ -19,12 +19,12 @@
 //! 8 h equivalent by 2× or 8×.
 
 use super::{human_ms, interval_ms, Bar, DAY_MS};
-use crate::cli::BacktestArgs;
 use crate::coinglass::client::{
     ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LongShortKind,
 };
 use crate::coinglass::wire::{LiquidationBar, LongShortBar, OhlcBar, TakerBar};
 use crate::coinglass::Plan;
+use crate::config::cli::BacktestArgs;
 use crate::config::Config;
 use crate::demo::{DemoMarket, SIM_HOUR_S};
 use crate::model::funding_to_8h;
