@@ -239,7 +239,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
             message: format!(
                 "rows are {} apart at the closest: expected the spacing of one interval of {}",
                 crate::backtest::human_ms(step),
-                crate::cli::HISTORY_INTERVALS.join(", ")
+                crate::config::cli::HISTORY_INTERVALS.join(", ")
             ),
         });
     };
@@ -272,7 +272,7 @@ pub fn import(
 }
 
 /// `perpwatch import`.
-pub fn command(config: &crate::config::Config, args: &crate::cli::ImportArgs) -> ExitCode {
+pub fn command(config: &crate::config::Config, args: &crate::config::cli::ImportArgs) -> ExitCode {
     match import(&config.data_dir, &args.file, &args.symbol) {
         Ok((parsed, db)) => {
             let when = |b: Option<&Bar>| {

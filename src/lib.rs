@@ -5,7 +5,6 @@
 pub mod alerts;
 pub mod app;
 pub mod backtest;
-pub mod cli;
 pub mod config;
 pub mod exit;
 #[cfg(any(test, feature = "test-support"))]

@@ -1,6 +1,6 @@
 use clap::Parser;
 use perpwatch::app;
-use perpwatch::cli::{Cli, Command};
+use perpwatch::config::cli::{Cli, Command};
 use perpwatch::config::Config;
 use perpwatch::exit;
 use std::io::IsTerminal;

@@ -5,7 +5,7 @@ mod common;
 
 use common::{ok, run, text, Sandbox, TEST_KEY};
 use perpwatch::backtest::fetch::{load_bars, BacktestError, BarSource};
-use perpwatch::cli::{Cli, Command};
+use perpwatch::config::cli::{Cli, Command};
 use perpwatch::config::Config;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
@@ -88,7 +88,7 @@ fn config_for(
     sb: &Sandbox,
     server: &MockServer,
     args: &[&str],
-) -> (Config, perpwatch::cli::BacktestArgs) {
+) -> (Config, perpwatch::config::cli::BacktestArgs) {
     let cfg_file = sb.path().join("empty.toml");
     std::fs::write(&cfg_file, "").expect("write config");
     let data = sb.data_dir();

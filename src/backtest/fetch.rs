@@ -16,7 +16,7 @@
 //! [`crate::source::coinglass::history`].
 
 use super::{human_ms, interval_ms, DAY_MS};
-use crate::cli::BacktestArgs;
+use crate::config::cli::BacktestArgs;
 use crate::config::Config;
 use crate::model::{Bar, HistorySeries};
 use crate::source::coinglass::client::{ApiError, ClientOptions, CoinGlassClient, HistoryQuery};

@@ -10,7 +10,7 @@ pub mod fetch;
 pub mod replay;
 pub mod report;
 
-use crate::cli::BacktestArgs;
+use crate::config::cli::BacktestArgs;
 use crate::config::Config;
 use crate::exit;
 use chrono::{DateTime, Utc};
@@ -42,7 +42,7 @@ pub fn interval_ms(interval: &str) -> Option<i64> {
 
 /// The V4 name of an interval length, if it is one.
 pub fn interval_name(ms: i64) -> Option<&'static str> {
-    crate::cli::HISTORY_INTERVALS
+    crate::config::cli::HISTORY_INTERVALS
         .into_iter()
         .find(|name| interval_ms(name) == Some(ms))
 }

@@ -7,7 +7,7 @@
 //! same reason clap does not read environment variables itself: `.env` is loaded by the config
 //! layer, after argument parsing, and must be able to supply them too.
 
-use crate::config::{parse_duration, parse_symbol};
+use super::parse::{parse_duration, parse_symbol};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -173,7 +173,7 @@ fn parse_positive_finite(s: &str, example: &str) -> Result<f64, String> {
 }
 
 /// `--demo-speed`: a finite factor greater than 0.
-pub fn parse_demo_speed(s: &str) -> Result<f64, String> {
+fn parse_demo_speed(s: &str) -> Result<f64, String> {
     parse_positive_finite(s, "10")
 }
 

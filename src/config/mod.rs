@@ -1,0 +1,555 @@
+//! Configuration: defaults < TOML file < `.env` < environment < flags, validated into [`Config`].
+//!
+//! Every setting is described once by a [`Key`] (its file key, environment variable and flag) and
+//! read through one resolver ([`Layers::get`]) that takes the highest layer holding a non-empty
+//! value and validates it with the key's parser. A bad value becomes one [`ConfigError`] naming the
+//! key, the value (never for secrets), where it came from and what is allowed.
+//!
+//! Thresholds come only from the file: `[thresholds]` overlays [`Thresholds::default`] and each
+//! `[symbol.<COIN>.thresholds]` overlays the result, by merging TOML tables and deserializing
+//! the merged table into [`Thresholds`] (no twin struct).
+
+pub mod cli;
+mod error;
+mod keys;
+mod layers;
+mod model;
+mod parse;
+#[cfg(test)]
+mod test_support;
+mod thresholds;
+
+use crate::model::Level;
+use crate::signals::Thresholds;
+use cli::{Cli, Command};
+use keys::{
+    Key, API_KEY, BASE_URL, COOLDOWN_HIGH, COOLDOWN_LOW, COOLDOWN_MEDIUM, DATA_DIR, DEMO_SPEED,
+    FAILURE_CYCLES, HISTORY_RETENTION, LOG_LEVEL, MAX_AGE, MIN_LEVEL, PLAN, POLL_INTERVAL,
+    REFERENCE_EXCHANGE, REFERENCE_QUOTE, SYMBOLS, TELEGRAM_API_URL, TELEGRAM_BOT_TOKEN,
+    TELEGRAM_CHAT_ID, WEBHOOK_URL,
+};
+use layers::{DotEnv, Env, FileLayer, Layers, Raw};
+use parse::{
+    alert_duration, duration_between, parse_api_key, parse_bot_token, parse_chat_id,
+    parse_exchange, parse_failure_cycles, parse_http_url, parse_log_level, parse_min_level,
+    parse_path, parse_plan, parse_quote, parse_symbol_list,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+use thresholds::resolve_all_thresholds;
+
+pub use error::{ConfigError, Origin};
+pub use model::{AlertsConfig, Config, Mode, TelegramConfig, WebhookConfig};
+
+/// CoinGlass subscription plan; one type shared with the client (`crate::source::coinglass::Plan`).
+pub use crate::source::coinglass::Plan;
+
+const DEFAULT_SYMBOLS: [&str; 2] = ["BTC", "ETH"];
+const MAX_SYMBOLS: usize = 100;
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// CoinGlass caches its lists for 10–20 s: polling faster buys nothing.
+const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
+const DEFAULT_REFERENCE_EXCHANGE: &str = "Binance";
+const DEFAULT_REFERENCE_QUOTE: &str = "USDT";
+const DEFAULT_BASE_URL: &str = "https://open-api-v4.coinglass.com";
+const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
+const DEFAULT_LOG_LEVEL: &str = "info";
+const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
+const DEFAULT_DEMO_SPEED: f64 = 1.0;
+/// Fallback data directory when the platform has no home directory.
+const FALLBACK_DATA_DIR: &str = "./perpwatch-data";
+
+/// Longest cooldown / alert age accepted (keeps `Instant + Duration` far from overflow).
+const MAX_ALERT_DURATION: Duration = Duration::from_secs(30 * 86_400);
+/// `[history] retention`: 30 days by default, 1 hour to 10 years.
+const DEFAULT_HISTORY_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+const MIN_HISTORY_RETENTION: Duration = Duration::from_secs(3600);
+const MAX_HISTORY_RETENTION: Duration = Duration::from_secs(3650 * 86_400);
+const MAX_FAILURE_CYCLES: i64 = 1000;
+const HIDDEN: &str = "<hidden>";
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+/// Platform defaults (injected in tests so they never see the developer's files).
+struct Defaults {
+    config_file: Option<PathBuf>,
+    data_dir: PathBuf,
+}
+
+impl Defaults {
+    fn system() -> Defaults {
+        Defaults {
+            config_file: default_config_path(),
+            data_dir: default_data_dir(),
+        }
+    }
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "perpwatch")
+}
+
+/// `$XDG_CONFIG_HOME/perpwatch/config.toml` on Linux (the platform's config dir elsewhere).
+fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("config.toml"))
+}
+
+/// `$XDG_DATA_HOME/perpwatch` on Linux, else [`FALLBACK_DATA_DIR`].
+fn default_data_dir() -> PathBuf {
+    project_dirs().map_or_else(
+        || PathBuf::from(FALLBACK_DATA_DIR),
+        |d| d.data_dir().to_path_buf(),
+    )
+}
+
+impl Config {
+    /// Loads `.env` from the current directory (without touching the process environment), the
+    /// config file, the environment and the flags.
+    pub fn load(cli: &Cli) -> Result<Config, ConfigError> {
+        let dotenv_path = std::env::current_dir()
+            .map(|d| d.join(".env"))
+            .unwrap_or_else(|_| PathBuf::from(".env"));
+        let dotenv = DotEnv::read(&dotenv_path)?;
+        let real = |name: &str| std::env::var(name).ok();
+        Config::resolve(
+            cli,
+            &Env {
+                real: &real,
+                dotenv,
+            },
+            &Defaults::system(),
+        )
+    }
+
+    /// Like [`Config::load`] but with `env` as the whole environment and no `.env` file.
+    pub fn load_from(
+        cli: &Cli,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Config::resolve(
+            cli,
+            &Env {
+                real: env,
+                dotenv: None,
+            },
+            &Defaults::system(),
+        )
+    }
+
+    fn resolve(cli: &Cli, env: &Env<'_>, defaults: &Defaults) -> Result<Config, ConfigError> {
+        let file = FileLayer::load(cli.config.as_deref(), defaults.config_file.as_deref())?;
+        Config::build(cli, env, file, defaults)
+    }
+
+    fn build(
+        cli: &Cli,
+        env: &Env<'_>,
+        file: Option<FileLayer>,
+        defaults: &Defaults,
+    ) -> Result<Config, ConfigError> {
+        let layers = Layers {
+            env,
+            file: file.as_ref(),
+        };
+        let flag = |value: &Option<String>| value.clone().map(Raw::Text);
+
+        let symbols = layers.get_or(SYMBOLS, flag(&cli.symbols), parse_symbol_list, || {
+            DEFAULT_SYMBOLS.iter().map(|s| s.to_string()).collect()
+        })?;
+        let poll_interval = layers.get_or(
+            POLL_INTERVAL,
+            flag(&cli.poll_interval),
+            |raw| duration_between(raw, MIN_POLL_INTERVAL, MAX_POLL_INTERVAL),
+            || DEFAULT_POLL_INTERVAL,
+        )?;
+        let plan = layers
+            .get(PLAN, flag(&cli.plan), parse_plan)?
+            .map(|(p, _)| p);
+        let reference_exchange = layers.get_or(
+            REFERENCE_EXCHANGE,
+            flag(&cli.reference_exchange),
+            parse_exchange,
+            || DEFAULT_REFERENCE_EXCHANGE.to_string(),
+        )?;
+        let reference_quote = layers.get_or(REFERENCE_QUOTE, None, parse_quote, || {
+            DEFAULT_REFERENCE_QUOTE.to_string()
+        })?;
+        let api_key = layers.get(API_KEY, None, parse_api_key)?;
+        let base_url = layers.get_or(
+            BASE_URL,
+            None,
+            |raw| parse_http_url(raw, DEFAULT_BASE_URL),
+            || DEFAULT_BASE_URL.to_string(),
+        )?;
+        let data_dir = layers.get_or(
+            DATA_DIR,
+            cli.data_dir.clone().map(Raw::Path),
+            parse_path,
+            || defaults.data_dir.clone(),
+        )?;
+        let log_level = layers.get_or(LOG_LEVEL, flag(&cli.log_level), parse_log_level, || {
+            DEFAULT_LOG_LEVEL.to_string()
+        })?;
+
+        let d = AlertsConfig::default();
+        let alerts = AlertsConfig {
+            min_level: layers.get_or(MIN_LEVEL, None, parse_min_level, || d.min_level)?,
+            cooldown_high: layers
+                .get_or(COOLDOWN_HIGH, None, alert_duration, || d.cooldown_high)?,
+            cooldown_medium: layers
+                .get_or(COOLDOWN_MEDIUM, None, alert_duration, || d.cooldown_medium)?,
+            cooldown_low: layers.get_or(COOLDOWN_LOW, None, alert_duration, || d.cooldown_low)?,
+            failure_cycles: layers.get_or(FAILURE_CYCLES, None, parse_failure_cycles, || {
+                d.failure_cycles
+            })?,
+            max_age: layers.get_or(MAX_AGE, None, alert_duration, || d.max_age)?,
+        };
+
+        let history_retention = layers.get_or(
+            HISTORY_RETENTION,
+            None,
+            |raw| duration_between(raw, MIN_HISTORY_RETENTION, MAX_HISTORY_RETENTION),
+            || DEFAULT_HISTORY_RETENTION,
+        )?;
+
+        let telegram = Config::telegram(&layers)?;
+        let webhook = layers
+            .get(WEBHOOK_URL, None, |raw| {
+                parse_http_url(raw, "https://example.com/hooks/perpwatch")
+            })?
+            .map(|(url, _)| WebhookConfig { url });
+
+        let (thresholds, symbol_thresholds) = resolve_all_thresholds(file.as_ref())?;
+
+        let demo_speed = match cli.demo_speed {
+            None => DEFAULT_DEMO_SPEED,
+            Some(v) if v.is_finite() && v > 0.0 => v,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    key: DEMO_SPEED.name.to_string(),
+                    value: v.to_string(),
+                    origin: Origin::Flag(DEMO_SPEED.flag.unwrap_or("--demo-speed")),
+                    expected: "a number greater than 0, like 10".to_string(),
+                })
+            }
+        };
+        let backtest_demo = matches!(&cli.command, Some(Command::Backtest(b)) if b.demo);
+        let mode = Mode {
+            ui: !(cli.no_ui || cli.once),
+            json: cli.json,
+            once: cli.once,
+            demo: cli.demo || backtest_demo,
+            demo_speed,
+        };
+
+        let warnings = file.as_ref().map(file_warnings).unwrap_or_default();
+
+        Ok(Config {
+            symbols,
+            poll_interval,
+            plan,
+            reference_exchange,
+            reference_quote,
+            api_key: api_key.map(|(key, _)| key),
+            base_url,
+            data_dir,
+            log_level,
+            thresholds,
+            symbol_thresholds,
+            alerts,
+            history_retention,
+            telegram,
+            webhook,
+            mode,
+            config_path: file.map(|f| f.path),
+            warnings,
+        })
+    }
+
+    /// Telegram is on when both the token and the chat id are set; one alone is an error.
+    fn telegram(layers: &Layers<'_>) -> Result<Option<TelegramConfig>, ConfigError> {
+        let token = layers.get(TELEGRAM_BOT_TOKEN, None, parse_bot_token)?;
+        let chat_id = layers.get(TELEGRAM_CHAT_ID, None, parse_chat_id)?;
+        let api_url = layers.get_or(
+            TELEGRAM_API_URL,
+            None,
+            |raw| parse_http_url(raw, DEFAULT_TELEGRAM_API_URL),
+            || DEFAULT_TELEGRAM_API_URL.to_string(),
+        )?;
+        let missing = |missing: Key, present: Key, origin: Origin| {
+            ConfigError::Missing {
+            key: missing.name.to_string(),
+            reason: format!(
+                "{} is set in {origin} but {} is not; set {} in the config file or {} (or remove {})",
+                present.name,
+                missing.name,
+                missing.name,
+                missing.env.unwrap_or(missing.name),
+                present.name,
+            ),
+        }
+        };
+        match (token, chat_id) {
+            (Some((bot_token, _)), Some((chat_id, _))) => Ok(Some(TelegramConfig {
+                bot_token,
+                chat_id,
+                api_url,
+            })),
+            (None, None) => Ok(None),
+            (Some((_, origin)), None) => Err(missing(TELEGRAM_CHAT_ID, TELEGRAM_BOT_TOKEN, origin)),
+            (None, Some((_, origin))) => Err(missing(TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, origin)),
+        }
+    }
+
+    /// The thresholds for `symbol`: its `[symbol.<COIN>.thresholds]` merged onto the global ones,
+    /// or the global ones.
+    pub fn thresholds_for(&self, symbol: &str) -> Thresholds {
+        self.symbol_thresholds
+            .get(symbol)
+            .or_else(|| {
+                self.symbol_thresholds
+                    .get(&symbol.trim().to_ascii_uppercase())
+            })
+            .copied()
+            .unwrap_or(self.thresholds)
+    }
+
+    /// Demo market: asked for, or no API key.
+    pub fn is_demo(&self) -> bool {
+        self.mode.demo || self.api_key.is_none()
+    }
+}
+
+/// Warnings about secrets kept in the config file.
+fn file_warnings(file: &FileLayer) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let holds = |key: Key| {
+        file.get(key.name)
+            .is_some_and(|v| !Raw::Toml(v.clone()).is_empty())
+    };
+    if holds(API_KEY) {
+        warnings.push(format!(
+            "{} is set in {}; prefer the {} environment variable (or a .env file) so the key \
+             stays out of the config file",
+            API_KEY.name,
+            file.path.display(),
+            API_KEY.env.unwrap_or(API_KEY.name),
+        ));
+    }
+    let secrets: Vec<&str> = [API_KEY, TELEGRAM_BOT_TOKEN, WEBHOOK_URL]
+        .into_iter()
+        .filter(|k| holds(*k))
+        .map(|k| k.name)
+        .collect();
+    if file.shared && !secrets.is_empty() {
+        warnings.push(format!(
+            "{} holds secrets ({}) and other users can read it; run: chmod 600 {}",
+            file.path.display(),
+            secrets.join(", "),
+            file.path.display(),
+        ));
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys::KEYS;
+    use super::test_support::{cli, err, ok, test_defaults};
+    use super::thresholds::threshold_keys;
+    use super::*;
+    const EXAMPLE: &str = include_str!("../../assets/config.example.toml");
+
+    #[test]
+    fn config_history_retention_from_file_and_env_with_a_clear_error() {
+        assert_eq!(
+            ok(&[], &[], None).history_retention,
+            Duration::from_secs(30 * 86_400)
+        );
+        let file = "[history]\nretention = \"7d\"";
+        assert_eq!(
+            ok(&[], &[], Some(file)).history_retention,
+            Duration::from_secs(7 * 86_400)
+        );
+        let env = [("PERPWATCH_HISTORY_RETENTION", "90d")];
+        assert_eq!(
+            ok(&[], &env, Some(file)).history_retention,
+            Duration::from_secs(90 * 86_400),
+            "environment beats the file"
+        );
+        let message = err(&[], &[], Some("[history]\nretention = \"10m\""));
+        assert!(
+            message.contains("history.retention = \"10m\"") && message.contains("between 1h and"),
+            "{message}"
+        );
+        let message = err(&[], &[("PERPWATCH_HISTORY_RETENTION", "forever")], None);
+        assert!(message.contains("PERPWATCH_HISTORY_RETENTION"), "{message}");
+    }
+
+    #[test]
+    fn config_defaults_without_file_env_or_flags() {
+        let c = ok(&[], &[], None);
+        assert_eq!(c.symbols, ["BTC", "ETH"]);
+        assert_eq!(c.poll_interval, Duration::from_secs(60));
+        assert_eq!(c.plan, None);
+        assert_eq!(c.reference_exchange, "Binance");
+        assert_eq!(c.reference_quote, "USDT");
+        assert!(c.api_key.is_none());
+        assert_eq!(c.base_url, DEFAULT_BASE_URL);
+        assert_eq!(c.data_dir, PathBuf::from("/default/data"));
+        assert_eq!(c.log_level, "info");
+        assert_eq!(c.thresholds, Thresholds::default());
+        assert!(c.symbol_thresholds.is_empty());
+        assert_eq!(c.alerts, AlertsConfig::default());
+        assert_eq!(c.alerts.min_level, Level::Medium);
+        assert_eq!(c.alerts.cooldown_high, Duration::from_secs(1800));
+        assert_eq!(c.alerts.cooldown_medium, Duration::from_secs(3600));
+        assert_eq!(c.alerts.cooldown_low, Duration::from_secs(6 * 3600));
+        assert_eq!(c.alerts.failure_cycles, 3);
+        assert_eq!(c.alerts.max_age, Duration::from_secs(1800));
+        assert!(c.telegram.is_none());
+        assert!(c.webhook.is_none());
+        assert_eq!(
+            c.mode,
+            Mode {
+                ui: true,
+                json: false,
+                once: false,
+                demo: false,
+                demo_speed: 1.0
+            }
+        );
+        assert!(c.is_demo(), "no API key means demo");
+        assert_eq!(c.config_path, None);
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn config_demo_speed_validated_even_when_cli_is_built_by_hand() {
+        let mut args = cli(&["--demo", "--demo-speed", "4"]);
+        let no_env = |_: &str| None;
+        let env = Env {
+            real: &no_env,
+            dotenv: None,
+        };
+        let c = Config::build(&args, &env, None, &test_defaults());
+        assert_eq!(c.map(|c| c.mode.demo_speed).ok(), Some(4.0));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            args.demo_speed = Some(bad);
+            let message = Config::build(&args, &env, None, &test_defaults())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(message.contains("demo_speed = "), "{message}");
+            assert!(message.contains("flag --demo-speed"), "{message}");
+            assert!(message.contains("greater than 0"), "{message}");
+        }
+    }
+
+    #[test]
+    fn config_warns_about_an_api_key_in_the_file() {
+        let c = ok(&[], &[], Some("coinglass_api_key = \"cg-in-file\""));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("COINGLASS_API_KEY"));
+        assert!(!c.warnings[0].contains("cg-in-file"));
+        let c = ok(&[], &[("COINGLASS_API_KEY", "cg-in-env")], None);
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn config_mode_from_flags() {
+        let c = ok(&["--no-ui", "--json"], &[], None);
+        assert!(!c.mode.ui && c.mode.json && !c.mode.once);
+        let c = ok(&["--once"], &[], None);
+        assert!(!c.mode.ui && c.mode.once, "--once is headless");
+        let c = ok(&["backtest", "--demo"], &[("COINGLASS_API_KEY", "k")], None);
+        assert!(c.mode.demo && c.is_demo());
+        let c = ok(&[], &[("COINGLASS_API_KEY", "k")], None);
+        assert!(!c.is_demo());
+        let c = ok(&["--demo"], &[("COINGLASS_API_KEY", "k")], None);
+        assert!(c.is_demo());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn config_warns_when_a_file_with_secrets_is_readable_by_others() -> Result<(), ConfigError> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().map_err(|source| ConfigError::Io {
+            path: PathBuf::from("tempdir"),
+            source,
+        })?;
+        let path = dir.path().join("config.toml");
+        let io = |source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::write(&path, "[telegram]\nbot_token = \"1:a\"\nchat_id = \"1\"").map_err(io)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).map_err(io)?;
+        let layer = FileLayer::load(Some(&path), None)?;
+        let warnings = layer.as_ref().map(file_warnings).unwrap_or_default();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("telegram.bot_token") && warnings[0].contains("chmod 600"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        let layer = FileLayer::load(Some(&path), None)?;
+        assert!(layer
+            .as_ref()
+            .map(file_warnings)
+            .unwrap_or_default()
+            .is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn config_example_file_parses_validates_and_shows_the_defaults() -> Result<(), ConfigError> {
+        let file = FileLayer::parse(EXAMPLE, PathBuf::from("assets/config.example.toml"))?;
+        let no_env = |_: &str| None;
+        let env = Env {
+            real: &no_env,
+            dotenv: None,
+        };
+        let c = Config::build(&cli(&[]), &env, Some(file), &test_defaults())?;
+        let d = ok(&[], &[], None);
+        assert_eq!(c.symbols, d.symbols);
+        assert_eq!(c.poll_interval, d.poll_interval);
+        assert_eq!(c.reference_exchange, d.reference_exchange);
+        assert_eq!(c.reference_quote, d.reference_quote);
+        assert_eq!(c.base_url, d.base_url);
+        assert_eq!(c.log_level, d.log_level);
+        assert_eq!(
+            c.thresholds,
+            Thresholds::default(),
+            "[thresholds] shows the defaults"
+        );
+        assert_eq!(
+            c.alerts,
+            AlertsConfig::default(),
+            "[alerts] shows the defaults"
+        );
+        assert_eq!(c.history_retention, DEFAULT_HISTORY_RETENTION);
+        assert!(c.telegram.is_none() && c.webhook.is_none() && c.api_key.is_none());
+        assert_eq!(c.thresholds_for("DOGE").liq_cascade_usd, 5_000_000.0);
+        assert!(c.warnings.is_empty());
+        // Every key is documented, commented out or not.
+        for key in KEYS {
+            let leaf = key.name.rsplit('.').next().unwrap_or(key.name);
+            assert!(
+                EXAMPLE.contains(&format!("{leaf} = ")),
+                "{} missing",
+                key.name
+            );
+            if let Some(var) = key.env {
+                assert!(EXAMPLE.contains(var), "{var} not mentioned");
+            }
+            if let Some(flag) = key.flag {
+                assert!(EXAMPLE.contains(flag), "{flag} not mentioned");
+            }
+        }
+        for name in threshold_keys() {
+            assert!(EXAMPLE.contains(&format!("\n{name} = ")), "{name} missing");
+        }
+        Ok(())
+    }
+}
