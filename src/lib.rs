@@ -1,6 +1,27 @@
-//! perpwatch: watches crypto perpetual futures through the CoinGlass API V4 and warns before
-//! leverage unwinds. Data flows one way: config → source (live CoinGlass | demo) → monitor →
-//! signals → frontends (TUI | headless) and alerts. See `../shared/design.md`.
+//! perpwatch watches crypto perpetual futures (funding, open interest, liquidations, long/short
+//! positioning, taker flow) and warns before leverage unwinds.
+//!
+//! Data flows one way (`docs/architecture.md` has the picture and the rules):
+//!
+//! ```text
+//! config ─► source ─► monitor ─► signals ─► report ─┬─► frontend: ui (dashboard) | headless
+//!                                                    ├─► alerts (cooldown ─► outbox ─► sinks)
+//!                                                    └─► store (SQLite history) ─► backtest
+//! ```
+//!
+//! Module map, in the order data passes through:
+//! - [`config`]: flags, environment, `.env` and the TOML file, validated into one `Config`;
+//!   `config::cli` holds the command-line definitions.
+//! - [`source`]: the [`source::Source`] trait and its implementations ([`source::coinglass`],
+//!   [`source::demo`]). Only a source knows HTTP, JSON or the simulation.
+//! - [`model`]: the domain values a source yields (`Snapshot`, metric groups that are fresh,
+//!   stale or absent with a reason, history bars).
+//! - [`signals`]: pure rules over a snapshot's inputs.
+//! - [`monitor`]: the poll loop; the only producer of `Update`s and cycle reports.
+//! - [`report`]: what a cycle produced, as every consumer sees it, and its JSON shape.
+//! - Consumers of reports, which never import one another: `ui` and `headless` (frontends),
+//!   [`alerts`], [`store`]. [`backtest`] and [`import`] work on the store's history.
+//! - [`app`]: the composition root that wires all of the above; [`exit`]: the exit codes.
 
 pub mod alerts;
 pub mod app;

@@ -1,5 +1,5 @@
 //! Contract tests of the CoinGlass V4 client and the live source against local mock servers that
-//! answer in V4 shapes (see `shared/coinglass-v4.md`). Nothing here reaches a real host.
+//! answer in V4 shapes (see `docs/coinglass-v4.md`). Nothing here reaches a real host.
 
 use chrono::{DateTime, TimeZone, Utc};
 use perpwatch::model::{GapReason, Margin};
@@ -205,7 +205,6 @@ async fn history_endpoints_send_pair_or_coin_and_read_string_bars() {
     for p in [
         paths::OI_AGGREGATED_HISTORY,
         paths::FUNDING_OI_WEIGHT_HISTORY,
-        paths::FUNDING_VOL_WEIGHT_HISTORY,
     ] {
         Mock::given(path(p))
             .and(query_param("symbol", "BTC"))
@@ -234,8 +233,9 @@ async fn history_endpoints_send_pair_or_coin_and_read_string_bars() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(path(paths::TAKER_AGGREGATED_HISTORY))
-        .and(query_param("exchange_list", "Binance,OKX"))
+    Mock::given(path(paths::TAKER_PAIR_HISTORY))
+        .and(query_param("exchange", "Binance"))
+        .and(query_param("symbol", "BTCUSDT"))
         .respond_with(ok(json!([{"time": 1, "aggregated_buy_volume_usd": "7",
                                  "aggregated_sell_volume_usd": 8}])))
         .expect(1)
@@ -274,7 +274,6 @@ async fn history_endpoints_send_pair_or_coin_and_read_string_bars() {
     for bars in [
         c.oi_aggregated_history("BTC", &range).await.unwrap(),
         c.funding_oi_weight_history("BTC", &range).await.unwrap(),
-        c.funding_vol_weight_history("BTC", &range).await.unwrap(),
     ] {
         assert_eq!(bars[0].time, Some(1_735_689_600_000));
         assert_eq!((bars[0].open, bars[0].close), (Some(1.5), Some(1.75)));
@@ -291,7 +290,10 @@ async fn history_endpoints_send_pair_or_coin_and_read_string_bars() {
         (liq[0].long_liquidation_usd, liq[0].short_liquidation_usd),
         (Some(5.5), Some(6.5))
     );
-    let taker = c.taker_aggregated_history("BTC", &ex, &q4).await.unwrap();
+    let taker = c
+        .taker_pair_history("Binance", "BTCUSDT", &q4)
+        .await
+        .unwrap();
     assert_eq!(
         (taker[0].buy_volume_usd, taker[0].sell_volume_usd),
         (Some(7.0), Some(8.0))

@@ -1,5 +1,5 @@
-//! Telegram Bot API sink: `sendMessage` in HTML parse mode, answers classified per
-//! `../shared/telegram.md`. The token is part of the URL: it lives in a `SecretString`, the URL is
+//! Telegram Bot API sink: `sendMessage` in HTML parse mode, answers classified as
+//! `docs/telegram.md` describes. The token is part of the URL: it lives in a `SecretString`, the URL is
 //! built per request and never kept, and transport errors are stripped of it.
 
 use super::delivery::{post_json, snippet, HttpAnswer, Outcome, Sink, TransportError};

@@ -52,7 +52,7 @@ const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(3600);
 const DEFAULT_REFERENCE_EXCHANGE: &str = "Binance";
 const DEFAULT_REFERENCE_QUOTE: &str = "USDT";
-const DEFAULT_BASE_URL: &str = "https://open-api-v4.coinglass.com";
+use crate::source::coinglass::DEFAULT_BASE_URL;
 const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
 const DEFAULT_LOG_LEVEL: &str = "info";
 const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];

@@ -1,5 +1,5 @@
 //! The signal engine: pure functions of a symbol's [`SignalInputs`] and its [`Thresholds`].
-//! No I/O, no clock. Rules and ids follow `../shared/signals.md`.
+//! No I/O, no clock. Rules and ids are documented in `docs/signals.md`.
 
 mod rules;
 mod setups;
@@ -114,8 +114,9 @@ pub struct Signal {
     pub message: String,
 }
 
-/// Rule thresholds. Defaults are signals.md's. Every key can be set globally (`[thresholds]`)
-/// and per symbol (`[symbols.<COIN>.thresholds]`, see [`ThresholdOverrides`]).
+/// Rule thresholds, with the defaults `docs/signals.md` lists. Every key can be set globally
+/// (`[thresholds]`) and per symbol (`[symbol.<COIN>.thresholds]`); `config::thresholds` merges
+/// the two.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {

@@ -29,15 +29,12 @@ pub mod paths {
     pub const SUBSCRIPTION: &str = "/api/user/account/subscription";
     pub const FUNDING_EXCHANGE_LIST: &str = "/api/futures/funding-rate/exchange-list";
     pub const FUNDING_OI_WEIGHT_HISTORY: &str = "/api/futures/funding-rate/oi-weight-history";
-    pub const FUNDING_VOL_WEIGHT_HISTORY: &str = "/api/futures/funding-rate/vol-weight-history";
     pub const OI_EXCHANGE_LIST: &str = "/api/futures/open-interest/exchange-list";
     pub const OI_AGGREGATED_HISTORY: &str = "/api/futures/open-interest/aggregated-history";
     pub const LIQUIDATION_EXCHANGE_LIST: &str = "/api/futures/liquidation/exchange-list";
     pub const LIQUIDATION_AGGREGATED_HISTORY: &str = "/api/futures/liquidation/aggregated-history";
     pub const TAKER_EXCHANGE_LIST: &str = "/api/futures/taker-buy-sell-volume/exchange-list";
     pub const TAKER_PAIR_HISTORY: &str = "/api/futures/v2/taker-buy-sell-volume/history";
-    pub const TAKER_AGGREGATED_HISTORY: &str =
-        "/api/futures/aggregated-taker-buy-sell-volume/history";
     pub const GLOBAL_LONG_SHORT_HISTORY: &str =
         "/api/futures/global-long-short-account-ratio/history";
     pub const TOP_LONG_SHORT_HISTORY: &str = "/api/futures/top-long-short-account-ratio/history";
@@ -541,16 +538,6 @@ impl CoinGlassClient {
             .await
     }
 
-    /// Volume-weighted funding OHLC of one coin.
-    pub async fn funding_vol_weight_history(
-        &self,
-        coin: &str,
-        query: &HistoryQuery,
-    ) -> Result<Vec<OhlcBar>, ApiError> {
-        self.coin_history(paths::FUNDING_VOL_WEIGHT_HISTORY, coin, None, query)
-            .await
-    }
-
     /// Aggregated liquidations of one coin over `exchanges` (required, no "all" value).
     pub async fn liquidation_aggregated_history(
         &self,
@@ -560,22 +547,6 @@ impl CoinGlassClient {
     ) -> Result<Vec<LiquidationBar>, ApiError> {
         self.coin_history(
             paths::LIQUIDATION_AGGREGATED_HISTORY,
-            coin,
-            Some(exchanges),
-            query,
-        )
-        .await
-    }
-
-    /// Aggregated taker buy/sell volume of one coin over `exchanges`.
-    pub async fn taker_aggregated_history(
-        &self,
-        coin: &str,
-        exchanges: &[String],
-        query: &HistoryQuery,
-    ) -> Result<Vec<TakerBar>, ApiError> {
-        self.coin_history(
-            paths::TAKER_AGGREGATED_HISTORY,
             coin,
             Some(exchanges),
             query,

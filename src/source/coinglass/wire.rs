@@ -1,4 +1,4 @@
-//! Serde shapes of the CoinGlass V4 answers perpwatch reads (see `shared/coinglass-v4.md`).
+//! Serde shapes of the CoinGlass V4 answers perpwatch reads (see `docs/coinglass-v4.md`).
 //!
 //! Rules applied everywhere:
 //! * every numeric field goes through [`de::opt_num`]: a JSON number or a numeric string; missing,
