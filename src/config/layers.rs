@@ -2,6 +2,7 @@
 
 use super::error::{ConfigError, Origin};
 use super::keys::{section_keys, top_level_keys, Key, KEYS, SYMBOL, THRESHOLDS};
+use super::parse::parse_http_url;
 use super::thresholds::threshold_keys;
 use super::HIDDEN;
 use std::collections::BTreeMap;
@@ -367,12 +368,22 @@ impl Layers<'_> {
             .get(key, flag, parse)?
             .map_or_else(default, |(value, _)| value))
     }
+
+    /// An http(s) URL setting (no flag), or `default` when unset.
+    pub(super) fn http_url_or(&self, key: Key, default: &str) -> Result<String, ConfigError> {
+        self.get_or(
+            key,
+            None,
+            |raw| parse_http_url(raw, default),
+            || default.to_string(),
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::test_support::{cli, env_map, ok, test_defaults, TEST_PATH};
+    use crate::config::test_support::{cli, env_map, ok, temp_dir, test_defaults, TEST_PATH};
     use crate::config::{Config, Defaults, Plan};
     use secrecy::ExposeSecret;
     use std::time::Duration;
@@ -472,10 +483,7 @@ mod tests {
 
     #[test]
     fn config_dotenv_never_overrides_real_env_but_overrides_the_file() -> Result<(), ConfigError> {
-        let dir = tempfile::tempdir().map_err(|source| ConfigError::Io {
-            path: PathBuf::from("tempdir"),
-            source,
-        })?;
+        let dir = temp_dir()?;
         let path = write_dotenv(
             &dir,
             "COINGLASS_BASE_URL=http://dotenv.example\nPERPWATCH_PLAN=startup\n\
@@ -510,10 +518,7 @@ mod tests {
 
     #[test]
     fn config_dotenv_errors_name_the_file_and_hide_the_line() -> Result<(), ConfigError> {
-        let dir = tempfile::tempdir().map_err(|source| ConfigError::Io {
-            path: PathBuf::from("tempdir"),
-            source,
-        })?;
+        let dir = temp_dir()?;
         let path = write_dotenv(&dir, "PERPWATCH_POLL_INTERVAL=5\n");
         let dotenv = DotEnv::read(&path)?;
         let no_env = |_: &str| None;
@@ -549,10 +554,7 @@ mod tests {
 
     #[test]
     fn config_explicit_file_must_exist_default_may_not() -> Result<(), ConfigError> {
-        let dir = tempfile::tempdir().map_err(|source| ConfigError::Io {
-            path: PathBuf::from("tempdir"),
-            source,
-        })?;
+        let dir = temp_dir()?;
         let missing = dir.path().join("nope.toml");
         let no_env = |_: &str| None;
         let env = Env {

@@ -178,12 +178,7 @@ impl Config {
             DEFAULT_REFERENCE_QUOTE.to_string()
         })?;
         let api_key = layers.get(API_KEY, None, parse_api_key)?;
-        let base_url = layers.get_or(
-            BASE_URL,
-            None,
-            |raw| parse_http_url(raw, DEFAULT_BASE_URL),
-            || DEFAULT_BASE_URL.to_string(),
-        )?;
+        let base_url = layers.http_url_or(BASE_URL, DEFAULT_BASE_URL)?;
         let data_dir = layers.get_or(
             DATA_DIR,
             cli.data_dir.clone().map(Raw::Path),
@@ -273,12 +268,7 @@ impl Config {
     fn telegram(layers: &Layers<'_>) -> Result<Option<TelegramConfig>, ConfigError> {
         let token = layers.get(TELEGRAM_BOT_TOKEN, None, parse_bot_token)?;
         let chat_id = layers.get(TELEGRAM_CHAT_ID, None, parse_chat_id)?;
-        let api_url = layers.get_or(
-            TELEGRAM_API_URL,
-            None,
-            |raw| parse_http_url(raw, DEFAULT_TELEGRAM_API_URL),
-            || DEFAULT_TELEGRAM_API_URL.to_string(),
-        )?;
+        let api_url = layers.http_url_or(TELEGRAM_API_URL, DEFAULT_TELEGRAM_API_URL)?;
         let missing = |missing: Key, present: Key, origin: Origin| {
             ConfigError::Missing {
             key: missing.name.to_string(),
@@ -358,7 +348,7 @@ fn file_warnings(file: &FileLayer) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::keys::KEYS;
-    use super::test_support::{cli, err, ok, test_defaults};
+    use super::test_support::{cli, err, ok, temp_dir, test_defaults};
     use super::thresholds::threshold_keys;
     use super::*;
     const EXAMPLE: &str = include_str!("../../assets/config.example.toml");
@@ -477,10 +467,7 @@ mod tests {
     #[test]
     fn config_warns_when_a_file_with_secrets_is_readable_by_others() -> Result<(), ConfigError> {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().map_err(|source| ConfigError::Io {
-            path: PathBuf::from("tempdir"),
-            source,
-        })?;
+        let dir = temp_dir()?;
         let path = dir.path().join("config.toml");
         let io = |source| ConfigError::Io {
             path: path.clone(),

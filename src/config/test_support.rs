@@ -62,3 +62,11 @@ pub(super) fn err(args: &[&str], env: &[(&str, &str)], file: Option<&str>) -> St
         Err(e) => e.to_string(),
     }
 }
+
+/// A temporary directory; failing to make one is an I/O error like any other in these tests.
+pub(super) fn temp_dir() -> Result<tempfile::TempDir, ConfigError> {
+    tempfile::tempdir().map_err(|source| ConfigError::Io {
+        path: PathBuf::from("tempdir"),
+        source,
+    })
+}

@@ -206,22 +206,33 @@ impl Store {
         }
     }
 
-    /// Writes one cycle (every symbol's inputs and every signal) in one transaction. A cycle
-    /// written twice replaces its rows.
-    pub fn write_cycle(&mut self, report: &CycleReport) -> Result<(), StoreError> {
+    /// Runs `body` in one write transaction and commits it; any failure rolls it all back.
+    ///
+    /// IMMEDIATE: take the write lock up front (waiting in busy_timeout). A deferred
+    /// transaction that reads first fails at once with "database is locked" when the other
+    /// writer of this file (alerts / history store) committed in between.
+    fn write<T>(
+        &mut self,
+        body: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
+        let err = move |source| StoreError::Sqlite {
             path: path.clone(),
             source,
         };
-        // IMMEDIATE: take the write lock up front (waiting in busy_timeout). A deferred
-        // transaction that reads first fails at once with "database is locked" when the other
-        // writer of this file (alerts / history store) committed in between.
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
-        {
+            .map_err(&err)?;
+        let value = body(&tx).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(value)
+    }
+
+    /// Writes one cycle (every symbol's inputs and every signal) in one transaction. A cycle
+    /// written twice replaces its rows.
+    pub fn write_cycle(&mut self, report: &CycleReport) -> Result<(), StoreError> {
+        self.write(|tx| {
             let mut snap = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO history_snapshots (symbol, time_ms, source, price,
@@ -229,15 +240,13 @@ impl Store {
                      liq_short_1h_usd, retail_long_pct, retail_short_pct, top_long_pct,
                      top_short_pct, taker_buy_pct, price_change_1h_pct)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                )
-                .map_err(err)?;
+                )?;
             let mut sig = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO history_signals
                      (symbol, time_ms, signal_id, level, bias, message)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(err)?;
+                )?;
             for r in &report.symbols {
                 let s = &r.snapshot;
                 let time = ms(s.time);
@@ -258,8 +267,7 @@ impl Store {
                     head.iter()
                         .copied()
                         .chain(inputs.iter().map(|v| v as &dyn rusqlite::ToSql)),
-                ))
-                .map_err(err)?;
+                ))?;
                 for g in &r.signals {
                     sig.execute(params![
                         s.symbol,
@@ -268,12 +276,11 @@ impl Store {
                         g.level.as_str(),
                         g.bias.as_str(),
                         g.message,
-                    ])
-                    .map_err(err)?;
+                    ])?;
                 }
             }
-        }
-        tx.commit().map_err(err)
+            Ok(())
+        })
     }
 
     /// Deletes snapshots and signals older than `cutoff`; returns the rows deleted.
@@ -432,17 +439,7 @@ impl Store {
         columns: &[usize],
         bars: &[Bar],
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
-        upsert_bars(&tx, (symbol, interval, origin), columns, bars).map_err(err)?;
-        tx.commit().map_err(err)
+        self.write(|tx| upsert_bars(tx, (symbol, interval, origin), columns, bars))
     }
 
     /// Bars of `symbol`/`interval`/`origin` with `from_ms <= time < to_ms`, ascending.
@@ -514,23 +511,14 @@ impl Store {
         interval: &str,
         bars: &[Bar],
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
-        tx.execute(
-            "DELETE FROM history_bars WHERE symbol = ?1 AND origin = ?2",
-            params![symbol, ORIGIN_IMPORT],
-        )
-        .map_err(err)?;
-        let all: Vec<usize> = (0..BAR_COLUMNS.len()).collect();
-        upsert_bars(&tx, (symbol, interval, ORIGIN_IMPORT), &all, bars).map_err(err)?;
-        tx.commit().map_err(err)
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM history_bars WHERE symbol = ?1 AND origin = ?2",
+                params![symbol, ORIGIN_IMPORT],
+            )?;
+            let all: Vec<usize> = (0..BAR_COLUMNS.len()).collect();
+            upsert_bars(tx, (symbol, interval, ORIGIN_IMPORT), &all, bars)
+        })
     }
 
     /// Intervals of `symbol`'s imported bars with their row counts.

@@ -167,6 +167,33 @@ pub struct LiveSource {
 }
 
 impl LiveSource {
+    /// A source for `coins` on `plan`, with nothing fetched yet.
+    fn new(
+        client: CoinGlassClient,
+        plan: Plan,
+        schedule: Schedule,
+        cfg: &LiveConfig,
+        coins: Vec<String>,
+    ) -> LiveSource {
+        let quote = cfg.reference_quote.trim().to_ascii_uppercase();
+        LiveSource {
+            client,
+            plan,
+            schedule,
+            reference_exchange: cfg.reference_exchange.trim().to_owned(),
+            symbols: coins
+                .into_iter()
+                .map(|c| SymbolState::new(c, &quote))
+                .collect(),
+            gated: HashSet::new(),
+            markets_pages: 1,
+            markets_rescan_at: 0,
+            cycle: 0,
+            last_cycle_requests: 0,
+            last_cycle_errors: Vec::new(),
+        }
+    }
+
     /// Builds the client and reads the key's plan from `/api/user/account/subscription`.
     ///
     /// The subscription is read even with `plan_override` set, to validate the key before the
@@ -234,23 +261,7 @@ impl LiveSource {
         input.limit_per_minute = client.limiter().limit();
         let schedule = plan_schedule(input);
         tracing::info!(plan = %plan, schedule = %schedule.explanation, "coinglass live source ready");
-        let quote = cfg.reference_quote.trim().to_ascii_uppercase();
-        Ok(LiveSource {
-            client,
-            plan,
-            schedule,
-            reference_exchange: cfg.reference_exchange.trim().to_owned(),
-            symbols: coins
-                .into_iter()
-                .map(|c| SymbolState::new(c, &quote))
-                .collect(),
-            gated: HashSet::new(),
-            markets_pages: 1,
-            markets_rescan_at: 0,
-            cycle: 0,
-            last_cycle_requests: 0,
-            last_cycle_errors: Vec::new(),
-        })
+        Ok(LiveSource::new(client, plan, schedule, &cfg, coins))
     }
 
     pub fn plan(&self) -> Plan {

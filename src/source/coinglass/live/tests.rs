@@ -30,19 +30,7 @@ async fn seeded_prices_give_a_1h_change_right_after_a_restart() {
         1,
         cfg.poll_interval,
     ));
-    let mut src = LiveSource {
-        client,
-        plan: Plan::Standard,
-        schedule,
-        reference_exchange: "Binance".into(),
-        symbols: vec![SymbolState::new("BTC".into(), "USDT")],
-        gated: HashSet::new(),
-        markets_pages: 1,
-        markets_rescan_at: 0,
-        cycle: 0,
-        last_cycle_requests: 0,
-        last_cycle_errors: Vec::new(),
-    };
+    let mut src = LiveSource::new(client, Plan::Standard, schedule, &cfg, vec!["BTC".into()]);
     assert_eq!(src.symbols[0].ring.change_1h_pct(t(70), 110.0), None);
     src.seed_prices("btc", &[(t(0), 100.0), (t(5), f64::NAN), (t(30), 105.0)]);
     src.seed_prices("ETH", &[(t(0), 1.0)]); // not watched: ignored
