@@ -3,7 +3,7 @@
 
 use crate::model::Snapshot;
 use crate::report::{CycleReport, SparkSeed, SymbolReport};
-use crate::source::{FatalSourceError, Source};
+use crate::source::{FatalSourceError, PollContext, Source};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -86,6 +86,19 @@ pub fn max_stale_age(poll_interval: std::time::Duration) -> i64 {
     (poll_interval.as_secs() as i64 * 3).max(600)
 }
 
+/// The longest `--once` may take: cron and scripts must get an answer, data or not.
+pub const ONCE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long one cycle may run: the poll interval (the next cycle is due then), and never more
+/// than [`ONCE_DEADLINE`] for `--once`.
+pub fn cycle_budget(opts: &MonitorOptions) -> std::time::Duration {
+    if opts.once {
+        opts.poll_interval.min(ONCE_DEADLINE)
+    } else {
+        opts.poll_interval
+    }
+}
+
 /// Distinct fetch problems of a cycle, as "SYMBOL metric: reason" lines.
 fn cycle_errors(reports: &[SymbolReport]) -> Vec<String> {
     let mut errors = Vec::new();
@@ -132,7 +145,8 @@ pub async fn run<S: Source>(
         {
             return MonitorExit::Done;
         }
-        let snapshots = match source.poll(started_at).await {
+        let ctx = PollContext::within(started_at, cycle_budget(&opts));
+        let snapshots = match source.poll(&ctx).await {
             Ok(s) => s,
             Err(FatalSourceError(msg)) => {
                 // The frontend tells the user (once); this is for the log file's timeline.
@@ -224,7 +238,8 @@ mod tests {
             }
         }
 
-        async fn poll(&mut self, now: DateTime<Utc>) -> Result<Vec<Snapshot>, FatalSourceError> {
+        async fn poll(&mut self, ctx: &PollContext) -> Result<Vec<Snapshot>, FatalSourceError> {
+            let now = ctx.now;
             self.polls += 1;
             if Some(self.polls) == self.fatal_at {
                 return Err(FatalSourceError("API key refused".into()));

@@ -12,7 +12,7 @@
 //! "change over a window" is read off the same price/OI curves with the matching lag, so a
 //! snapshot's 1h change agrees with how its level actually moved.
 
-use super::{FatalSourceError, RequestStats, Source, SourceLabel};
+use super::{FatalSourceError, PollContext, RequestStats, Source, SourceLabel};
 use crate::model::{
     funding_to_8h, oi_weighted_funding_8h, ExchangeFunding, Field, Funding, Liquidations,
     LongShort, Margin, OpenInterest, Price, Snapshot, SourceKind, TakerFlow,
@@ -531,8 +531,8 @@ impl Source for DemoSource {
         }
     }
 
-    async fn poll(&mut self, now: DateTime<Utc>) -> Result<Vec<Snapshot>, FatalSourceError> {
-        Ok(self.market.snapshots_at(self.started.elapsed(), now))
+    async fn poll(&mut self, ctx: &PollContext) -> Result<Vec<Snapshot>, FatalSourceError> {
+        Ok(self.market.snapshots_at(self.started.elapsed(), ctx.now))
     }
 
     fn request_stats(&self) -> RequestStats {

@@ -42,17 +42,46 @@ pub struct RequestStats {
     pub total: u64,
 }
 
+/// How far a poll has got: requests answered (or given up) out of those it plans this cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PollProgress {
+    pub done: u32,
+    pub total: u32,
+}
+
+/// The terms of one poll: the moment the cycle stands for, the deadline by which the source must
+/// return with whatever it has, and where it reports its progress (the monitor passes that on
+/// to the frontends while a long cycle runs).
+#[derive(Debug, Clone)]
+pub struct PollContext {
+    pub now: DateTime<Utc>,
+    pub deadline: tokio::time::Instant,
+    pub progress: tokio::sync::watch::Sender<PollProgress>,
+}
+
+impl PollContext {
+    /// A poll at `now` that must end within `budget`, with nobody watching its progress.
+    pub fn within(now: DateTime<Utc>, budget: std::time::Duration) -> PollContext {
+        PollContext {
+            now,
+            deadline: tokio::time::Instant::now() + budget,
+            progress: tokio::sync::watch::Sender::new(PollProgress::default()),
+        }
+    }
+}
+
 /// A market data source: live CoinGlass or the demo market. Knows HTTP and JSON (or simulation);
 /// nothing after it does.
 pub trait Source: Send {
     /// `LIVE · HOBBYIST` / `DEMO`.
     fn label(&self) -> SourceLabel;
 
-    /// One snapshot per configured symbol. `Err` only when the source cannot go on at all
-    /// (the API key was refused); individual metric failures are inside the snapshots.
+    /// One snapshot per configured symbol, by `ctx.deadline`. `Err` only when the source cannot
+    /// go on at all (the API key was refused); individual metric failures are inside the
+    /// snapshots.
     fn poll(
         &mut self,
-        now: DateTime<Utc>,
+        ctx: &PollContext,
     ) -> impl std::future::Future<Output = Result<Vec<Snapshot>, FatalSourceError>> + Send;
 
     /// Request accounting so far.

@@ -14,7 +14,7 @@ use super::wire::{
     PairMarket, TakerExchangeList,
 };
 use crate::model::{Liquidations, LongShort, OpenInterest, Snapshot, SourceKind};
-use crate::source::{FatalSourceError, RequestStats, Source, SourceLabel};
+use crate::source::{FatalSourceError, PollContext, RequestStats, Source, SourceLabel};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use secrecy::SecretString;
@@ -722,8 +722,8 @@ impl Source for LiveSource {
         }
     }
 
-    async fn poll(&mut self, now: DateTime<Utc>) -> Result<Vec<Snapshot>, FatalSourceError> {
-        LiveSource::poll(self, now).await.map_err(|e| match e {
+    async fn poll(&mut self, ctx: &PollContext) -> Result<Vec<Snapshot>, FatalSourceError> {
+        LiveSource::poll(self, ctx.now).await.map_err(|e| match e {
             ApiError::Unauthorized { .. } => FatalSourceError(format!(
                 "{e}. Check COINGLASS_API_KEY: it may be invalid or expired."
             )),
