@@ -144,6 +144,9 @@ pub struct StoredSignal {
     pub message: String,
 }
 
+/// A price and when it was observed.
+pub type PriceObservation = (DateTime<Utc>, f64);
+
 /// A connection to the history tables.
 pub struct Store {
     conn: Connection,
@@ -604,7 +607,7 @@ pub fn load_spark_seeds(data_dir: &Path, symbols: &[String], source: SourceKind)
 pub fn recent_live_prices(
     data_dir: &Path,
     symbols: &[String],
-) -> Vec<(String, Vec<(DateTime<Utc>, f64)>)> {
+) -> Vec<(String, Vec<PriceObservation>)> {
     let since = Utc::now() - PRICE_SEED_SPAN;
     let result = Store::open_in(data_dir).and_then(|store| {
         symbols

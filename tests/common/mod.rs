@@ -9,14 +9,14 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// The key the tests use; it must never appear in any output or log.
-pub const TEST_KEY: &str = "cg-test-key-5f1d2c3b4a-SECRET";
+pub(crate) const TEST_KEY: &str = "cg-test-key-5f1d2c3b4a-SECRET";
 
 /// A V4 success envelope with the rate-limit headers every answer carries.
-pub fn ok(data: Value) -> ResponseTemplate {
+pub(crate) fn ok(data: Value) -> ResponseTemplate {
     envelope(json!({"code": "0", "msg": "success", "data": data}))
 }
 
-pub fn envelope(body: Value) -> ResponseTemplate {
+pub(crate) fn envelope(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .insert_header("API-KEY-MAX-LIMIT", "30")
         .insert_header("API-KEY-USE-LIMIT", "1")
@@ -38,7 +38,7 @@ impl Respond for BySymbol {
     }
 }
 
-pub fn funding_list() -> Value {
+pub(crate) fn funding_list() -> Value {
     json!([
         {"symbol": "BTC",
          "stablecoin_margin_list": [
@@ -60,7 +60,7 @@ pub fn funding_list() -> Value {
 
 /// BTC: Binance $10B, OKX $5B, Bybit $5B → OI-weighted 8h funding
 /// (0.01×10 + 0.10×5 + 0.04×5) / 20 = 0.04 %.
-pub fn oi_list(symbol: &str) -> Value {
+pub(crate) fn oi_list(symbol: &str) -> Value {
     match symbol {
         "BTC" => json!([
             {"exchange": "All", "symbol": "BTC", "open_interest_usd": 57.4e9, "open_interest_quantity": 600000.0,
@@ -87,7 +87,7 @@ pub fn oi_list(symbol: &str) -> Value {
 }
 
 /// Coins the mock's coins-markets pages list (Standard plan and above).
-pub const COIN_UNIVERSE: [&str; 40] = [
+pub(crate) const COIN_UNIVERSE: [&str; 40] = [
     "BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "AVAX", "LINK", "DOT", "TRX", "TON", "SUI",
     "LTC", "BCH", "NEAR", "APT", "ARB", "OP", "INJ", "ATOM", "FIL", "ETC", "HBAR", "XLM", "AAVE",
     "UNI", "SEI", "TIA", "WLD", "PEPE", "WIF", "ORDI", "JUP", "PYTH", "ENA", "RUNE", "STX", "IMX",
@@ -95,7 +95,7 @@ pub const COIN_UNIVERSE: [&str; 40] = [
 ];
 
 /// One coins-markets row per coin of the universe.
-pub fn coins_markets() -> Value {
+pub(crate) fn coins_markets() -> Value {
     let rows: Vec<Value> = COIN_UNIVERSE
         .iter()
         .map(|c| {
@@ -111,7 +111,7 @@ pub fn coins_markets() -> Value {
     Value::Array(rows)
 }
 
-pub fn liq_list(symbol: &str) -> Value {
+pub(crate) fn liq_list(symbol: &str) -> Value {
     match symbol {
         "BTC" => json!([
             {"exchange": "All", "liquidation_usd": 62e6, "long_liquidation_usd": 55e6, "short_liquidation_usd": 7e6},
@@ -123,12 +123,12 @@ pub fn liq_list(symbol: &str) -> Value {
     }
 }
 
-pub fn taker(symbol: &str) -> Value {
+pub(crate) fn taker(symbol: &str) -> Value {
     json!({"symbol": symbol, "buy_ratio": 68.0, "sell_ratio": 32.0, "buy_vol_usd": 6.8e9, "sell_vol_usd": 3.2e9,
            "exchange_list": [{"exchange": "Binance", "buy_ratio": 66.0, "sell_ratio": 34.0}]})
 }
 
-pub fn pairs_markets(symbol: &str) -> Value {
+pub(crate) fn pairs_markets(symbol: &str) -> Value {
     let price = if symbol == "BTC" { 97000.0 } else { 3500.0 };
     json!([
         {"instrument_id": format!("{symbol}USDT"), "exchange_name": "Binance", "symbol": format!("{symbol}/USDT"),
@@ -145,7 +145,7 @@ struct LongShortBars {
 }
 
 /// Milliseconds since the epoch, set by whoever simulates time.
-pub type SimClock = std::sync::Arc<std::sync::atomic::AtomicI64>;
+pub(crate) type SimClock = std::sync::Arc<std::sync::atomic::AtomicI64>;
 
 impl Respond for LongShortBars {
     fn respond(&self, req: &Request) -> ResponseTemplate {
@@ -192,7 +192,7 @@ fn ls_history(pop: &str, long: f64, bar: i64) -> Value {
 
 /// How the mock behaves.
 #[derive(Debug, Clone)]
-pub struct MockOptions {
+pub(crate) struct MockOptions {
     /// The subscription level it reports: "HOBBYIST", "STANDARD", …
     pub level: &'static str,
     /// Added to every answer.
@@ -212,12 +212,12 @@ impl Default for MockOptions {
 }
 
 /// Starts a mock that answers every endpoint the monitor calls on the Hobbyist plan.
-pub async fn coinglass() -> MockServer {
+pub(crate) async fn coinglass() -> MockServer {
     coinglass_with(MockOptions::default()).await
 }
 
 /// Starts a mock that answers every endpoint the monitor calls, as `opts` says.
-pub async fn coinglass_with(opts: MockOptions) -> MockServer {
+pub(crate) async fn coinglass_with(opts: MockOptions) -> MockServer {
     let server = MockServer::start().await;
     let limit = level_limit(opts.level);
     mount_market_with(&server, opts.delay, limit, opts.clock.clone()).await;
@@ -237,7 +237,7 @@ pub async fn coinglass_with(opts: MockOptions) -> MockServer {
 }
 
 /// Mounts the market endpoints (not the subscription).
-pub async fn mount_market(server: &MockServer) {
+pub(crate) async fn mount_market(server: &MockServer) {
     mount_market_with(server, std::time::Duration::ZERO, 30, None).await
 }
 
@@ -340,27 +340,27 @@ async fn mount_market_with(
 
 /// A sandbox for one run of the binary: its own HOME, config dir, data dir and cwd, so no user
 /// file or `.env` leaks in.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     pub dir: tempfile::TempDir,
 }
 
 impl Sandbox {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Sandbox {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn data_dir(&self) -> PathBuf {
+    pub(crate) fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
     /// The binary with a clean environment pointing into the sandbox.
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_perpwatch"));
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -373,7 +373,7 @@ impl Sandbox {
     }
 
     /// Everything perpwatch wrote to its log directory.
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut all = String::new();
         if let Ok(entries) = std::fs::read_dir(self.data_dir().join("logs")) {
             for e in entries.flatten() {
@@ -384,7 +384,7 @@ impl Sandbox {
     }
 }
 
-pub fn text(out: &Output) -> (String, String) {
+pub(crate) fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -392,7 +392,7 @@ pub fn text(out: &Output) -> (String, String) {
 }
 
 /// Runs a blocking command from an async test without stalling the mock server.
-pub async fn run(mut cmd: Command) -> Output {
+pub(crate) async fn run(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("run perpwatch"))
         .await
         .expect("join")
@@ -401,7 +401,7 @@ pub async fn run(mut cmd: Command) -> Output {
 /// Sends SIGTERM to `child` and waits for it (at most 5 s, then kills it and panics).
 /// Returns the exit status and how long the exit took.
 #[cfg(unix)]
-pub fn terminate(
+pub(crate) fn terminate(
     child: &mut std::process::Child,
 ) -> (std::process::ExitStatus, std::time::Duration) {
     use std::time::{Duration, Instant};
