@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::{run, text, Sandbox};
+use common::{run, text, wait_until, Sandbox};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -121,14 +121,6 @@ fn outbox(sb: &Sandbox) -> Vec<(i64, String, i64, String)> {
     .unwrap_or_default()
 }
 
-async fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 /// `(symbol, signal id)` pairs a message alerts on: its `<code>id</code>` tags and the symbol
 /// in its bold header ("HIGH · SOL").
 fn alerted_pairs(html: &str) -> Vec<(String, String)> {
@@ -167,8 +159,8 @@ async fn sigkill_during_a_send_then_restart_loses_nothing() {
 
     // Run 1: the first alert's send hangs at the mock; kill -9 while it is in flight.
     let mut first = daemon(&sb, &server.uri(), 1);
-    wait_for("the first send", 30, || rec.count() >= 1).await;
-    wait_for("the first cycle's rows", 10, || outbox(&sb).len() >= 3).await;
+    wait_until("the first send", 30, || rec.count() >= 1).await;
+    wait_until("the first cycle's rows", 10, || outbox(&sb).len() >= 3).await;
     first.kill().expect("SIGKILL");
     first.wait().expect("reap");
     let before = outbox(&sb);
@@ -187,7 +179,7 @@ async fn sigkill_during_a_send_then_restart_loses_nothing() {
     // Run 2 on the same data dir, with a prompt mock: the outbox drains.
     rec.slow.store(false, Ordering::SeqCst);
     let mut second = daemon(&sb, &server.uri(), 2);
-    wait_for("every row sent", 30, || {
+    wait_until("every row sent", 30, || {
         let rows = outbox(&sb);
         rows.len() >= before.len() && rows.iter().all(|(_, s, _, _)| s == "sent")
     })

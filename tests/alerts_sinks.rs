@@ -2,7 +2,10 @@
 //! fallbacks, disabling, cooldown across restarts, health messages, the webhook, token safety, and
 //! the tap-to-request latency. Timings are shrunk through `DeliveryOptions`.
 
+mod common;
+
 use chrono::{DateTime, Utc};
+use common::{wait_until, Logs};
 use perpwatch::alerts::{
     self, telegram::TelegramSink, AlerterHandle, AlerterOptions, DeliveryOptions, SinkKind,
     SinkState,
@@ -15,7 +18,6 @@ use perpwatch::signals::{Signal, SignalId};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path};
@@ -23,6 +25,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "123456:TEST-bot-token-SECRET-xyz";
 const CHAT: &str = "-1001234567890";
+const HOOK_PATH: &str = "/hook/SECRET-PATH";
 
 // ---------- a scripted mock sink ----------
 
@@ -83,33 +86,15 @@ fn tg_err(status: u16, description: &str, parameters: Option<Value>) -> Response
     ResponseTemplate::new(status).set_body_json(body)
 }
 
-/// A Telegram mock: only `/bot<TOKEN>/sendMessage` answers.
-async fn telegram_mock(script: &Scripted) -> MockServer {
+/// A mock on which only POST `route` answers, from `script`.
+async fn sink_mock(route: String, script: &Scripted) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("/bot{TOKEN}/sendMessage")))
+        .and(path(route))
         .respond_with(script.clone())
         .mount(&server)
         .await;
     server
-}
-
-async fn webhook_mock(script: &Scripted) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook/SECRET-PATH"))
-        .respond_with(script.clone())
-        .mount(&server)
-        .await;
-    server
-}
-
-fn telegram_cfg(server: &MockServer) -> TelegramConfig {
-    TelegramConfig {
-        bot_token: SecretString::from(TOKEN),
-        chat_id: CHAT.into(),
-        api_url: server.uri(),
-    }
 }
 
 fn fast() -> DeliveryOptions {
@@ -123,23 +108,96 @@ fn fast() -> DeliveryOptions {
     }
 }
 
-fn options(dir: &Path, tg: Option<&MockServer>, hook: Option<&MockServer>) -> AlerterOptions {
-    AlerterOptions {
-        data_dir: dir.to_path_buf(),
-        alerts: AlertsConfig::default(),
-        telegram: tg.map(telegram_cfg),
-        webhook: hook.map(|s| WebhookConfig {
-            url: format!("{}/hook/SECRET-PATH", s.uri()),
-        }),
-        delivery: fast(),
-    }
+// ---------- the harness ----------
+
+/// The mock sinks (a Telegram bot API answering only `/bot<TOKEN>/sendMessage`, a webhook
+/// answering only `HOOK_PATH`), a data dir, and the delivery timings an alerter is started with.
+/// Tests change `delivery` where the fast timings do not fit.
+struct Harness {
+    telegram: Option<MockServer>,
+    webhook: Option<MockServer>,
+    dir: tempfile::TempDir,
+    delivery: DeliveryOptions,
 }
 
-async fn start(opts: AlerterOptions) -> AlerterHandle {
-    alerts::start(opts)
+impl Harness {
+    /// Only Telegram, answering from `tg`.
+    async fn telegram(tg: &Scripted) -> Harness {
+        Harness::new(Some(tg), None).await
+    }
+
+    /// Only the webhook, answering from `hook`.
+    async fn webhook(hook: &Scripted) -> Harness {
+        Harness::new(None, Some(hook)).await
+    }
+
+    /// Telegram and the webhook.
+    async fn both(tg: &Scripted, hook: &Scripted) -> Harness {
+        Harness::new(Some(tg), Some(hook)).await
+    }
+
+    async fn new(tg: Option<&Scripted>, hook: Option<&Scripted>) -> Harness {
+        let telegram = match tg {
+            Some(s) => Some(sink_mock(format!("/bot{TOKEN}/sendMessage"), s).await),
+            None => None,
+        };
+        let webhook = match hook {
+            Some(s) => Some(sink_mock(HOOK_PATH.to_string(), s).await),
+            None => None,
+        };
+        Harness {
+            telegram,
+            webhook,
+            dir: tempfile::tempdir().unwrap(),
+            delivery: fast(),
+        }
+    }
+
+    fn telegram_config(&self) -> Option<TelegramConfig> {
+        self.telegram.as_ref().map(|s| TelegramConfig {
+            bot_token: SecretString::from(TOKEN),
+            chat_id: CHAT.into(),
+            api_url: s.uri(),
+        })
+    }
+
+    fn webhook_config(&self) -> Option<WebhookConfig> {
+        self.webhook.as_ref().map(|s| WebhookConfig {
+            url: format!("{}{HOOK_PATH}", s.uri()),
+        })
+    }
+
+    /// Starts an alerter over the mocks; again after a shutdown, it finds the same data dir.
+    async fn start(&self) -> AlerterHandle {
+        alerts::start(AlerterOptions {
+            data_dir: self.dir.path().to_path_buf(),
+            alerts: AlertsConfig::default(),
+            telegram: self.telegram_config(),
+            webhook: self.webhook_config(),
+            delivery: self.delivery,
+        })
         .await
         .expect("alerter starts")
         .expect("a sink is configured")
+    }
+
+    /// Outbox rows (sink, state), oldest first.
+    fn outbox(&self) -> Vec<(String, String)> {
+        let conn =
+            rusqlite::Connection::open(self.dir.path().join("perpwatch.db")).expect("open db");
+        let mut stmt = conn
+            .prepare("SELECT sink, state FROM alert_outbox ORDER BY id")
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect()
+    }
+
+    /// Whether the outbox holds exactly one row, for `sink`, in `state`.
+    fn outbox_is(&self, sink: &str, state: &str) -> bool {
+        self.outbox() == vec![(sink.to_string(), state.to_string())]
+    }
 }
 
 // ---------- reports ----------
@@ -158,12 +216,7 @@ fn symbol(name: &str, t: DateTime<Utc>, signals: Vec<Signal>) -> SymbolReport {
         },
         t,
     );
-    let level = signals.iter().map(|s| s.level).max().unwrap_or_default();
-    SymbolReport {
-        snapshot: s,
-        signals,
-        level,
-    }
+    fixtures::symbol_report(s, signals)
 }
 
 /// A cycle at `t` in which `name` fired one signal.
@@ -177,13 +230,17 @@ fn one_signal(
     cycle(t, vec![symbol(name, t, vec![sig(id, level, message)])])
 }
 
+/// A cycle at `t` in which BTC fired a HIGH `oi_surge`: the alert most tests send.
+fn btc_oi_surge(t: DateTime<Utc>, message: &str) -> Arc<CycleReport> {
+    one_signal(t, "BTC", SignalId::OiSurge, Level::High, message)
+}
+
 fn cycle(t: DateTime<Utc>, symbols: Vec<SymbolReport>) -> Arc<CycleReport> {
-    Arc::new(fixtures::cycle_report(
-        1,
-        t,
-        fixtures::live_label(Some("HOBBYIST")),
-        symbols,
-    ))
+    Arc::new(report(t, symbols))
+}
+
+fn report(t: DateTime<Utc>, symbols: Vec<SymbolReport>) -> CycleReport {
+    fixtures::cycle_report(1, t, fixtures::live_label(Some("HOBBYIST")), symbols)
 }
 
 /// A cycle where every fetch failed and nothing was refreshed.
@@ -191,34 +248,9 @@ fn failed_cycle(t: DateTime<Utc>) -> Arc<CycleReport> {
     let mut s = Snapshot::new("BTC", SourceKind::Live, t);
     s.funding = Field::absent(GapReason::FetchFailed("HTTP 500".into()));
     s.open_interest = Field::absent(GapReason::FetchFailed("timed out".into()));
-    let mut r = (*cycle(t, vec![])).clone();
-    r.symbols = vec![SymbolReport {
-        snapshot: s,
-        signals: vec![],
-        level: Level::None,
-    }];
+    let mut r = report(t, vec![fixtures::symbol_report(s, vec![])]);
     r.errors = vec!["BTC funding: fetch failed: HTTP 500".into()];
     Arc::new(r)
-}
-
-async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Outbox rows by state.
-fn outbox_states(dir: &Path) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(dir.join("perpwatch.db")).expect("open db");
-    let mut stmt = conn
-        .prepare("SELECT sink, state FROM alert_outbox ORDER BY id")
-        .expect("prepare");
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("query")
-        .map(|r| r.expect("row"))
-        .collect()
 }
 
 /// The text as Telegram displays it; fails the test on an unescaped angle bracket.
@@ -231,43 +263,6 @@ fn text_of(body: &Value) -> String {
     body["text"].as_str().unwrap_or_default().to_string()
 }
 
-/// Captures this thread's log lines (the tests run on a current-thread runtime, so the alerter's
-/// tasks log here too).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
-impl Logs {
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(
-            tracing_subscriber::fmt()
-                .with_writer(self.clone())
-                .with_ansi(false)
-                .with_max_level(tracing::Level::DEBUG)
-                .finish(),
-        )
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 // ---------- tests ----------
 
 const RESERVED: &str = "< > & _ * [ ] ( ) ~ ` # + - = | { } . ! \\ \"";
@@ -275,18 +270,19 @@ const RESERVED: &str = "< > & _ * [ ] ( ) ~ ` # + - = | { } . ! \\ \"";
 #[tokio::test]
 async fn reserved_characters_survive_escaped_html_and_the_webhook() {
     let tg = Scripted::new(vec![], tg_ok());
-    let tg_server = telegram_mock(&tg).await;
     let hook = Scripted::new(vec![], ResponseTemplate::new(204));
-    let hook_server = webhook_mock(&hook).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&tg_server), Some(&hook_server))).await;
+    let hx = Harness::both(&tg, &hook).await;
+    let h = hx.start().await;
     // Config only accepts [A-Z0-9] symbols; the composer and sinks must not rely on that.
     let sym = format!("1000PEPE_USDT{RESERVED}");
     let msg = format!("Funding *0.13%* on [x](y) a_b <b>not a tag</b> 1 < 2 && 3 > 2 {RESERVED}");
-    let title_sig = Signal {
-        title: format!("Title {RESERVED}"),
-        ..sig(SignalId::FundingExtremeLong, Level::High, &msg)
-    };
+    let title_sig = fixtures::signal(
+        SignalId::FundingExtremeLong,
+        Level::High,
+        Bias::Bearish,
+        &format!("Title {RESERVED}"),
+        &msg,
+    );
     h.tap
         .send(cycle(
             Utc::now(),
@@ -315,31 +311,21 @@ async fn reserved_characters_survive_escaped_html_and_the_webhook() {
         "webhook text is the same words, unescaped"
     );
     h.shutdown(Duration::from_secs(1)).await;
-    assert!(outbox_states(dir.path()).iter().all(|(_, s)| s == "sent"));
+    assert!(hx.outbox().iter().all(|(_, s)| s == "sent"));
 }
 
 #[tokio::test]
 async fn long_messages_are_split_on_line_boundaries_under_4096() {
     let tg = Scripted::new(vec![], tg_ok());
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&server), None)).await;
+    let hx = Harness::telegram(&tg).await;
+    let h = hx.start().await;
     let lines: Vec<String> = (0..600)
         .map(|i| format!("line {i:03} & <more> text"))
         .collect();
     let msg = lines.join("\n");
-    h.tap
-        .send(one_signal(
-            Utc::now(),
-            "BTC",
-            SignalId::OiSurge,
-            Level::High,
-            &msg,
-        ))
-        .await
-        .unwrap();
+    h.tap.send(btc_oi_surge(Utc::now(), &msg)).await.unwrap();
     wait_until("every part", 10, || {
-        let rows = outbox_states(dir.path());
+        let rows = hx.outbox();
         !rows.is_empty() && rows.iter().all(|(_, s)| s == "sent")
     })
     .await;
@@ -368,29 +354,16 @@ async fn rate_limited_then_delivered_exactly_once() {
         )],
         tg_ok(),
     );
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut h = start(options(dir.path(), Some(&server), None)).await;
-    h.tap
-        .send(one_signal(
-            Utc::now(),
-            "BTC",
-            SignalId::OiSurge,
-            Level::High,
-            "m",
-        ))
-        .await
-        .unwrap();
+    let hx = Harness::telegram(&tg).await;
+    let mut h = hx.start().await;
+    h.tap.send(btc_oi_surge(Utc::now(), "m")).await.unwrap();
     h.state.changed().await.unwrap();
     assert_eq!(
         h.state.borrow().to_string(),
         "telegram retrying: rate limited (429), retry after 1s"
     );
     wait_until("the retry", 5, || tg.count() == 2).await;
-    wait_until("sent", 5, || {
-        outbox_states(dir.path()) == vec![("telegram".into(), "sent".into())]
-    })
-    .await;
+    wait_until("sent", 5, || hx.outbox_is("telegram", "sent")).await;
     let t = tg.times();
     assert!(
         t[1] - t[0] >= Duration::from_millis(950),
@@ -420,11 +393,10 @@ async fn server_errors_are_retried_then_delivered() {
         ],
         tg_ok(),
     );
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
+    let hx = Harness::telegram(&tg).await;
     let logs = Logs::default();
     let _guard = logs.install();
-    let h = start(options(dir.path(), Some(&server), None)).await;
+    let h = hx.start().await;
     h.tap
         .send(one_signal(
             Utc::now(),
@@ -435,10 +407,7 @@ async fn server_errors_are_retried_then_delivered() {
         ))
         .await
         .unwrap();
-    wait_until("delivery", 5, || {
-        outbox_states(dir.path()) == vec![("telegram".into(), "sent".into())]
-    })
-    .await;
+    wait_until("delivery", 5, || hx.outbox_is("telegram", "sent")).await;
     assert_eq!(tg.count(), 3);
     wait_until("state ok", 5, || {
         h.state.borrow().to_string() == "telegram ok"
@@ -465,17 +434,10 @@ async fn cant_parse_entities_is_resent_as_plain_text() {
         )],
         tg_ok(),
     );
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&server), None)).await;
+    let hx = Harness::telegram(&tg).await;
+    let h = hx.start().await;
     h.tap
-        .send(one_signal(
-            Utc::now(),
-            "BTC",
-            SignalId::OiSurge,
-            Level::High,
-            "a < b & c",
-        ))
+        .send(btc_oi_surge(Utc::now(), "a < b & c"))
         .await
         .unwrap();
     wait_until("the plain resend", 5, || tg.count() == 2).await;
@@ -484,10 +446,7 @@ async fn cant_parse_entities_is_resent_as_plain_text() {
     assert!(bodies[1].get("parse_mode").is_none(), "{}", bodies[1]);
     assert_eq!(text_of(&bodies[1]), decode_html(&text_of(&bodies[0])));
     assert!(text_of(&bodies[1]).contains("a < b & c"));
-    wait_until("sent", 5, || {
-        outbox_states(dir.path()) == vec![("telegram".into(), "sent".into())]
-    })
-    .await;
+    wait_until("sent", 5, || hx.outbox_is("telegram", "sent")).await;
     h.shutdown(Duration::from_secs(1)).await;
 }
 
@@ -496,23 +455,10 @@ async fn chat_not_found_is_not_retried_and_logged_once() {
     let logs = Logs::default();
     let _guard = logs.install();
     let tg = Scripted::new(vec![], tg_err(400, "Bad Request: chat not found", None));
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&server), None)).await;
-    h.tap
-        .send(one_signal(
-            Utc::now(),
-            "BTC",
-            SignalId::OiSurge,
-            Level::High,
-            "m",
-        ))
-        .await
-        .unwrap();
-    wait_until("the drop", 5, || {
-        outbox_states(dir.path()) == vec![("telegram".into(), "dropped".into())]
-    })
-    .await;
+    let hx = Harness::telegram(&tg).await;
+    let h = hx.start().await;
+    h.tap.send(btc_oi_surge(Utc::now(), "m")).await.unwrap();
+    wait_until("the drop", 5, || hx.outbox_is("telegram", "dropped")).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(tg.count(), 1, "not retried");
     let text = logs.text();
@@ -537,27 +483,14 @@ async fn migrated_chat_is_logged_and_used_for_the_retry() {
         )],
         tg_ok(),
     );
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&server), None)).await;
-    h.tap
-        .send(one_signal(
-            Utc::now(),
-            "BTC",
-            SignalId::OiSurge,
-            Level::High,
-            "m",
-        ))
-        .await
-        .unwrap();
+    let hx = Harness::telegram(&tg).await;
+    let h = hx.start().await;
+    h.tap.send(btc_oi_surge(Utc::now(), "m")).await.unwrap();
     wait_until("the retry", 5, || tg.count() == 2).await;
     let bodies = tg.bodies();
     assert_eq!(bodies[0]["chat_id"], json!(-1001234567890i64));
     assert_eq!(bodies[1]["chat_id"], json!(-1009876543210i64));
-    wait_until("sent", 5, || {
-        outbox_states(dir.path()) == vec![("telegram".into(), "sent".into())]
-    })
-    .await;
+    wait_until("sent", 5, || hx.outbox_is("telegram", "sent")).await;
     assert!(
         logs.text().contains("TELEGRAM_CHAT_ID=-1009876543210"),
         "{}",
@@ -569,15 +502,11 @@ async fn migrated_chat_is_logged_and_used_for_the_retry() {
 #[tokio::test]
 async fn unauthorized_disables_the_sink_visibly() {
     let tg = Scripted::new(vec![], tg_err(401, "Unauthorized", None));
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut h = start(options(dir.path(), Some(&server), None)).await;
+    let hx = Harness::telegram(&tg).await;
+    let mut h = hx.start().await;
     assert_eq!(h.state.borrow().to_string(), "telegram ok");
     let t = Utc::now();
-    h.tap
-        .send(one_signal(t, "BTC", SignalId::OiSurge, Level::High, "m"))
-        .await
-        .unwrap();
+    h.tap.send(btc_oi_surge(t, "m")).await.unwrap();
     h.state.changed().await.unwrap();
     assert_eq!(
         *h.state.borrow(),
@@ -603,8 +532,7 @@ async fn unauthorized_disables_the_sink_visibly() {
 #[tokio::test]
 async fn cooldown_survives_restart_escalates_and_keys_by_signal_id() {
     let tg = Scripted::new(vec![], tg_ok());
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
+    let hx = Harness::telegram(&tg).await;
     let t0 = Utc::now();
     let delivered = |n: usize| {
         let tg = tg.clone();
@@ -612,7 +540,7 @@ async fn cooldown_survives_restart_escalates_and_keys_by_signal_id() {
     };
 
     // Run 1: a MEDIUM signal alerts.
-    let h = start(options(dir.path(), Some(&server), None)).await;
+    let h = hx.start().await;
     h.tap
         .send(one_signal(
             t0,
@@ -628,7 +556,7 @@ async fn cooldown_survives_restart_escalates_and_keys_by_signal_id() {
 
     // Run 2 (restart), 5 minutes later: the same (symbol, id, level) is still cooling down.
     let t1 = t0 + chrono::Duration::minutes(5);
-    let h = start(options(dir.path(), Some(&server), None)).await;
+    let h = hx.start().await;
     h.tap
         .send(one_signal(
             t1,
@@ -702,9 +630,8 @@ async fn cooldown_survives_restart_escalates_and_keys_by_signal_id() {
 #[tokio::test]
 async fn below_min_level_is_not_pushed() {
     let tg = Scripted::new(vec![], tg_ok());
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&server), None)).await;
+    let hx = Harness::telegram(&tg).await;
+    let h = hx.start().await;
     let t = Utc::now();
     h.tap
         .send(cycle(
@@ -730,9 +657,8 @@ async fn below_min_level_is_not_pushed() {
 #[tokio::test]
 async fn health_failing_once_and_recovered_once() {
     let tg = Scripted::new(vec![], tg_ok());
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&server), None)).await;
+    let hx = Harness::telegram(&tg).await;
+    let h = hx.start().await;
     let t0 = Utc::now();
     for i in 0..6 {
         h.tap
@@ -763,24 +689,11 @@ async fn rows_older_than_max_age_are_dropped_not_sent() {
     let logs = Logs::default();
     let _guard = logs.install();
     let tg = Scripted::new(vec![], tg_ok());
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&server), None)).await;
+    let hx = Harness::telegram(&tg).await;
+    let h = hx.start().await;
     let old = Utc::now() - chrono::Duration::minutes(45);
-    h.tap
-        .send(one_signal(
-            old,
-            "BTC",
-            SignalId::OiSurge,
-            Level::High,
-            "old",
-        ))
-        .await
-        .unwrap();
-    wait_until("the drop", 5, || {
-        outbox_states(dir.path()) == vec![("telegram".into(), "dropped".into())]
-    })
-    .await;
+    h.tap.send(btc_oi_surge(old, "old")).await.unwrap();
+    wait_until("the drop", 5, || hx.outbox_is("telegram", "dropped")).await;
     assert_eq!(tg.count(), 0);
     assert!(
         logs.text().contains("older than max_age"),
@@ -793,7 +706,6 @@ async fn rows_older_than_max_age_are_dropped_not_sent() {
 #[tokio::test]
 async fn webhook_body_retry_and_shared_cooldown() {
     let tg = Scripted::new(vec![], tg_ok());
-    let tg_server = telegram_mock(&tg).await;
     let hook = Scripted::new(
         vec![
             ResponseTemplate::new(503),
@@ -801,9 +713,8 @@ async fn webhook_body_retry_and_shared_cooldown() {
         ],
         ResponseTemplate::new(204),
     );
-    let hook_server = webhook_mock(&hook).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), Some(&tg_server), Some(&hook_server))).await;
+    let hx = Harness::both(&tg, &hook).await;
+    let h = hx.start().await;
     assert_eq!(h.sink_states.len(), 2);
     let t = Utc::now();
     let fire = |t: DateTime<Utc>| {
@@ -849,7 +760,7 @@ async fn webhook_body_retry_and_shared_cooldown() {
     assert_eq!((tg.count(), hook.count()), (1, 3));
     h.shutdown(Duration::from_secs(1)).await;
     assert_eq!(
-        outbox_states(dir.path()),
+        hx.outbox(),
         vec![
             ("telegram".to_string(), "sent".to_string()),
             ("webhook".to_string(), "sent".to_string())
@@ -865,19 +776,12 @@ async fn webhook_other_4xx_is_dropped_and_url_never_logged() {
         vec![],
         ResponseTemplate::new(404).set_body_string("Unknown Webhook"),
     );
-    let hook_server = webhook_mock(&hook).await;
-    let dir = tempfile::tempdir().unwrap();
-    let h = start(options(dir.path(), None, Some(&hook_server))).await;
+    let hx = Harness::webhook(&hook).await;
+    let h = hx.start().await;
     assert_eq!(h.state.borrow().to_string(), "webhook ok");
     let t = Utc::now();
-    h.tap
-        .send(one_signal(t, "BTC", SignalId::OiSurge, Level::High, "m"))
-        .await
-        .unwrap();
-    wait_until("the drop", 5, || {
-        outbox_states(dir.path()) == vec![("webhook".into(), "dropped".into())]
-    })
-    .await;
+    h.tap.send(btc_oi_surge(t, "m")).await.unwrap();
+    wait_until("the drop", 5, || hx.outbox_is("webhook", "dropped")).await;
     assert_eq!(hook.count(), 1);
     let text = logs.text();
     assert!(text.contains("HTTP 404: Unknown Webhook"), "{text}");
@@ -890,8 +794,8 @@ async fn token_never_appears_on_timeout() {
     let logs = Logs::default();
     let _guard = logs.install();
     let slow = Scripted::new(vec![], tg_ok().set_delay(Duration::from_secs(3)));
-    let server = telegram_mock(&slow).await;
-    let cfg = telegram_cfg(&server);
+    let mut hx = Harness::telegram(&slow).await;
+    let cfg = hx.telegram_config().expect("telegram is configured");
     let sink = TelegramSink::new(&cfg, Duration::from_millis(200)).unwrap();
     let e = sink
         .send_message("hello", true)
@@ -904,15 +808,10 @@ async fn token_never_appears_on_timeout() {
     assert!(!format!("{sink:?} {cfg:?}").contains(TOKEN));
 
     // Through the alerter: the state and the logs say "timed out", never the token.
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(dir.path(), Some(&server), None);
-    opts.delivery.request_timeout = Duration::from_millis(200);
-    let mut h = start(opts).await;
+    hx.delivery.request_timeout = Duration::from_millis(200);
+    let mut h = hx.start().await;
     let t = Utc::now();
-    h.tap
-        .send(one_signal(t, "BTC", SignalId::OiSurge, Level::High, "m"))
-        .await
-        .unwrap();
+    h.tap.send(btc_oi_surge(t, "m")).await.unwrap();
     h.state.changed().await.unwrap();
     let state = h.state.borrow().to_string();
     assert!(
@@ -930,8 +829,8 @@ async fn token_never_appears_on_timeout() {
 async fn alert_test_says_what_happened_per_sink() {
     // ok
     let tg = Scripted::new(vec![], tg_ok());
-    let server = telegram_mock(&tg).await;
-    let r = alerts::send_test(Some(&telegram_cfg(&server)), None, Duration::from_secs(2)).await;
+    let hx = Harness::telegram(&tg).await;
+    let r = alerts::send_test(hx.telegram_config().as_ref(), None, Duration::from_secs(2)).await;
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].verdict, alerts::TestVerdict::Ok);
     assert!(r[0].message.starts_with("ok:"), "{}", r[0].message);
@@ -941,11 +840,8 @@ async fn alert_test_says_what_happened_per_sink() {
         vec![],
         ResponseTemplate::new(403).set_body_string("forbidden"),
     );
-    let hook_server = webhook_mock(&hook).await;
-    let cfg = WebhookConfig {
-        url: format!("{}/hook/SECRET-PATH", hook_server.uri()),
-    };
-    let r = alerts::send_test(None, Some(&cfg), Duration::from_secs(2)).await;
+    let hx = Harness::webhook(&hook).await;
+    let r = alerts::send_test(None, hx.webhook_config().as_ref(), Duration::from_secs(2)).await;
     assert_eq!(r[0].verdict, alerts::TestVerdict::Refused);
     assert!(r[0].message.starts_with("refused:"), "{}", r[0].message);
     assert!(!r[0].message.contains("SECRET-PATH"), "{}", r[0].message);
@@ -959,11 +855,9 @@ async fn alert_test_says_what_happened_per_sink() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_from_tap_to_sink() {
     let tg = Scripted::new(vec![], tg_ok());
-    let server = telegram_mock(&tg).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(dir.path(), Some(&server), None);
-    opts.delivery = DeliveryOptions::default();
-    let h = start(opts).await;
+    let mut hx = Harness::telegram(&tg).await;
+    hx.delivery = DeliveryOptions::default();
+    let h = hx.start().await;
     let mut samples = Vec::new();
     for i in 0..5 {
         let t = Utc::now();

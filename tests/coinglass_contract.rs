@@ -1,7 +1,10 @@
 //! Contract tests of the CoinGlass V4 client and the live source against local mock servers that
 //! answer in V4 shapes (see `docs/coinglass-v4.md`). Nothing here reaches a real host.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
+use common::Logs;
 use perpwatch::model::{GapReason, Margin};
 use perpwatch::source::coinglass::{
     paths, ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LiveConfig, LiveSource,
@@ -579,29 +582,10 @@ async fn concurrent_requests_stay_under_the_limit_per_window() {
 // Secrets
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Default)]
-struct LogBuf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_key_never_appears_in_errors_debug_output_or_logs() {
-    let logs = LogBuf::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = Logs::default();
+    let _guard = logs.install_at(tracing::Level::TRACE);
 
     let server = MockServer::start().await;
     // A server that echoes the key back in its message and body.
@@ -659,7 +643,7 @@ async fn the_key_never_appears_in_errors_debug_output_or_logs() {
     let cfg = LiveConfig::new(server.uri(), key(), vec!["BTC".into()]);
     assert!(!format!("{cfg:?}").contains(KEY));
 
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let text = logs.text();
     assert!(
         text.contains("coinglass request"),
         "logs were captured: {text}"

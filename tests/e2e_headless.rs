@@ -20,6 +20,16 @@ fn by_symbol<'a>(lines: &'a [Value], symbol: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no line for {symbol}"))
 }
 
+/// The ids of a JSON line's signals.
+fn signal_ids(line: &Value) -> Vec<&str> {
+    line["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect()
+}
+
 fn approx(v: &Value, expected: f64) -> bool {
     v.as_f64()
         .is_some_and(|x| (x - expected).abs() < 1e-9 * expected.abs().max(1.0))
@@ -29,10 +39,8 @@ fn approx(v: &Value, expected: f64) -> bool {
 async fn live_once_json_against_the_mock() {
     let server = common::coinglass().await;
     let sb = Sandbox::new();
-    let mut cmd = sb.command();
-    cmd.env("COINGLASS_API_KEY", TEST_KEY)
-        .env("COINGLASS_BASE_URL", server.uri())
-        .args(["--no-ui", "--json", "--once", "--symbols", "BTC,ETH"]);
+    let mut cmd = sb.live_command(&server);
+    cmd.args(["--no-ui", "--json", "--once", "--symbols", "BTC,ETH"]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
@@ -58,12 +66,7 @@ async fn live_once_json_against_the_mock() {
     // One observation of price: the 1h change is unknown, and says so.
     assert!(m["price_change_1h_pct"].is_null());
     assert_eq!(btc["level"], "HIGH");
-    let ids: Vec<&str> = btc["signals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids = signal_ids(btc);
     for expected in [
         "oi_surge",
         "long_liquidation_cascade",
@@ -83,12 +86,7 @@ async fn live_once_json_against_the_mock() {
     // OKX's null rate is absent, not zero: ETH funding is Binance's alone.
     assert!(approx(&eth["metrics"]["funding_8h_pct"], -0.08));
     assert!(eth["metrics"]["oi_change_5m_pct"].is_null());
-    let ids: Vec<&str> = eth["signals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids = signal_ids(eth);
     assert!(ids.contains(&"funding_extreme_short"), "{ids:?}");
 
     // The key appears nowhere.
@@ -146,10 +144,8 @@ async fn refused_key_exits_3_once() {
         .mount(&server)
         .await;
     let sb = Sandbox::new();
-    let mut cmd = sb.command();
-    cmd.env("COINGLASS_API_KEY", TEST_KEY)
-        .env("COINGLASS_BASE_URL", server.uri())
-        .args(["--no-ui", "--json"]);
+    let mut cmd = sb.live_command(&server);
+    cmd.args(["--no-ui", "--json"]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
@@ -209,10 +205,8 @@ async fn sigterm_exits_0_within_two_seconds() {
 async fn check_prints_plan_limit_and_cycle_cost() {
     let server = common::coinglass().await;
     let sb = Sandbox::new();
-    let mut cmd = sb.command();
-    cmd.env("COINGLASS_API_KEY", TEST_KEY)
-        .env("COINGLASS_BASE_URL", server.uri())
-        .args(["check", "--symbols", "BTC,ETH"]);
+    let mut cmd = sb.live_command(&server);
+    cmd.args(["check", "--symbols", "BTC,ETH"]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
@@ -235,10 +229,8 @@ async fn too_many_symbols_for_the_plan_stretch_the_interval_and_say_so() {
     let server = common::coinglass().await;
     let sb = Sandbox::new();
     let symbols = common::COIN_UNIVERSE[..12].join(",");
-    let mut cmd = sb.command();
-    cmd.env("COINGLASS_API_KEY", TEST_KEY)
-        .env("COINGLASS_BASE_URL", server.uri())
-        .args(["check", "--poll-interval", "60s", "--symbols", &symbols]);
+    let mut cmd = sb.live_command(&server);
+    cmd.args(["check", "--poll-interval", "60s", "--symbols", &symbols]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");

@@ -213,10 +213,8 @@ async fn interval_below_the_plan_minimum_is_a_clear_error() {
     assert_eq!(history_calls, 0);
 
     // The real binary: exit 2, the message on stderr.
-    let mut cmd = sb.command();
-    cmd.env("COINGLASS_API_KEY", TEST_KEY)
-        .env("COINGLASS_BASE_URL", server.uri())
-        .args(["backtest", "--interval", "30m"]);
+    let mut cmd = sb.live_command(&server);
+    cmd.args(["backtest", "--interval", "30m"]);
     let out = run(cmd).await;
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -378,10 +376,8 @@ async fn a_bad_row_names_line_and_column_and_imports_nothing() {
 async fn a_live_cycle_is_recorded_in_the_store() {
     let server = common::coinglass().await;
     let sb = Sandbox::new();
-    let mut cmd = sb.command();
-    cmd.env("COINGLASS_API_KEY", TEST_KEY)
-        .env("COINGLASS_BASE_URL", server.uri())
-        .args(["--no-ui", "--once", "--symbols", "BTC,ETH"]);
+    let mut cmd = sb.live_command(&server);
+    cmd.args(["--no-ui", "--once", "--symbols", "BTC,ETH"]);
     run_ok(&run(cmd).await);
     let store = perpwatch::store::Store::open_in(&sb.data_dir()).expect("store");
     let since = chrono::Utc::now() - chrono::Duration::hours(1);

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use wiremock::matchers::{header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 /// The key the tests use; it must never appear in any output or log.
 pub(crate) const TEST_KEY: &str = "cg-test-key-5f1d2c3b4a-SECRET";
@@ -283,59 +283,65 @@ async fn mount_market_with(
     clock: Option<SimClock>,
 ) {
     let get = |p: &'static str| Mock::given(method("GET")).and(path(p));
-    let served = |inner: Box<dyn Respond>| Served {
-        inner,
-        delay,
-        limit,
-    };
-    get("/api/futures/funding-rate/exchange-list")
-        .respond_with(served(Box::new(Fixed(funding_list()))))
-        .mount(server)
-        .await;
-    get("/api/futures/open-interest/exchange-list")
-        .respond_with(served(Box::new(BySymbol(oi_list))))
-        .mount(server)
-        .await;
-    get("/api/futures/liquidation/exchange-list")
-        .and(query_param("range", "1h"))
-        .respond_with(served(Box::new(BySymbol(liq_list))))
-        .mount(server)
-        .await;
-    get("/api/futures/taker-buy-sell-volume/exchange-list")
-        .respond_with(served(Box::new(BySymbol(taker))))
-        .mount(server)
-        .await;
-    get("/api/futures/pairs-markets")
-        .respond_with(served(Box::new(BySymbol(pairs_markets))))
-        .mount(server)
-        .await;
-    get("/api/futures/coins-markets")
-        .and(query_param("page", "1"))
-        .respond_with(served(Box::new(Fixed(coins_markets()))))
-        .mount(server)
-        .await;
-    get("/api/futures/coins-markets")
-        .respond_with(served(Box::new(Fixed(json!([])))))
-        .mount(server)
-        .await;
-    get("/api/futures/global-long-short-account-ratio/history")
-        .and(query_param("exchange", "Binance"))
-        .respond_with(served(Box::new(LongShortBars {
-            pop: "global",
-            long: 70.0,
-            clock: clock.clone(),
-        })))
-        .mount(server)
-        .await;
-    get("/api/futures/top-long-short-account-ratio/history")
-        .and(query_param("exchange", "Binance"))
-        .respond_with(served(Box::new(LongShortBars {
-            pop: "top",
-            long: 52.0,
-            clock,
-        })))
-        .mount(server)
-        .await;
+    // In mounting order: the first mock that matches answers.
+    let routes: Vec<(MockBuilder, Box<dyn Respond>)> = vec![
+        (
+            get("/api/futures/funding-rate/exchange-list"),
+            Box::new(Fixed(funding_list())),
+        ),
+        (
+            get("/api/futures/open-interest/exchange-list"),
+            Box::new(BySymbol(oi_list)),
+        ),
+        (
+            get("/api/futures/liquidation/exchange-list").and(query_param("range", "1h")),
+            Box::new(BySymbol(liq_list)),
+        ),
+        (
+            get("/api/futures/taker-buy-sell-volume/exchange-list"),
+            Box::new(BySymbol(taker)),
+        ),
+        (
+            get("/api/futures/pairs-markets"),
+            Box::new(BySymbol(pairs_markets)),
+        ),
+        (
+            get("/api/futures/coins-markets").and(query_param("page", "1")),
+            Box::new(Fixed(coins_markets())),
+        ),
+        (
+            get("/api/futures/coins-markets"),
+            Box::new(Fixed(json!([]))),
+        ),
+        (
+            get("/api/futures/global-long-short-account-ratio/history")
+                .and(query_param("exchange", "Binance")),
+            Box::new(LongShortBars {
+                pop: "global",
+                long: 70.0,
+                clock: clock.clone(),
+            }),
+        ),
+        (
+            get("/api/futures/top-long-short-account-ratio/history")
+                .and(query_param("exchange", "Binance")),
+            Box::new(LongShortBars {
+                pop: "top",
+                long: 52.0,
+                clock,
+            }),
+        ),
+    ];
+    for (route, inner) in routes {
+        route
+            .respond_with(Served {
+                inner,
+                delay,
+                limit,
+            })
+            .mount(server)
+            .await;
+    }
 }
 
 /// A sandbox for one run of the binary: its own HOME, config dir, data dir and cwd, so no user
@@ -369,6 +375,15 @@ impl Sandbox {
             .env("XDG_DATA_HOME", self.path().join("xdg-data"))
             .env("PERPWATCH_DATA_DIR", self.data_dir())
             .current_dir(self.path());
+        cmd
+    }
+
+    /// The binary as [`Sandbox::command`] makes it, on the test key with `server` as the CoinGlass
+    /// base URL.
+    pub fn live_command(&self, server: &MockServer) -> Command {
+        let mut cmd = self.command();
+        cmd.env("COINGLASS_API_KEY", TEST_KEY)
+            .env("COINGLASS_BASE_URL", server.uri());
         cmd
     }
 
@@ -420,5 +435,61 @@ pub(crate) fn terminate(
             panic!("still running 5 s after SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Polls `cond` every 10 ms until it holds; panics naming `what` once `secs` seconds have passed.
+pub async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Captures this thread's log lines (the tests run on a current-thread runtime, so the tasks
+/// they spawn log here too).
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+impl Logs {
+    /// Captures DEBUG and above until the guard is dropped.
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        self.install_at(tracing::Level::DEBUG)
+    }
+
+    /// Captures `level` and above until the guard is dropped.
+    pub fn install_at(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
+        tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_writer(self.clone())
+                .with_ansi(false)
+                .with_max_level(level)
+                .finish(),
+        )
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
