@@ -380,7 +380,7 @@ impl Sandbox {
 
     /// The binary as [`Sandbox::command`] makes it, on the test key with `server` as the CoinGlass
     /// base URL.
-    pub fn live_command(&self, server: &MockServer) -> Command {
+    pub(crate) fn live_command(&self, server: &MockServer) -> Command {
         let mut cmd = self.command();
         cmd.env("COINGLASS_API_KEY", TEST_KEY)
             .env("COINGLASS_BASE_URL", server.uri());
@@ -439,7 +439,7 @@ pub(crate) fn terminate(
 }
 
 /// Polls `cond` every 10 ms until it holds; panics naming `what` once `secs` seconds have passed.
-pub async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
     let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while !cond() {
         assert!(
@@ -453,7 +453,7 @@ pub async fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
 /// Captures this thread's log lines (the tests run on a current-thread runtime, so the tasks
 /// they spawn log here too).
 #[derive(Clone, Default)]
-pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub(crate) struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for Logs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -474,12 +474,12 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
 
 impl Logs {
     /// Captures DEBUG and above until the guard is dropped.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+    pub(crate) fn install(&self) -> tracing::subscriber::DefaultGuard {
         self.install_at(tracing::Level::DEBUG)
     }
 
     /// Captures `level` and above until the guard is dropped.
-    pub fn install_at(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
+    pub(crate) fn install_at(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
         tracing::subscriber::set_default(
             tracing_subscriber::fmt()
                 .with_writer(self.clone())
@@ -489,7 +489,7 @@ impl Logs {
         )
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
