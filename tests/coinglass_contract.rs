@@ -391,6 +391,82 @@ async fn business_codes_over_http_200_are_typed_and_only_transient_ones_retried(
     assert_eq!(n, 3);
 }
 
+/// Issue 9, item 2: CoinGlass's quickstart lists 400 for "invalid parameters or API key", and a
+/// key refused that way must stop perpwatch (exit 3), not pass for a bad request.
+#[tokio::test]
+async fn a_key_refused_with_code_400_is_unauthorized_and_a_parameter_400_is_not() {
+    for resp in [
+        code("400", "Invalid API key"),
+        code("400", "invalid parameters or API key"),
+        code("403", "CG-API-KEY is missing"),
+        ResponseTemplate::new(400).set_body_json(json!({"code": "400", "msg": "apikey error"})),
+        ResponseTemplate::new(403).set_body_json(json!({"msg": "secret invalid"})),
+    ] {
+        let (e, n) = error_of(resp).await;
+        assert!(matches!(e, ApiError::Unauthorized { .. }), "{e}");
+        assert!(e.is_fatal(), "{e}");
+        assert_eq!(n, 1, "a refused key is not retried: {e}");
+    }
+    for resp in [
+        code("400", "Required String parameter 'range' is not present"),
+        code("400", "Invalid parameter: interval"),
+        ResponseTemplate::new(400)
+            .set_body_json(json!({"code": "400", "msg": "symbol not supported"})),
+    ] {
+        let (e, n) = error_of(resp).await;
+        assert!(matches!(e, ApiError::BadRequest { .. }), "{e}");
+        assert!(!e.is_fatal());
+        assert_eq!(n, 1);
+    }
+
+    // At start-up the refusal stops the live source instead of becoming an assumed plan.
+    let server = MockServer::start().await;
+    mount(&server, paths::SUBSCRIPTION, code("400", "Invalid API key")).await;
+    let err = LiveSource::connect(live_config(&server, &["BTC"], 300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Unauthorized { .. }), "{err}");
+    assert!(!err.to_string().contains(KEY));
+}
+
+/// Issue 9, item 6: "Upgrade plan" is a plan gate whatever its code, and it is not retried.
+#[tokio::test]
+async fn an_upgrade_plan_answer_is_plan_gated_under_any_code() {
+    for resp in [
+        code("400", "Upgrade plan"),
+        code("403", "Upgrade plan"),
+        code("500", "Upgrade plan"),
+        ResponseTemplate::new(500).set_body_json(json!({"code": "500", "msg": "Upgrade plan"})),
+        ResponseTemplate::new(403).set_body_json(json!({"code": "403", "msg": "Upgrade plan"})),
+    ] {
+        let (e, n) = error_of(resp).await;
+        assert!(matches!(e, ApiError::PlanGated { .. }), "{e}");
+        assert_eq!(n, 1, "a plan gate is not retried: {e}");
+        assert!(e.to_string().contains("Upgrade plan"), "{e}");
+    }
+}
+
+/// Issue 9, item 6: an Enterprise key is read as Enterprise (coins-markets, every interval), not
+/// as Hobbyist.
+#[tokio::test]
+async fn an_enterprise_level_is_read_as_enterprise() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        paths::SUBSCRIPTION,
+        ok(json!({"level": "ENTERPRISE", "expire_time": 1893456000000u64, "expired": false})),
+    )
+    .await;
+    let src = LiveSource::connect(live_config(&server, &["BTC", "ETH"], 60))
+        .await
+        .unwrap();
+    assert_eq!(src.plan(), Plan::Enterprise);
+    assert_eq!(src.schedule().mode, MarketsMode::CoinsMarkets);
+    assert_eq!(src.request_stats().limit_per_minute, Some(6000));
+    assert_eq!(src.schedule().ls_interval_str(), "1h");
+    assert_eq!(Plan::parse("enterprise"), Ok(Plan::Enterprise));
+}
+
 #[tokio::test]
 async fn http_statuses_are_typed() {
     let (e, n) = error_of(ResponseTemplate::new(404).set_body_string("Not Found")).await;

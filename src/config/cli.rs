@@ -61,8 +61,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DURATION")]
     pub poll_interval: Option<String>,
 
-    /// CoinGlass plan, overriding the one read from the API: hobbyist, startup, standard or
-    /// professional [env: PERPWATCH_PLAN]
+    /// CoinGlass plan, overriding the one read from the API: hobbyist, startup, standard,
+    /// professional or enterprise [env: PERPWATCH_PLAN]
     #[arg(long, global = true, value_name = "PLAN")]
     pub plan: Option<String>,
 

@@ -169,9 +169,9 @@ mod tests {
             ),
             (
                 &[],
-                &[("PERPWATCH_PLAN", "enterprise")],
+                &[("PERPWATCH_PLAN", "platinum")],
                 None,
-                &["plan = \"enterprise\" in environment variable PERPWATCH_PLAN", "hobbyist"],
+                &["plan = \"platinum\" in environment variable PERPWATCH_PLAN", "hobbyist"],
             ),
             (
                 &[],

@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 // ---------------------------------------------------------------------------------------------
@@ -22,47 +23,61 @@ pub enum Plan {
     Startup,
     Standard,
     Professional,
+    Enterprise,
 }
 
-/// A subscription level perpwatch does not know.
+/// A subscription level perpwatch does not know (the caller reports it; it never silently
+/// becomes Hobbyist).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown CoinGlass plan {given:?}; expected one of: hobbyist, startup, standard, professional"
-)]
+#[error("unknown CoinGlass plan {given:?}; expected one of: {}", plan_names())]
 pub struct UnknownPlan {
     pub given: String,
 }
 
+/// `hobbyist, startup, standard, professional, enterprise`
+fn plan_names() -> String {
+    Plan::ALL
+        .iter()
+        .map(|p| p.as_str().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Plan {
-    pub const ALL: [Plan; 4] = [
+    pub const ALL: [Plan; 5] = [
         Plan::Hobbyist,
         Plan::Startup,
         Plan::Standard,
         Plan::Professional,
+        Plan::Enterprise,
     ];
 
-    /// Requests per minute of the plan (the server's `API-KEY-MAX-LIMIT` wins when sent).
+    /// Requests per minute of the plan as CoinGlass's pricing lists it (the server's
+    /// `API-KEY-MAX-LIMIT` wins when sent, which matters most for Enterprise keys, whose limit
+    /// can be negotiated).
     pub fn requests_per_minute(self) -> u32 {
         match self {
             Plan::Hobbyist => 30,
             Plan::Startup => 80,
             Plan::Standard => 300,
             Plan::Professional => 1200,
+            Plan::Enterprise => 6000,
         }
     }
 
-    /// Shortest history interval the plan serves.
+    /// Shortest history interval the plan serves (`4h` on Hobbyist, `30m` on Startup, every
+    /// interval from Standard up).
     pub fn min_interval(self) -> Duration {
         match self {
             Plan::Hobbyist => Duration::from_secs(4 * 3600),
             Plan::Startup => Duration::from_secs(30 * 60),
-            Plan::Standard | Plan::Professional => Duration::from_secs(60),
+            Plan::Standard | Plan::Professional | Plan::Enterprise => Duration::from_secs(60),
         }
     }
 
     /// Whether `/api/futures/coins-markets` is in the plan.
     pub fn has_coins_markets(self) -> bool {
-        matches!(self, Plan::Standard | Plan::Professional)
+        matches!(self, Plan::Standard | Plan::Professional | Plan::Enterprise)
     }
 
     /// Upper-case name as CoinGlass spells it (`HOBBYIST`).
@@ -72,10 +87,12 @@ impl Plan {
             Plan::Startup => "STARTUP",
             Plan::Standard => "STANDARD",
             Plan::Professional => "PROFESSIONAL",
+            Plan::Enterprise => "ENTERPRISE",
         }
     }
 
-    /// Parses a subscription `level` (`"HOBBYIST"`, `"hobbyist"`, `"Standard"` …).
+    /// Parses a subscription `level` (`"HOBBYIST"`, `"hobbyist"`, `"Enterprise"` …). A level
+    /// that is none of [`Plan::ALL`] (or empty) is an [`UnknownPlan`] for the caller to report.
     pub fn parse(s: &str) -> Result<Plan, UnknownPlan> {
         let t = s.trim();
         Plan::ALL
@@ -114,25 +131,130 @@ pub fn allowed_per_window(limit: u32) -> u32 {
     limit.saturating_sub(headroom(limit)).max(1)
 }
 
+/// Safety margin added to the rate window: a request counts for `window + margin`, so a burst
+/// right at the edge of perpwatch's window is not still inside the server's (latency and clock
+/// skew between the two; a burst at +60.05 s drew four 429s on Hobbyist). 1/20 of the window:
+/// 3 s for the API's 60 s.
+pub fn window_margin(window: Duration) -> Duration {
+    window / 20
+}
+
+/// A `Retry-After` longer than this many windows is clamped (and said in the log).
+const MAX_RETRY_AFTER_WINDOWS: u32 = 5;
+
+/// What the answer to a rate-limited (429) request said about the key's window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitHint {
+    /// `Retry-After`, when the server sent one (CoinGlass does not document it).
+    pub retry_after: Option<Duration>,
+    /// `API-KEY-MAX-LIMIT` of that answer.
+    pub max_limit: Option<u32>,
+    /// `API-KEY-USE-LIMIT` of that answer.
+    pub used: Option<u32>,
+}
+
+impl RateLimitHint {
+    /// The answer's own headers say the key's window still has room.
+    fn window_has_room(&self) -> bool {
+        matches!((self.max_limit, self.used), (Some(max), Some(used)) if used < max)
+    }
+}
+
 /// Client-side sliding-window limiter shared by every request of one key.
 ///
-/// Time is `tokio::time::Instant`, so tests can run it on tokio's paused clock.
+/// - A request is counted when it is let through and stays counted for the window plus
+///   [`window_margin`]; a request that never left (refused connection, failed DNS lookup,
+///   connect timeout) is refunded through its [`Permit`].
+/// - A 429 means the key's window is full (another process may share the key): every request
+///   of the client is paused until the window clears, and then a single *probe* request goes
+///   first; the others follow once the probe is answered with anything but another 429.
+///
+/// Time is `tokio::time::Instant`, so tests can run it on tokio's paused clock. Waiting is
+/// cancellation-safe: a dropped [`Limiter::acquire`] future has taken nothing, and a dropped
+/// [`Permit`] gives up the probe role it held (its request stays counted, as it may have
+/// reached the server, and expires with the window like any other).
 #[derive(Debug)]
 pub struct Limiter {
     window: Duration,
+    /// `window` plus [`window_margin`]: how long a sent request counts.
+    span: Duration,
     state: Mutex<LimiterState>,
+    /// Wakes waiters when a probe settles or a pause changes.
+    wake: Notify,
 }
 
 #[derive(Debug)]
 struct LimiterState {
     limit: u32,
-    /// Send times of requests inside the window (ours, plus placeholders for requests another
-    /// client made on the same key, learnt from `API-KEY-USE-LIMIT`).
+    /// Send times of requests inside the window, oldest first (ours, plus placeholders for
+    /// requests another client made on the same key, learnt from `API-KEY-USE-LIMIT`).
     sent: VecDeque<Instant>,
+    /// No request is let through before this (after a 429).
     paused_until: Option<Instant>,
+    /// Set by a 429; cleared when a request let through after it is answered.
+    throttled: bool,
+    /// While throttled: the one request in flight that tests whether the window has cleared.
+    probe_in_flight: bool,
     server_used: Option<u32>,
     /// Whether `limit` came from an `API-KEY-MAX-LIMIT` header (which beats the plan's figure).
     limit_from_server: bool,
+}
+
+/// One counted request slot from [`Limiter::acquire`]. Settle it with what became of the
+/// request; dropping it unsettled keeps the request counted.
+#[derive(Debug)]
+pub struct Permit<'a> {
+    limiter: &'a Limiter,
+    sent_at: Instant,
+    probe: bool,
+    settled: bool,
+}
+
+impl Permit<'_> {
+    /// Whether this request tests a paused key's window for everyone else.
+    pub fn is_probe(&self) -> bool {
+        self.probe
+    }
+
+    /// The request never left (connection refused, name not resolved, connect timeout): its
+    /// slot is given back, it spends no budget.
+    pub fn not_sent(mut self) {
+        self.settled = true;
+        self.limiter.refund(self.sent_at, self.probe);
+    }
+
+    /// Sent, but no answer came back (timeout, reset): it stays counted and says nothing about
+    /// the key's window.
+    pub fn no_answer(mut self) {
+        self.settled = true;
+        if self.probe {
+            self.limiter.release_probe();
+        }
+    }
+
+    /// The server answered with anything but a rate limit: the window had room.
+    pub fn answered(mut self) {
+        self.settled = true;
+        if self.probe {
+            self.limiter.clear_throttle();
+        }
+    }
+
+    /// The server answered 429. Pauses every request of the client until the key's window
+    /// clears and returns the pause; `None` when the answer's own headers say the key's window
+    /// still has room (then only this request backs off).
+    pub fn rate_limited(mut self, hint: RateLimitHint) -> Option<Duration> {
+        self.settled = true;
+        self.limiter.on_429(hint, self.probe)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if !self.settled && self.probe {
+            self.limiter.release_probe();
+        }
+    }
 }
 
 impl Limiter {
@@ -140,13 +262,17 @@ impl Limiter {
     pub fn new(limit: u32, window: Duration) -> Limiter {
         Limiter {
             window,
+            span: window + window_margin(window),
             state: Mutex::new(LimiterState {
                 limit: limit.max(1),
                 sent: VecDeque::new(),
                 paused_until: None,
+                throttled: false,
+                probe_in_flight: false,
                 server_used: None,
                 limit_from_server: false,
             }),
+            wake: Notify::new(),
         }
     }
 
@@ -159,36 +285,139 @@ impl Limiter {
         while st
             .sent
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
+            .is_some_and(|t| now.duration_since(*t) >= self.span)
         {
             st.sent.pop_front();
         }
     }
 
-    /// Waits until a request may be sent and counts it as sent.
-    pub async fn acquire(&self) {
+    /// Waits until a request may be sent, counts it as sent now and returns its [`Permit`].
+    pub async fn acquire(&self) -> Permit<'_> {
         loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            // Registered before the state is read, so a wake-up in between is not lost.
+            notified.as_mut().enable();
             let wake_at = {
                 let mut st = self.lock();
                 let now = Instant::now();
                 self.prune(&mut st, now);
-                match st.paused_until {
-                    Some(until) if until > now => until,
-                    _ => {
-                        st.paused_until = None;
-                        if (st.sent.len() as u64) < u64::from(allowed_per_window(st.limit)) {
-                            st.sent.push_back(now);
-                            return;
-                        }
-                        match st.sent.front() {
-                            Some(oldest) => *oldest + self.window,
-                            None => now + self.window,
+                match self.try_take(&mut st, now) {
+                    Ok(probe) => {
+                        return Permit {
+                            limiter: self,
+                            sent_at: now,
+                            probe,
+                            settled: false,
                         }
                     }
+                    Err(wake_at) => wake_at,
                 }
             };
-            tokio::time::sleep_until(wake_at).await;
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(wake_at) => {}
+            }
         }
+    }
+
+    /// Takes a slot now (`Ok(is_probe)`) or says when to look again.
+    fn try_take(&self, st: &mut LimiterState, now: Instant) -> Result<bool, Instant> {
+        if let Some(until) = st.paused_until {
+            if until > now {
+                return Err(until);
+            }
+            st.paused_until = None;
+        }
+        if st.throttled && st.probe_in_flight {
+            // Woken when the probe settles; the timer is only a safety net.
+            return Err(now + self.span);
+        }
+        if (st.sent.len() as u64) >= u64::from(allowed_per_window(st.limit)) {
+            return Err(st.sent.front().map_or(now + self.span, |t| *t + self.span));
+        }
+        st.sent.push_back(now);
+        st.probe_in_flight = st.throttled;
+        Ok(st.throttled)
+    }
+
+    fn refund(&self, sent_at: Instant, probe: bool) {
+        let mut st = self.lock();
+        if let Some(i) = st.sent.iter().rposition(|t| *t == sent_at) {
+            st.sent.remove(i);
+        }
+        if probe {
+            st.probe_in_flight = false;
+        }
+        drop(st);
+        self.wake.notify_waiters();
+    }
+
+    fn release_probe(&self) {
+        self.lock().probe_in_flight = false;
+        self.wake.notify_waiters();
+    }
+
+    fn clear_throttle(&self) {
+        let mut st = self.lock();
+        st.throttled = false;
+        st.probe_in_flight = false;
+        drop(st);
+        self.wake.notify_waiters();
+    }
+
+    /// When the window running now clears: the oldest request still counted leaves it (the
+    /// rest of the current window), at least one margin from now.
+    fn window_clears(&self, st: &LimiterState, now: Instant) -> Instant {
+        let rest = st.sent.front().map_or(now + self.span, |t| *t + self.span);
+        rest.max(now + window_margin(self.window))
+    }
+
+    fn on_429(&self, hint: RateLimitHint, probe: bool) -> Option<Duration> {
+        let mut st = self.lock();
+        let now = Instant::now();
+        self.prune(&mut st, now);
+        if probe {
+            st.probe_in_flight = false;
+        }
+        if hint.retry_after.is_none() && hint.window_has_room() {
+            // The key's own counter has room: this 429 is not about the key's budget (one
+            // endpoint's limit, a proxy…). Holding every other request back would not help.
+            if probe {
+                st.throttled = false;
+            }
+            drop(st);
+            self.wake.notify_waiters();
+            return None;
+        }
+        let until = match hint.retry_after {
+            Some(ra) => {
+                let cap = self.window * MAX_RETRY_AFTER_WINDOWS;
+                if ra > cap {
+                    tracing::warn!(
+                        retry_after_s = ra.as_secs(),
+                        cap_s = cap.as_secs(),
+                        "Retry-After is unusually long; pausing for the cap instead"
+                    );
+                }
+                now + ra.min(cap)
+            }
+            None => self.window_clears(&st, now),
+        };
+        let until = st.paused_until.map_or(until, |p| p.max(until));
+        let fresh = !st.throttled || st.paused_until.is_none_or(|p| p < until);
+        st.paused_until = Some(until);
+        st.throttled = true;
+        drop(st);
+        self.wake.notify_waiters();
+        let pause = until - now;
+        if fresh {
+            tracing::warn!(
+                pause_ms = pause.as_millis() as u64,
+                "CoinGlass rate limit reached (429): every request waits for the key's window to clear"
+            );
+        }
+        Some(pause)
     }
 
     /// Feeds the `API-KEY-MAX-LIMIT` / `API-KEY-USE-LIMIT` headers of a response.
@@ -211,11 +440,9 @@ impl Limiter {
         }
     }
 
-    /// After a 429: hold every request until the window has passed.
+    /// After a 429 with nothing else known: pause every request until the window clears.
     pub fn on_rate_limited(&self) {
-        let mut st = self.lock();
-        let until = Instant::now() + self.window;
-        st.paused_until = Some(st.paused_until.map_or(until, |p| p.max(until)));
+        self.on_429(RateLimitHint::default(), false);
     }
 
     /// Sets the key's limit from its plan, unless the server already reported the real one.
@@ -231,6 +458,11 @@ impl Limiter {
         self.lock().limit
     }
 
+    /// The limiter's window without its margin (60 s in production).
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
     /// Requests counted in the current window (ours and, when reported, other clients').
     pub fn used_this_minute(&self) -> u32 {
         let mut st = self.lock();
@@ -241,6 +473,20 @@ impl Limiter {
     /// The last `API-KEY-USE-LIMIT` the server reported.
     pub fn server_used(&self) -> Option<u32> {
         self.lock().server_used
+    }
+
+    /// How long every request still waits after a 429, if it does.
+    pub fn pause_remaining(&self) -> Option<Duration> {
+        let st = self.lock();
+        let now = Instant::now();
+        st.paused_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+
+    /// Whether a 429 is still unresolved (no request let through since has been answered).
+    pub fn is_throttled(&self) -> bool {
+        self.lock().throttled
     }
 }
 
@@ -559,7 +805,14 @@ mod tests {
         assert_eq!(Plan::parse(" Standard "), Ok(Plan::Standard));
         assert_eq!("Professional".parse::<Plan>(), Ok(Plan::Professional));
         let err = Plan::parse("gold").unwrap_err().to_string();
-        for name in ["hobbyist", "startup", "standard", "professional", "gold"] {
+        for name in [
+            "hobbyist",
+            "startup",
+            "standard",
+            "professional",
+            "enterprise",
+            "gold",
+        ] {
             assert!(err.contains(name), "{err}");
         }
     }
@@ -735,5 +988,163 @@ mod tests {
 
         limiter.observe_headers(Some(1200), None);
         assert_eq!(limiter.limit(), 1200);
+    }
+
+    #[test]
+    fn enterprise_is_a_plan_of_its_own() {
+        assert_eq!(Plan::parse("ENTERPRISE"), Ok(Plan::Enterprise));
+        assert_eq!(Plan::parse(" enterprise "), Ok(Plan::Enterprise));
+        assert_eq!(Plan::Enterprise.to_string(), "ENTERPRISE");
+        assert_eq!(Plan::Enterprise.requests_per_minute(), 6000);
+        assert_eq!(Plan::Enterprise.min_interval(), MIN);
+        assert!(Plan::Enterprise.has_coins_markets());
+        assert_eq!(Plan::ALL.len(), 5);
+        let s = plan(Plan::Enterprise, 40, 60);
+        assert_eq!(s.mode, MarketsMode::CoinsMarkets);
+        assert_eq!(s.stretched_from, None);
+        assert_eq!(s.ls_interval_str(), "1h");
+        // An unknown or empty level is an error naming it and the choices, never a Hobbyist.
+        let err = Plan::parse("VIP9").unwrap_err();
+        assert_eq!(err.given, "VIP9");
+        assert!(err.to_string().contains("enterprise"), "{err}");
+        assert!(Plan::parse("").is_err());
+        assert!(Plan::parse("PRO").is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_never_left_gives_its_slot_back() {
+        let limiter = Limiter::new(30, MIN);
+        for _ in 0..100 {
+            limiter.acquire().await.not_sent();
+        }
+        assert_eq!(limiter.used_this_minute(), 0);
+        let t0 = Instant::now();
+        for _ in 0..27 {
+            limiter.acquire().await.answered();
+        }
+        assert_eq!(Instant::now(), t0, "refunded slots never made anyone wait");
+        assert_eq!(limiter.used_this_minute(), 27);
+        // Sent without an answer (a timeout): it stays counted.
+        let limiter = Limiter::new(30, MIN);
+        limiter.acquire().await.no_answer();
+        assert_eq!(limiter.used_this_minute(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_window_keeps_a_margin_at_its_edge() {
+        assert_eq!(window_margin(MIN), Duration::from_secs(3));
+        let limiter = Limiter::new(30, MIN);
+        let t0 = Instant::now();
+        for _ in 0..27 {
+            limiter.acquire().await.answered();
+        }
+        // The 28th request does not go at +60 s (where a burst drew 429s) but a margin later.
+        limiter.acquire().await.answered();
+        assert_eq!(Instant::now() - t0, MIN + window_margin(MIN));
+        assert_eq!(limiter.used_this_minute(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_every_request_for_the_rest_of_the_window_then_one_probe_goes_first() {
+        let limiter = Limiter::new(80, MIN);
+        let t0 = Instant::now();
+        limiter.acquire().await.answered();
+        tokio::time::advance(Duration::from_secs(20)).await;
+        let pause = limiter
+            .acquire()
+            .await
+            .rate_limited(RateLimitHint::default())
+            .expect("a 429 with no headers pauses everyone");
+        // The rest of the window that opened at t0 (60 s + 3 s margin), not a fresh minute.
+        assert_eq!(pause, Duration::from_secs(43));
+        assert_eq!(limiter.pause_remaining(), Some(pause));
+        assert!(limiter.is_throttled());
+
+        let probe = limiter.acquire().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(63));
+        assert!(probe.is_probe());
+        // While the probe is out nobody else goes (and giving up the wait takes nothing).
+        let used = limiter.used_this_minute();
+        let waited = tokio::time::timeout(Duration::from_secs(10), limiter.acquire()).await;
+        assert!(
+            waited.is_err(),
+            "a second request went while the probe was unanswered"
+        );
+        assert_eq!(limiter.used_this_minute(), used);
+
+        // The probe hits 429 again: the pause follows the window (the request of t0 + 20 s
+        // leaves it at t0 + 83 s), it does not restart a full minute per attempt.
+        let pause = probe.rate_limited(RateLimitHint::default()).unwrap();
+        assert_eq!(Instant::now() - t0 + pause, Duration::from_secs(83));
+
+        let probe = limiter.acquire().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(83));
+        assert!(probe.is_probe());
+        probe.answered();
+        assert!(!limiter.is_throttled());
+        let t1 = Instant::now();
+        let next = limiter.acquire().await;
+        assert_eq!(Instant::now(), t1, "answered probe: everyone goes again");
+        assert!(!next.is_probe());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_probe_hands_the_role_on() {
+        let limiter = Limiter::new(30, MIN);
+        limiter.on_rate_limited();
+        let probe = limiter.acquire().await;
+        assert!(probe.is_probe());
+        // The probe's request is abandoned at a deadline: it stays counted, and the next
+        // request takes over the probe role at once instead of waiting for a window.
+        drop(probe);
+        let t = Instant::now();
+        let next = limiter.acquire().await;
+        assert_eq!(Instant::now(), t);
+        assert!(next.is_probe());
+        assert_eq!(limiter.used_this_minute(), 2);
+        // A probe that never left gives back both its slot and the role.
+        next.not_sent();
+        assert_eq!(limiter.used_this_minute(), 1);
+        assert!(limiter.acquire().await.is_probe());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_whose_headers_show_room_holds_no_one_back() {
+        let limiter = Limiter::new(30, MIN);
+        let hint = RateLimitHint {
+            retry_after: None,
+            max_limit: Some(30),
+            used: Some(5),
+        };
+        assert_eq!(limiter.acquire().await.rate_limited(hint), None);
+        assert!(!limiter.is_throttled());
+        assert_eq!(limiter.pause_remaining(), None);
+        let t = Instant::now();
+        let next = limiter.acquire().await;
+        assert_eq!(Instant::now(), t);
+        assert!(!next.is_probe());
+        // Full by the headers: everyone waits.
+        let full = RateLimitHint {
+            used: Some(30),
+            ..hint
+        };
+        assert!(next.rate_limited(full).is_some());
+        assert!(limiter.is_throttled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_and_capped() {
+        let limiter = Limiter::new(30, MIN);
+        let hint = |s| RateLimitHint {
+            retry_after: Some(Duration::from_secs(s)),
+            ..RateLimitHint::default()
+        };
+        let pause = limiter.acquire().await.rate_limited(hint(7));
+        assert_eq!(pause, Some(Duration::from_secs(7)));
+        let t = Instant::now();
+        limiter.acquire().await.answered();
+        assert_eq!(Instant::now() - t, Duration::from_secs(7));
+        let pause = limiter.acquire().await.rate_limited(hint(3600));
+        assert_eq!(pause, Some(5 * MIN));
     }
 }

@@ -5,13 +5,13 @@
 //! built from the endpoint path, the query (which never holds the key) and the server's message,
 //! and is scrubbed of the key once more before it leaves this module.
 
-use super::budget::{Limiter, Plan};
+use super::budget::{Limiter, Plan, RateLimitHint};
 use super::wire::{
     CoinMarket, Envelope, ExchangeName, ExchangePairs, FundingCoin, LiquidationBar,
     LiquidationExchangeRow, LongShortBar, OhlcBar, OiExchangeRow, PairMarket, Subscription,
     TakerBar, TakerExchangeList,
 };
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -134,6 +134,20 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate limited",
             ApiError::Transient { .. } => "temporary failure",
             ApiError::Malformed { .. } => "malformed answer",
+        }
+    }
+
+    /// A rate-limit error that says how long every request now waits.
+    fn with_pause(self, pause: Duration) -> ApiError {
+        match self {
+            ApiError::RateLimited { endpoint, detail } => ApiError::RateLimited {
+                endpoint,
+                detail: format!(
+                    "{detail}; every request waits {} s for the key's window to clear",
+                    pause.as_secs_f64().ceil() as u64
+                ),
+            },
+            other => other,
         }
     }
 
@@ -323,7 +337,8 @@ impl CoinGlassClient {
         &self.inner.limiter
     }
 
-    /// HTTP requests sent since creation, retries included.
+    /// Request attempts since creation, retries included, also those that never reached the
+    /// server (the limiter refunds those: they spend no budget).
     pub fn requests_total(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
     }
@@ -332,9 +347,13 @@ impl CoinGlassClient {
         &self.inner.options
     }
 
-    /// `GET path?params`, unwrapped from the envelope and decoded as `T`. Retries transient and
-    /// rate-limit failures with exponential backoff and jitter; every attempt waits for the
-    /// limiter and is counted.
+    /// `GET path?params`, unwrapped from the envelope and decoded as `T`.
+    ///
+    /// Every attempt waits for the limiter; an attempt that never reached the server gives its
+    /// slot back. Transient and rate-limit failures are retried with exponential backoff and
+    /// jitter, at most `max_attempts` times in all; a 429 pauses every request of this client
+    /// (not just this one) until the key's window clears. Dropping the future (a cycle deadline)
+    /// stops it at once, whether it is waiting for the limiter, in flight or backing off.
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -345,19 +364,26 @@ impl CoinGlassClient {
         let attempts = self.inner.options.max_attempts.max(1);
         let mut attempt = 1;
         loop {
-            self.inner.limiter.acquire().await;
+            let permit = self.inner.limiter.acquire().await;
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(endpoint = %endpoint, attempt, "coinglass request");
-            let result = self
-                .send_once::<T>(&endpoint, &url, params)
-                .await
-                .map_err(|e| self.scrub(e));
-            let err = match result {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
+            tracing::debug!(endpoint = %endpoint, attempt, probe = permit.is_probe(), "coinglass request");
+            let (result, delivery) = self.send_once::<T>(&endpoint, &url, params).await;
+            let mut err = match result {
+                Ok(v) => {
+                    permit.answered();
+                    return Ok(v);
+                }
+                Err(e) => self.scrub(e),
             };
-            if matches!(err, ApiError::RateLimited { .. }) {
-                self.inner.limiter.on_rate_limited();
+            match delivery {
+                Delivery::NotSent => permit.not_sent(),
+                Delivery::NoAnswer => permit.no_answer(),
+                Delivery::Answered(hint) if matches!(err, ApiError::RateLimited { .. }) => {
+                    if let Some(pause) = permit.rate_limited(hint) {
+                        err = err.with_pause(pause);
+                    }
+                }
+                Delivery::Answered(_) => permit.answered(),
             }
             if !err.is_retryable() || attempt >= attempts {
                 if err.is_fatal() {
@@ -375,37 +401,52 @@ impl CoinGlassClient {
         }
     }
 
+    /// One attempt, and how far it got (for the limiter).
     async fn send_once<T: DeserializeOwned>(
         &self,
         endpoint: &str,
         url: &str,
         params: &[(&str, String)],
-    ) -> Result<T, ApiError> {
-        let transport = |e: reqwest::Error| transport_error(endpoint, e);
-        let resp = self
-            .inner
-            .http
-            .get(url)
-            .query(params)
-            .send()
-            .await
-            .map_err(transport)?;
+    ) -> (Result<T, ApiError>, Delivery) {
+        let resp = match self.inner.http.get(url).query(params).send().await {
+            Ok(resp) => resp,
+            Err(e) => {
+                // Connect errors (refused, DNS, connect timeout, TLS) and builder errors happen
+                // before a byte of the request is sent.
+                let delivery = if e.is_connect() || e.is_builder() {
+                    Delivery::NotSent
+                } else {
+                    Delivery::NoAnswer
+                };
+                return (Err(transport_error(endpoint, e)), delivery);
+            }
+        };
         let status = resp.status().as_u16();
+        let headers = resp.headers();
         let header_u32 = |name: &str| {
-            resp.headers()
+            headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|s| s.trim().parse::<u32>().ok())
         };
-        let (max, used) = (
-            header_u32("API-KEY-MAX-LIMIT"),
-            header_u32("API-KEY-USE-LIMIT"),
-        );
-        if max.is_some() || used.is_some() {
-            self.inner.limiter.observe_headers(max, used);
+        let hint = RateLimitHint {
+            retry_after: headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after),
+            max_limit: header_u32("API-KEY-MAX-LIMIT"),
+            used: header_u32("API-KEY-USE-LIMIT"),
+        };
+        if hint.max_limit.is_some() || hint.used.is_some() {
+            self.inner
+                .limiter
+                .observe_headers(hint.max_limit, hint.used);
         }
-        let body = resp.bytes().await.map_err(transport)?;
-        decode(endpoint, status, &body)
+        let delivery = Delivery::Answered(hint);
+        match resp.bytes().await {
+            Ok(body) => (decode(endpoint, status, &body), delivery),
+            Err(e) => (Err(transport_error(endpoint, e)), delivery),
+        }
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -670,28 +711,135 @@ pub(crate) fn body_head(body: &[u8]) -> String {
     text[..end].to_owned()
 }
 
-/// "Upgrade plan"-like messages mark a plan gate rather than a bad key.
-fn is_plan_message(msg: &str) -> bool {
-    let m = msg.to_ascii_lowercase();
-    ["upgrade", "plan", "subscri", "level"]
-        .iter()
-        .any(|w| m.contains(w))
+/// How far one attempt got, for the limiter.
+#[derive(Debug, Clone, Copy)]
+enum Delivery {
+    /// Nothing reached the server (refused connection, DNS failure, connect timeout).
+    NotSent,
+    /// Sent, but no answer arrived (timeout, reset).
+    NoAnswer,
+    /// The server answered (any status), with what its headers said about the key's window.
+    Answered(RateLimitHint),
 }
 
-/// Classifies a non-success by HTTP status or envelope code (`origin` says which, for the text).
-fn classify(endpoint: &str, origin: &str, code: u16, msg: &str) -> ApiError {
+/// `Retry-After` in seconds (the HTTP-date form is not used by APIs like this one and is
+/// ignored).
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let secs = v.trim().parse::<f64>().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+}
+
+/// A server message split into lower-case words, for classification.
+struct Message {
+    lower: String,
+    words: Vec<String>,
+}
+
+impl Message {
+    fn new(msg: &str) -> Message {
+        let lower = msg.to_lowercase();
+        let words = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Message { lower, words }
+    }
+
+    fn has(&self, any: &[&str]) -> bool {
+        self.words.iter().any(|w| any.contains(&w.as_str()))
+    }
+
+    /// Names the API key: "API key", "apikey", "CG-API-KEY", "invalid key", "secret".
+    fn names_key(&self) -> bool {
+        self.has(&["key", "keys", "apikey", "apikeys", "secret"])
+    }
+
+    /// Plainly refuses the caller: the key is invalid / missing / expired …, the request is not
+    /// authenticated, or the subscription has expired.
+    fn refuses_key(&self) -> bool {
+        let auth = self.has(&[
+            "unauthorized",
+            "unauthorised",
+            "unauthenticated",
+            "authentication",
+            "authenticate",
+        ]);
+        let refused = self.has(&[
+            "invalid",
+            "missing",
+            "expired",
+            "wrong",
+            "incorrect",
+            "revoked",
+            "disabled",
+            "banned",
+            "illegal",
+            "unknown",
+            "required",
+            "empty",
+        ]) || [
+            "not exist",
+            "does not exist",
+            "doesn't exist",
+            "not found",
+            "not valid",
+            "not present",
+            "not provided",
+            "not set",
+        ]
+        .iter()
+        .any(|p| self.lower.contains(p));
+        let expired_plan = self.has(&["expired", "expire"])
+            && self.has(&["subscription", "plan", "account", "membership"]);
+        auth || (self.names_key() && refused) || expired_plan
+    }
+
+    /// "Upgrade plan"-like: the endpoint, interval or range is not in the key's plan.
+    fn gates_plan(&self) -> bool {
+        self.has(&[
+            "upgrade",
+            "plan",
+            "plans",
+            "subscription",
+            "subscribe",
+            "subscribed",
+            "level",
+            "tier",
+            "permission",
+            "permissions",
+            "vip",
+        ])
+    }
+}
+
+/// Classifies a non-success by HTTP status or envelope code (`origin` says which, for the text;
+/// `code` is `None` for a non-numeric envelope code). The message decides before the number:
+///
+/// - 429 is always a rate limit;
+/// - a message that refuses the key (invalid, missing or expired key, not authenticated) is a
+///   refused key in any client-error code (CoinGlass's quickstart lists 400 for "invalid
+///   parameters or API key"); a server error (5xx, 408) is never read as a refusal;
+/// - an "Upgrade plan"-like message is a plan gate in any code;
+/// - then 401 is a refused key, and a 4xx whose message names the key (400/403 "API key …") too;
+/// - 403 is a plan gate, 408 and 5xx are transient, everything else is a bad request.
+fn classify(endpoint: &str, origin: &str, code: Option<u16>, msg: &str) -> ApiError {
     let endpoint = endpoint.to_owned();
     let detail = if msg.is_empty() {
         origin.to_owned()
     } else {
         format!("{origin}: {msg}")
     };
+    let m = Message::new(msg);
+    let server_side = matches!(code, Some(408 | 500..=599));
     match code {
-        401 if is_plan_message(msg) => ApiError::PlanGated { endpoint, detail },
-        401 => ApiError::Unauthorized { endpoint, detail },
-        403 => ApiError::PlanGated { endpoint, detail },
-        429 => ApiError::RateLimited { endpoint, detail },
-        408 | 500..=599 => ApiError::Transient { endpoint, detail },
+        Some(429) => ApiError::RateLimited { endpoint, detail },
+        _ if !server_side && m.refuses_key() => ApiError::Unauthorized { endpoint, detail },
+        _ if m.gates_plan() => ApiError::PlanGated { endpoint, detail },
+        Some(401) => ApiError::Unauthorized { endpoint, detail },
+        Some(400..=499) if m.names_key() => ApiError::Unauthorized { endpoint, detail },
+        Some(403) => ApiError::PlanGated { endpoint, detail },
+        Some(408 | 500..=599) => ApiError::Transient { endpoint, detail },
         _ => ApiError::BadRequest { endpoint, detail },
     }
 }
@@ -714,7 +862,12 @@ pub(crate) fn decode<T: DeserializeOwned>(
             .ok()
             .and_then(|e| e.msg.clone())
             .unwrap_or_default();
-        return Err(classify(endpoint, &format!("HTTP {status}"), status, &msg));
+        return Err(classify(
+            endpoint,
+            &format!("HTTP {status}"),
+            Some(status),
+            &msg,
+        ));
     }
     let envelope = envelope.map_err(|e| malformed(format!("not a JSON envelope: {e}")))?;
     let code = envelope
@@ -725,11 +878,8 @@ pub(crate) fn decode<T: DeserializeOwned>(
     if code != "0" {
         let msg = envelope.msg.as_deref().unwrap_or("");
         return Err(match code.parse::<u16>() {
-            Ok(n) => classify(endpoint, &format!("code {n}"), n, msg),
-            Err(_) => ApiError::BadRequest {
-                endpoint: endpoint.to_owned(),
-                detail: format!("unexpected code {code:?}: {msg}"),
-            },
+            Ok(n) => classify(endpoint, &format!("code {n}"), Some(n), msg),
+            Err(_) => classify(endpoint, &format!("unexpected code {code:?}"), None, msg),
         });
     }
     // A missing or null `data` on a list endpoint means "no rows".
@@ -847,5 +997,141 @@ mod tests {
             CoinGlassClient::new("not a url", SecretString::from("k"), o),
             Err(ApiError::BadRequest { .. })
         ));
+    }
+
+    /// `{"code": code, "msg": msg}` over `status`.
+    fn answer(status: u16, code: &str, msg: &str) -> ApiError {
+        let body = serde_json::json!({"code": code, "msg": msg}).to_string();
+        d(status, &body).unwrap_err()
+    }
+
+    #[test]
+    fn a_refused_key_is_unauthorized_whatever_the_code() {
+        for (status, code, msg) in [
+            // The quickstart lists 400 for "invalid parameters or API key".
+            (200, "400", "Invalid API key"),
+            (200, "400", "invalid parameters or API key"),
+            (200, "400", "API key is missing"),
+            (200, "400", "apiKey error"),
+            (200, "400", "CG-API-KEY header is required"),
+            (200, "400", "The API key does not exist"),
+            (400, "400", "api_key invalid"),
+            (200, "403", "Invalid secret"),
+            (403, "403", "API key disabled"),
+            (200, "403", "Your subscription has expired"),
+            (200, "401", "Unauthorized"),
+            (200, "401", "API key missing"),
+            (401, "", ""),
+            (200, "AUTH_FAILED", "invalid api key"),
+        ] {
+            let e = answer(status, code, msg);
+            assert!(
+                matches!(e, ApiError::Unauthorized { .. }),
+                "HTTP {status} code {code:?} {msg:?}: {e}"
+            );
+            assert!(e.is_fatal());
+            assert!(!e.is_retryable());
+        }
+    }
+
+    #[test]
+    fn a_parameter_problem_stays_a_bad_request() {
+        for (status, code, msg) in [
+            (
+                200,
+                "400",
+                "Required String parameter 'range' is not present",
+            ),
+            (200, "400", "Invalid parameter: interval"),
+            (200, "400", "symbol BTCUSDT not supported"),
+            (200, "400", "exchange_list must not be empty"),
+            (200, "422", "start_time must be before end_time"),
+            (400, "400", ""),
+            (404, "", "Not Found"),
+            (200, "x9", ""),
+        ] {
+            let e = answer(status, code, msg);
+            assert!(
+                matches!(e, ApiError::BadRequest { .. }),
+                "HTTP {status} code {code:?} {msg:?}: {e}"
+            );
+            assert!(!e.is_fatal() && !e.is_retryable());
+        }
+    }
+
+    #[test]
+    fn an_upgrade_plan_answer_is_a_plan_gate_whatever_the_code() {
+        for (status, code, msg) in [
+            (200, "401", "Upgrade plan"),
+            (200, "400", "Upgrade plan"),
+            (200, "403", "Upgrade plan"),
+            (200, "500", "Upgrade plan"),
+            (200, "404", "upgrade plan"),
+            (500, "500", "Upgrade plan"),
+            (200, "403", "interval not allowed"),
+            (403, "", ""),
+            (
+                200,
+                "400",
+                "This interval requires a higher subscription level",
+            ),
+            (
+                200,
+                "401",
+                "API key has no permission for this endpoint, please upgrade",
+            ),
+        ] {
+            let e = answer(status, code, msg);
+            assert!(
+                matches!(e, ApiError::PlanGated { .. }),
+                "HTTP {status} code {code:?} {msg:?}: {e}"
+            );
+            assert!(!e.is_fatal() && !e.is_retryable());
+        }
+    }
+
+    #[test]
+    fn rate_limits_and_server_errors_are_never_read_as_a_refused_key() {
+        let e = answer(
+            200,
+            "429",
+            "Too many requests, upgrade your plan for a higher limit",
+        );
+        assert!(matches!(e, ApiError::RateLimited { .. }), "{e}");
+        let e = answer(429, "", "");
+        assert!(matches!(e, ApiError::RateLimited { .. }), "{e}");
+        for (status, code, msg) in [
+            (200, "500", "authentication service unavailable"),
+            (503, "", "API key store unavailable"),
+            (200, "500", "Server Error"),
+            (408, "", ""),
+        ] {
+            let e = answer(status, code, msg);
+            assert!(
+                matches!(e, ApiError::Transient { .. }),
+                "HTTP {status} code {code:?} {msg:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_only() {
+        assert_eq!(parse_retry_after("12"), Some(Duration::from_secs(12)));
+        assert_eq!(
+            parse_retry_after(" 1.5 "),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("-3"), None);
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("NaN"), None);
+    }
+
+    #[test]
+    fn a_rate_limit_error_says_how_long_everything_waits() {
+        let e = answer(429, "", "").with_pause(Duration::from_millis(41_200));
+        assert!(e.to_string().contains("waits 42 s"), "{e}");
+        let other = answer(200, "500", "Server Error");
+        assert_eq!(other.clone().with_pause(Duration::from_secs(5)), other);
     }
 }

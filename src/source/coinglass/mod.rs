@@ -13,8 +13,8 @@ pub(crate) mod live;
 pub(crate) mod wire;
 
 pub use budget::{
-    allowed_per_window, headroom, plan_schedule, Limiter, MarketsMode, Plan, Schedule,
-    ScheduleInput, UnknownPlan,
+    allowed_per_window, headroom, plan_schedule, window_margin, Limiter, MarketsMode, Permit, Plan,
+    RateLimitHint, Schedule, ScheduleInput, UnknownPlan,
 };
 pub use client::{
     paths, ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LongShortKind, DEFAULT_BASE_URL,
