@@ -352,6 +352,8 @@ impl CoinGlassClient {
                 .send_once::<T>(&endpoint, &url, params)
                 .await
                 .map_err(|e| self.scrub(e));
+            let outcome = result.as_ref().map_or_else(ApiError::kind, |_| "ok");
+            metrics::counter!("perpwatch_requests_total", "endpoint" => path.to_owned(), "outcome" => outcome).increment(1);
             let err = match result {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
