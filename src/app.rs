@@ -139,6 +139,18 @@ async fn drive<S: Source + 'static>(
         tracing::info!("alerts off: no TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID or WEBHOOK_URL set");
     }
     let history = start_history(config, source.label().kind, &update_tx);
+    // Service mode: /metrics and /healthz (metrics_addr), systemd notify (NOTIFY_SOCKET).
+    let service_opts = crate::service::ServiceOptions {
+        metrics_addr: config.metrics_addr,
+        poll_interval,
+    };
+    let service = match crate::service::start(service_opts).await {
+        Ok(s) => s,
+        Err(e) => {
+            tell_user(config, &e.to_string());
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
     let opts = MonitorOptions {
         poll_interval,
         once: config.mode.once,
@@ -147,6 +159,7 @@ async fn drive<S: Source + 'static>(
             .iter()
             .map(|h| h.tap())
             .chain(alerter.iter().map(|a| a.tap.clone()))
+            .chain(service.iter().map(|s| s.tap()))
             .collect(),
     };
     let monitor = supervise(source, opts, update_tx, command_rx);

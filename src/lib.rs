@@ -21,6 +21,7 @@
 //! - [`report`]: what a cycle produced, as every consumer sees it, and its JSON shape.
 //! - Consumers of reports, which never import one another: `ui` and `headless` (frontends),
 //!   [`alerts`], [`store`]. [`backtest`] and [`import`] work on the store's history.
+//! - `service`: `/metrics`, `/healthz` and systemd notifications, fed by a report tap.
 //! - [`app`]: the composition root that wires all of the above; [`exit`]: the exit codes.
 
 pub mod alerts;
@@ -37,6 +38,7 @@ pub mod logging;
 pub mod model;
 pub mod monitor;
 pub mod report;
+pub(crate) mod service;
 pub mod signals;
 pub mod source;
 pub mod store;

@@ -272,6 +272,9 @@ pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
     let mut failures = 0u32;
     let mut plain_for: Option<i64> = None;
     loop {
+        if let Ok(depth) = ctx.db.call(move |c| outbox::pending_count(c, kind)).await {
+            metrics::gauge!("perpwatch_alert_outbox_depth", "sink" => name).set(depth as f64);
+        }
         let row = match ctx.db.call(move |c| outbox::next_pending(c, kind)).await {
             Ok(row) => row,
             Err(e) => {
@@ -310,6 +313,13 @@ pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
         let mut plain = plain_for == Some(id);
         let outcome = send_resolved(&mut sink, &row.payload, &mut plain).await;
         plain_for = plain.then_some(id);
+        let counted = match outcome {
+            Outcome::Sent => "sent",
+            Outcome::Drop { .. } | Outcome::Disable { .. } => "dropped",
+            _ => "retried",
+        };
+        metrics::counter!("perpwatch_alerts_total", "sink" => name, "outcome" => counted)
+            .increment(1);
         match outcome {
             Outcome::Sent => {
                 failures = 0;
@@ -381,6 +391,9 @@ async fn expired(ctx: &Ctx, row: &Row) -> bool {
         ctx.max_age.as_secs() / 60,
         row.attempts
     );
+    let sink = row.sink.as_str();
+    metrics::counter!("perpwatch_alerts_total", "sink" => sink, "outcome" => "dropped")
+        .increment(1);
     let id = row.id;
     if let Err(e) = ctx
         .db

@@ -28,6 +28,7 @@ too, never overriding the real environment):
   PERPWATCH_PLAN                same as --plan
   PERPWATCH_REFERENCE_EXCHANGE  same as --reference-exchange
   PERPWATCH_LOG                 same as --log-level
+  PERPWATCH_METRICS_ADDR        same as --metrics-addr
   PERPWATCH_HISTORY_RETENTION   how long the history store keeps cycles and signals (30d)
   TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, TELEGRAM_API_URL   Telegram alerts
   WEBHOOK_URL                   webhook alerts
@@ -74,6 +75,11 @@ pub struct Cli {
     /// Log level: trace, debug, info, warn or error [env: PERPWATCH_LOG]
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
+
+    /// Serve Prometheus /metrics and /healthz on this address, e.g. 127.0.0.1:9184 (off by
+    /// default) [env: PERPWATCH_METRICS_ADDR]
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
 
     /// Run headless: print updates as text instead of the terminal dashboard
     #[arg(long)]

@@ -74,11 +74,14 @@ pub(super) const TELEGRAM_BOT_TOKEN: Key = Key::file("telegram.bot_token")
 pub(super) const TELEGRAM_CHAT_ID: Key = Key::file("telegram.chat_id").env("TELEGRAM_CHAT_ID");
 pub(super) const TELEGRAM_API_URL: Key = Key::file("telegram.api_url").env("TELEGRAM_API_URL");
 pub(super) const WEBHOOK_URL: Key = Key::file("webhook.url").env("WEBHOOK_URL").secret();
+pub(super) const METRICS_ADDR: Key = Key::file("metrics_addr")
+    .env("PERPWATCH_METRICS_ADDR")
+    .flag("--metrics-addr");
 /// Flag-only; named in errors about `--demo-speed`.
 pub(super) const DEMO_SPEED: Key = Key::file("demo_speed").flag("--demo-speed");
 
 /// Every key the config file may hold outside `[thresholds]` and `[symbol.*]`, in file order.
-pub(super) const KEYS: [Key; 20] = [
+pub(super) const KEYS: [Key; 21] = [
     SYMBOLS,
     POLL_INTERVAL,
     PLAN,
@@ -88,6 +91,7 @@ pub(super) const KEYS: [Key; 20] = [
     BASE_URL,
     DATA_DIR,
     LOG_LEVEL,
+    METRICS_ADDR,
     MIN_LEVEL,
     COOLDOWN_HIGH,
     COOLDOWN_MEDIUM,

@@ -24,15 +24,15 @@ use crate::signals::Thresholds;
 use cli::{Cli, Command};
 use keys::{
     Key, API_KEY, BASE_URL, COOLDOWN_HIGH, COOLDOWN_LOW, COOLDOWN_MEDIUM, DATA_DIR, DEMO_SPEED,
-    FAILURE_CYCLES, HISTORY_RETENTION, LOG_LEVEL, MAX_AGE, MIN_LEVEL, PLAN, POLL_INTERVAL,
-    REFERENCE_EXCHANGE, REFERENCE_QUOTE, SYMBOLS, TELEGRAM_API_URL, TELEGRAM_BOT_TOKEN,
-    TELEGRAM_CHAT_ID, WEBHOOK_URL,
+    FAILURE_CYCLES, HISTORY_RETENTION, LOG_LEVEL, MAX_AGE, METRICS_ADDR, MIN_LEVEL, PLAN,
+    POLL_INTERVAL, REFERENCE_EXCHANGE, REFERENCE_QUOTE, SYMBOLS, TELEGRAM_API_URL,
+    TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, WEBHOOK_URL,
 };
 use layers::{DotEnv, Env, FileLayer, Layers, Raw};
 use parse::{
     alert_duration, duration_between, parse_api_key, parse_bot_token, parse_chat_id,
-    parse_exchange, parse_failure_cycles, parse_http_url, parse_log_level, parse_min_level,
-    parse_path, parse_plan, parse_quote, parse_symbol_list,
+    parse_exchange, parse_failure_cycles, parse_http_url, parse_log_level, parse_metrics_addr,
+    parse_min_level, parse_path, parse_plan, parse_quote, parse_symbol_list,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -189,6 +189,10 @@ impl Config {
             DEFAULT_LOG_LEVEL.to_string()
         })?;
 
+        let metrics_addr = layers
+            .get(METRICS_ADDR, flag(&cli.metrics_addr), parse_metrics_addr)?
+            .map(|(addr, _)| addr);
+
         let d = AlertsConfig::default();
         let alerts = AlertsConfig {
             min_level: layers.get_or(MIN_LEVEL, None, parse_min_level, || d.min_level)?,
@@ -240,7 +244,15 @@ impl Config {
             demo_speed,
         };
 
-        let warnings = file.as_ref().map(file_warnings).unwrap_or_default();
+        let mut warnings = file.as_ref().map(file_warnings).unwrap_or_default();
+        if let Some(addr) = metrics_addr.filter(|a| !a.ip().is_loopback()) {
+            warnings.push(format!(
+                "{} = {addr} is not a loopback address: /metrics and /healthz answer anyone who \
+                 can reach it, without authentication (use 127.0.0.1:{} to keep them local)",
+                METRICS_ADDR.name,
+                addr.port()
+            ));
+        }
 
         Ok(Config {
             symbols,
@@ -252,6 +264,7 @@ impl Config {
             base_url,
             data_dir,
             log_level,
+            metrics_addr,
             thresholds,
             symbol_thresholds,
             alerts,
@@ -377,6 +390,61 @@ mod tests {
         );
         let message = err(&[], &[("PERPWATCH_HISTORY_RETENTION", "forever")], None);
         assert!(message.contains("PERPWATCH_HISTORY_RETENTION"), "{message}");
+    }
+
+    #[test]
+    fn config_metrics_addr_is_off_by_default_and_validated_in_every_layer() {
+        use std::net::SocketAddr;
+        let addr = |s: &str| s.parse::<SocketAddr>().ok();
+        assert_eq!(ok(&[], &[], None).metrics_addr, None, "off by default");
+        let c = ok(&["--metrics-addr", "127.0.0.1:9184"], &[], None);
+        assert_eq!(c.metrics_addr, addr("127.0.0.1:9184"));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // A bare port is loopback; IPv6 loopback is loopback too.
+        let c = ok(&[], &[("PERPWATCH_METRICS_ADDR", "9200")], None);
+        assert_eq!(c.metrics_addr, addr("127.0.0.1:9200"));
+        let c = ok(&[], &[], Some("metrics_addr = 9300"));
+        assert_eq!(c.metrics_addr, addr("127.0.0.1:9300"));
+        let c = ok(&[], &[], Some("metrics_addr = \"[::1]:9184\""));
+        assert_eq!(c.metrics_addr, addr("[::1]:9184"));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        // Precedence: flag > environment > file.
+        let c = ok(
+            &["--metrics-addr", "127.0.0.1:1"],
+            &[("PERPWATCH_METRICS_ADDR", "127.0.0.1:2")],
+            Some("metrics_addr = \"127.0.0.1:3\""),
+        );
+        assert_eq!(c.metrics_addr, addr("127.0.0.1:1"));
+        // Another host may scrape it only because the user said so: allowed, with a warning.
+        let c = ok(&["--metrics-addr", "0.0.0.0:9184"], &[], None);
+        assert_eq!(c.metrics_addr, addr("0.0.0.0:9184"));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("0.0.0.0:9184") && c.warnings[0].contains("not a loopback"),
+            "{:?}",
+            c.warnings
+        );
+        // Bad values name the culprit, where it came from and what is allowed.
+        for bad in [
+            "localhost:9184",
+            "127.0.0.1",
+            "127.0.0.1:0",
+            "0",
+            "127.0.0.1:70000",
+            "x",
+        ] {
+            let message = err(&["--metrics-addr", bad], &[], None);
+            assert!(
+                message.contains(&format!("metrics_addr = {bad:?}"))
+                    && message.contains("flag --metrics-addr")
+                    && message.contains("IP:PORT like 127.0.0.1:9184"),
+                "{message}"
+            );
+        }
+        let message = err(&[], &[("PERPWATCH_METRICS_ADDR", "9184x")], None);
+        assert!(message.contains("PERPWATCH_METRICS_ADDR"), "{message}");
+        let message = err(&[], &[], Some("metrics_addr = 70000"));
+        assert!(message.contains("metrics_addr = 70000"), "{message}");
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// One of [`LOG_LEVELS`](super::LOG_LEVELS).
     pub log_level: String,
+    /// Where `/metrics` and `/healthz` are served (off when `None`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Global thresholds: defaults overlaid with `[thresholds]`.
     pub thresholds: Thresholds,
     /// Fully merged thresholds of every symbol with a `[symbol.<COIN>.thresholds]` section.

@@ -266,6 +266,29 @@ pub(super) fn parse_min_level(raw: &Raw) -> Result<Level, String> {
         .ok_or_else(|| "one of high, medium, low".to_string())
 }
 
+/// `metrics_addr`: `IP:PORT` (`127.0.0.1:9184`, `[::1]:9184`) or a bare port, which means
+/// loopback (`9184` = `127.0.0.1:9184`). Port 0 is refused: nobody could find the endpoint.
+pub(super) fn parse_metrics_addr(raw: &Raw) -> Result<std::net::SocketAddr, String> {
+    let expected = || {
+        "an address IP:PORT like 127.0.0.1:9184 (loopback), [::1]:9184 or a bare port like 9184 \
+         (port 1 to 65535)"
+            .to_string()
+    };
+    let addr = match raw {
+        Raw::Toml(Value::Integer(n)) => u16::try_from(*n)
+            .ok()
+            .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+        _ => raw.text().map(str::trim).and_then(|s| {
+            s.parse::<std::net::SocketAddr>().ok().or_else(|| {
+                s.parse::<u16>()
+                    .ok()
+                    .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            })
+        }),
+    };
+    addr.filter(|a| a.port() != 0).ok_or_else(expected)
+}
+
 pub(super) fn parse_failure_cycles(raw: &Raw) -> Result<u32, String> {
     let n = match raw {
         Raw::Toml(Value::Integer(n)) => Some(*n),

@@ -218,6 +218,7 @@ impl Store {
         &mut self,
         body: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
+        let started = std::time::Instant::now();
         let path = self.path.clone();
         let err = move |source| StoreError::Sqlite {
             path: path.clone(),
@@ -229,6 +230,8 @@ impl Store {
             .map_err(&err)?;
         let value = body(&tx).map_err(&err)?;
         tx.commit().map_err(&err)?;
+        metrics::histogram!("perpwatch_store_write_seconds")
+            .record(started.elapsed().as_secs_f64());
         Ok(value)
     }
 

@@ -368,12 +368,15 @@ impl CoinGlassClient {
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(endpoint = %endpoint, attempt, probe = permit.is_probe(), "coinglass request");
             let (result, delivery) = self.send_once::<T>(&endpoint, &url, params).await;
+            let result = result.map_err(|e| self.scrub(e));
+            let outcome = result.as_ref().map_or_else(ApiError::kind, |_| "ok");
+            metrics::counter!("perpwatch_requests_total", "endpoint" => path.to_owned(), "outcome" => outcome).increment(1);
             let mut err = match result {
                 Ok(v) => {
                     permit.answered();
                     return Ok(v);
                 }
-                Err(e) => self.scrub(e),
+                Err(e) => e,
             };
             match delivery {
                 Delivery::NotSent => permit.not_sent(),
