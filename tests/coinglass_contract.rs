@@ -975,10 +975,11 @@ async fn a_full_poll_produces_the_expected_snapshot() {
     assert_eq!(inputs.retail_long_pct, Some(66.0));
     assert_eq!(inputs.taker_buy_pct, Some(58.2));
 
-    // Cycle 0 fetches everything: funding 1 + 2 × (OI, liq, taker, pairs, 2 × L/S).
+    // Cycle 0 fetches everything: funding 1 + the one-time reference-pair lookup 1
+    // + 2 × (OI, liq, taker, pairs, 2 × L/S).
     let stats = src.request_stats();
-    assert_eq!(stats.this_cycle, 13);
-    assert_eq!(stats.total, 14, "plus the subscription");
+    assert_eq!(stats.this_cycle, 14);
+    assert_eq!(stats.total, 15, "plus the subscription");
     assert_eq!(stats.limit_per_minute, Some(30));
 }
 
@@ -1004,7 +1005,9 @@ async fn request_counts_per_cycle_follow_the_schedule() {
         let ls = if k == 0 || k == 30 { 2 } else { 0 };
         let taker = u32::from(k % 3 == 0);
         let price = u32::from(k % 5 == 0);
-        let expected = 1 + n * (2 + taker + price + ls);
+        // Cycle 0 also looks the reference pairs up (once per session).
+        let lookup = u32::from(k == 0);
+        let expected = 1 + lookup + n * (2 + taker + price + ls);
         let got = src.request_stats().this_cycle;
         assert_eq!(got, expected, "cycle {k}");
         total += got;
@@ -1307,8 +1310,9 @@ async fn standard_reads_coins_markets_and_learns_which_pages_to_fetch() {
     // Funding weights come from the per-exchange OI list.
     assert_eq!(btc.funding.get().unwrap().by_exchange[0].oi_usd, Some(6e9));
     assert_eq!(snaps[1].price.get().unwrap().price, Some(3300.0));
-    // funding 1 + pages 1 and 2 + per symbol (OI weights, taker, 2 L/S).
-    assert_eq!(src.request_stats().this_cycle, 1 + 2 + 2 * 4);
+    // funding 1 + the one-time pair lookup 1 + pages 1 and 2 + per symbol (OI weights, taker,
+    // 2 L/S).
+    assert_eq!(src.request_stats().this_cycle, 1 + 1 + 2 + 2 * 4);
     assert_eq!(requests_to(&server, paths::PAIRS_MARKETS).await, 0);
     assert_eq!(
         requests_to(&server, paths::LIQUIDATION_EXCHANGE_LIST).await,

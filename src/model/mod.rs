@@ -108,6 +108,9 @@ pub enum GapReason {
     FetchFailed(String),
     /// The client-side limiter or the server refused for rate reasons.
     RateLimited,
+    /// The data does not exist for this symbol and will not be asked for (the text says why,
+    /// e.g. "no BTC/USDT pair on OKX"). Not a failure: nothing went wrong fetching it.
+    Unavailable(String),
 }
 
 impl fmt::Display for GapReason {
@@ -118,6 +121,7 @@ impl fmt::Display for GapReason {
             GapReason::NotReported => f.write_str("not reported by the API"),
             GapReason::FetchFailed(why) => write!(f, "fetch failed: {why}"),
             GapReason::RateLimited => f.write_str("rate limited"),
+            GapReason::Unavailable(why) => f.write_str(why),
         }
     }
 }
@@ -207,10 +211,11 @@ pub struct ExchangeFunding {
     pub margin: Margin,
     /// As quoted: percent per funding interval.
     pub rate_pct: f64,
-    /// Funding interval in hours (8, 4, 1 …); `None` when the API did not say (8 assumed for
-    /// normalisation, and the table shows "?").
+    /// Funding interval in hours (8, 4, 1 …); `None` when the API did not say. Such a row
+    /// cannot be normalised: its `rate_8h_pct` is the rate as quoted, the table shows "?", and
+    /// it is left out of the weighted mean ([`oi_weighted_funding_8h`]).
     pub interval_hours: Option<f64>,
-    /// `rate_pct × 8 / interval_hours`.
+    /// `rate_pct × 8 / interval_hours` (the quoted rate when the interval is unknown).
     pub rate_8h_pct: f64,
     pub next_funding_time: Option<DateTime<Utc>>,
     /// The exchange's open interest for this coin, used as the weight.
@@ -476,10 +481,18 @@ pub fn funding_to_8h(rate_pct: f64, interval_hours: Option<f64>) -> f64 {
     }
 }
 
+/// A funding interval that a rate can be normalised with (positive and finite hours).
+pub fn known_interval(interval_hours: Option<f64>) -> bool {
+    interval_hours.is_some_and(|h| h > 0.0 && h.is_finite())
+}
+
 /// OI-weighted mean of the stablecoin-margined 8h rates, over exchanges whose OI is known;
-/// the simple mean when no OI is known; `None` when there are no stablecoin rows.
+/// the simple mean when no OI is known; `None` when there are no stablecoin rows. Rows whose
+/// funding interval is unknown are left out: their rate cannot be brought to 8 h.
 pub fn oi_weighted_funding_8h(rows: &[ExchangeFunding]) -> Option<f64> {
-    let stable = rows.iter().filter(|r| r.margin == Margin::Stablecoin);
+    let stable = rows
+        .iter()
+        .filter(|r| r.margin == Margin::Stablecoin && known_interval(r.interval_hours));
     let (mut weighted, mut weight) = (0.0, 0.0);
     let (mut sum, mut count) = (0.0, 0usize);
     for r in stable {
@@ -573,6 +586,31 @@ mod tests {
         ];
         let w = oi_weighted_funding_8h(&rows).unwrap();
         assert!((w - (0.01 * 3.0 + 0.1) / 4.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rows_of_unknown_interval_are_left_out_of_the_mean() {
+        let rows = [
+            row(Margin::Stablecoin, 0.01, Some(8.0), Some(1.0)),
+            row(Margin::Stablecoin, 0.5, None, Some(100.0)),
+            row(Margin::Stablecoin, 0.5, Some(0.0), Some(100.0)),
+        ];
+        assert!((oi_weighted_funding_8h(&rows).unwrap() - 0.01).abs() < 1e-12);
+        assert_eq!(
+            oi_weighted_funding_8h(&[row(Margin::Stablecoin, 0.02, None, Some(5.0))]),
+            None
+        );
+        assert!(known_interval(Some(4.0)));
+        assert!(!known_interval(None));
+        assert!(!known_interval(Some(f64::NAN)));
+    }
+
+    #[test]
+    fn unavailable_says_why_in_its_own_words() {
+        let r = GapReason::Unavailable("no BTC/USDT pair on OKX".into());
+        assert_eq!(r.to_string(), "no BTC/USDT pair on OKX");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["kind"], "unavailable");
     }
 
     #[test]

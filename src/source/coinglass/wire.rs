@@ -140,9 +140,42 @@ pub(crate) mod de {
     }
 }
 
-/// Case-insensitive exchange-name comparison (`BINANCE` == `Binance`).
+/// Other spellings of one venue across endpoints (and across the years): each pair is
+/// (spelling, canonical key), both as [`exchange_key`] reduces them (lower case, letters and
+/// digits only). The one place where such names are matched.
+const EXCHANGE_ALIASES: &[(&str, &str)] = &[
+    ("gateio", "gate"),
+    ("okex", "okx"),
+    ("huobi", "htx"),
+    ("huobiglobal", "htx"),
+    ("huobipro", "htx"),
+    ("bybitperpetual", "bybit"),
+    ("kucoinfutures", "kucoin"),
+    ("krakenfutures", "kraken"),
+    ("mxc", "mexc"),
+    ("binancefutures", "binance"),
+    ("bitgetfutures", "bitget"),
+];
+
+/// The key two exchange names compare by: lower case, letters and digits only, then the alias
+/// table (`Gate.io` → `gate`, `OKEx` → `okx`, `Huobi` → `htx`).
+pub(crate) fn exchange_key(name: &str) -> String {
+    let key: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    EXCHANGE_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map(|(_, canonical)| (*canonical).to_owned())
+        .unwrap_or(key)
+}
+
+/// Exchange-name comparison across endpoints: case, punctuation and the known other
+/// spellings do not matter (`BINANCE` == `Binance`, `Gate.io` == `Gate`, `OKEx` == `OKX`).
 pub(crate) fn same_exchange(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+    exchange_key(a) == exchange_key(b)
 }
 
 /// Epoch milliseconds → UTC time (`None` when out of range).
@@ -220,6 +253,10 @@ pub struct OiExchangeRow {
     pub open_interest_usd: Option<f64>,
     #[serde(default, deserialize_with = "de::opt_num")]
     pub open_interest_quantity: Option<f64>,
+    /// USD open interest of the stablecoin-margined (USDT/USD-settled) contracts only: the
+    /// weight of the stablecoin-margined funding rows.
+    #[serde(default, deserialize_with = "de::opt_num")]
+    pub open_interest_by_stable_coin_margin: Option<f64>,
     #[serde(default, deserialize_with = "de::opt_num")]
     pub open_interest_change_percent_5m: Option<f64>,
     #[serde(default, deserialize_with = "de::opt_num")]
@@ -235,6 +272,12 @@ pub struct OiExchangeRow {
 }
 
 /// `/api/futures/liquidation/exchange-list`: first row `exchange: "All"`.
+///
+/// The V4 docs spell the sides `long_liquidation_usd` / `short_liquidation_usd`; answers
+/// recorded from the V4 host by public clients spell them `longLiquidation_usd` /
+/// `shortLiquidation_usd`. Both are read, as separate fields rather than a serde alias (an
+/// object carrying both must not fail); [`LiquidationExchangeRow::long_usd`] and
+/// [`LiquidationExchangeRow::short_usd`] prefer the documented one.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LiquidationExchangeRow {
     #[serde(default, deserialize_with = "de::text")]
@@ -245,6 +288,34 @@ pub struct LiquidationExchangeRow {
     pub long_liquidation_usd: Option<f64>,
     #[serde(default, deserialize_with = "de::opt_num")]
     pub short_liquidation_usd: Option<f64>,
+    /// The recorded spelling of `long_liquidation_usd`.
+    #[serde(
+        default,
+        rename = "longLiquidation_usd",
+        deserialize_with = "de::opt_num"
+    )]
+    pub long_liquidation_usd_recorded: Option<f64>,
+    /// The recorded spelling of `short_liquidation_usd`.
+    #[serde(
+        default,
+        rename = "shortLiquidation_usd",
+        deserialize_with = "de::opt_num"
+    )]
+    pub short_liquidation_usd_recorded: Option<f64>,
+}
+
+impl LiquidationExchangeRow {
+    /// Longs liquidated (USD), whichever spelling carried a number (the documented one first).
+    pub fn long_usd(&self) -> Option<f64> {
+        self.long_liquidation_usd
+            .or(self.long_liquidation_usd_recorded)
+    }
+
+    /// Shorts liquidated (USD), whichever spelling carried a number (the documented one first).
+    pub fn short_usd(&self) -> Option<f64> {
+        self.short_liquidation_usd
+            .or(self.short_liquidation_usd_recorded)
+    }
 }
 
 /// `/api/futures/taker-buy-sell-volume/exchange-list`: an OBJECT, not a list.
@@ -608,6 +679,63 @@ mod tests {
         assert!(same_exchange("BINANCE", "Binance"));
         assert!(same_exchange(" okx", "OKX"));
         assert!(!same_exchange("Bybit", "Binance"));
+    }
+
+    #[test]
+    fn exchange_names_match_across_their_other_spellings() {
+        for (a, b) in [
+            ("Gate.io", "Gate"),
+            ("GATEIO", "gate"),
+            ("OKEx", "OKX"),
+            ("Huobi", "HTX"),
+            ("Huobi Global", "htx"),
+            ("Crypto.com", "crypto.com"),
+            ("KuCoin Futures", "KuCoin"),
+        ] {
+            assert!(same_exchange(a, b), "{a} vs {b}");
+            assert_eq!(exchange_key(a), exchange_key(b));
+        }
+        assert_eq!(exchange_key("Gate.io"), "gate");
+        assert!(!same_exchange("Gate", "Bitget"));
+        assert!(!same_exchange("OKX", "HTX"));
+    }
+
+    #[test]
+    fn liquidation_rows_read_the_documented_and_the_recorded_spelling() {
+        let rows: Vec<LiquidationExchangeRow> = serde_json::from_value(json!([
+            // Recorded from the V4 host.
+            {"exchange": "All", "liquidation_usd": 3.5e7,
+             "longLiquidation_usd": 3e7, "shortLiquidation_usd": "5e6"},
+            // As documented.
+            {"exchange": "Binance", "long_liquidation_usd": 1e7, "short_liquidation_usd": 2e6},
+            // Both: the documented one wins when it is a number, the other fills a null.
+            {"exchange": "Bybit", "long_liquidation_usd": 7.0, "longLiquidation_usd": 9.0,
+             "short_liquidation_usd": null, "shortLiquidation_usd": 4.0},
+            // Neither: absent, not zero.
+            {"exchange": "OKX", "liquidation_usd": 1.0}
+        ]))
+        .unwrap();
+        let sides: Vec<_> = rows.iter().map(|r| (r.long_usd(), r.short_usd())).collect();
+        assert_eq!(
+            sides,
+            [
+                (Some(3e7), Some(5e6)),
+                (Some(1e7), Some(2e6)),
+                (Some(7.0), Some(4.0)),
+                (None, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn oi_rows_read_the_stablecoin_margined_share() {
+        let r: OiExchangeRow = serde_json::from_value(json!({"exchange": "Binance",
+            "open_interest_usd": 1e10, "open_interest_by_stable_coin_margin": "6e9"}))
+        .unwrap();
+        assert_eq!(r.open_interest_by_stable_coin_margin, Some(6e9));
+        let r: OiExchangeRow =
+            serde_json::from_value(json!({"exchange": "OKX", "open_interest_usd": 1e9})).unwrap();
+        assert_eq!(r.open_interest_by_stable_coin_margin, None);
     }
 
     #[test]

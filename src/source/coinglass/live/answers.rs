@@ -4,15 +4,43 @@
 use super::super::client::ApiError;
 use super::super::wire::ms_to_time;
 use super::super::wire::{
-    same_exchange, FundingCoin, FundingRow, LiquidationExchangeRow, OiExchangeRow, PairMarket,
-    TakerExchangeList,
+    exchange_key, same_exchange, ExchangePair, ExchangePairs, FundingCoin, FundingRow,
+    LiquidationExchangeRow, OiExchangeRow, PairMarket, TakerExchangeList,
 };
+use super::state::ExchangeOi;
 use crate::model::{
-    funding_to_8h, oi_weighted_funding_8h, ExchangeFunding, Field, Funding, GapReason,
-    Liquidations, Margin, OpenInterest, TakerFlow,
+    funding_to_8h, known_interval, oi_weighted_funding_8h, ExchangeFunding, Field, Funding,
+    GapReason, Liquidations, Margin, OpenInterest, TakerFlow,
 };
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+
+/// The gap reason of a metric whose request had not finished when the cycle's deadline came.
+pub(super) const TIMED_OUT: &str = "timed out at the cycle deadline";
+
+/// Why a request of the cycle produced no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Failure {
+    /// The API or the transport said no (after the client's retries).
+    Api(ApiError),
+    /// The cycle's deadline came first (not started, or still in flight).
+    TimedOut,
+}
+
+impl Failure {
+    /// The key was refused: the source cannot go on.
+    pub(super) fn is_fatal(&self) -> bool {
+        matches!(self, Failure::Api(e) if e.is_fatal())
+    }
+
+    /// The text a gap shows for it (never the key: the client scrubs every error).
+    pub(super) fn gap_text(&self) -> String {
+        match self {
+            Failure::Api(e) => gap_text(e),
+            Failure::TimedOut => TIMED_OUT.to_owned(),
+        }
+    }
+}
 
 /// A fresh value, or none in the answer.
 pub(super) fn settle<T>(field: &mut Field<T>, value: Option<T>, now: DateTime<Utc>) {
@@ -22,12 +50,18 @@ pub(super) fn settle<T>(field: &mut Field<T>, value: Option<T>, now: DateTime<Ut
     };
 }
 
+/// The answer came but without the value: the last value stays (stale) with the reason, so a
+/// null is never shown as a fresh hole without a why.
+pub(super) fn unreported<T>(field: &mut Field<T>) {
+    field.mark_failed(GapReason::NotReported);
+}
+
 /// A failed fetch: keep the last value (stale) with the reason; a plan gate empties the field.
-pub(super) fn fail<T>(field: &mut Field<T>, err: &ApiError) {
-    match err {
-        ApiError::PlanGated { .. } => *field = Field::absent(GapReason::NotInPlan),
-        ApiError::RateLimited { .. } => field.mark_failed(GapReason::RateLimited),
-        other => field.mark_failed(GapReason::FetchFailed(gap_text(other))),
+pub(super) fn fail<T>(field: &mut Field<T>, failure: &Failure) {
+    match failure {
+        Failure::Api(ApiError::PlanGated { .. }) => *field = Field::absent(GapReason::NotInPlan),
+        Failure::Api(ApiError::RateLimited { .. }) => field.mark_failed(GapReason::RateLimited),
+        other => field.mark_failed(GapReason::FetchFailed(other.gap_text())),
     }
 }
 
@@ -61,12 +95,14 @@ pub(super) fn open_interest_of(rows: &[OiExchangeRow]) -> Option<OpenInterest> {
         })
 }
 
+/// The `All` row's sides, in either spelling (`long_liquidation_usd` as documented, or
+/// `longLiquidation_usd` as recorded from the V4 host).
 pub(super) fn liquidations_of(rows: &[LiquidationExchangeRow]) -> Option<Liquidations> {
     rows.iter()
         .find(|r| is_all_row(&r.exchange))
         .map(|r| Liquidations {
-            long_1h_usd: r.long_liquidation_usd,
-            short_1h_usd: r.short_liquidation_usd,
+            long_1h_usd: r.long_usd(),
+            short_1h_usd: r.short_usd(),
         })
         .filter(|l| l.long_1h_usd.is_some() || l.short_1h_usd.is_some())
 }
@@ -84,17 +120,88 @@ pub(super) fn taker_of(t: &TakerExchangeList) -> Option<TakerFlow> {
     (flow != TakerFlow::default()).then_some(flow)
 }
 
-/// Strips separators and a perpetual suffix so `BTC-USDT-SWAP`, `BTC/USDT`, `BTCUSDT` compare.
+/// Perpetual suffixes of pair ids: OKX `-SWAP`, Binance coin-margined `_PERP`, Bitget's
+/// `_UMCBL` (USDT-margined), `_DMCBL` (coin-margined) and `_CMCBL` (USDC-margined).
+const PERP_SUFFIXES: [&str; 5] = ["SWAP", "PERP", "UMCBL", "DMCBL", "CMCBL"];
+
+/// Strips separators and a perpetual suffix so `BTC-USDT-SWAP`, `BTC_USDT`, `BTCUSDT_UMCBL`,
+/// `BTC/USDT` and `BTCUSDT` compare.
 pub(super) fn pair_key(id: &str) -> String {
     let up: String = id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect::<String>()
         .to_ascii_uppercase();
-    up.strip_suffix("SWAP")
-        .or_else(|| up.strip_suffix("PERP"))
+    PERP_SUFFIXES
+        .iter()
+        .find_map(|s| up.strip_suffix(s).filter(|rest| !rest.is_empty()))
         .map(str::to_owned)
         .unwrap_or(up)
+}
+
+/// A delivery contract (`BTCUSD_250627`, `BTC-USDT-250328`): its last part is a date.
+fn is_dated(id: &str) -> bool {
+    id.rsplit(['_', '-'])
+        .next()
+        .is_some_and(|last| last.len() >= 4 && last.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// What `supported-exchange-pairs` says about the reference pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PairLookup {
+    /// The exchange as the answer spells it (the spelling later requests must use), or `None`
+    /// when the answer does not list the exchange at all.
+    pub(super) exchange: Option<String>,
+    /// Per watched coin (in order): its pair id, or `None` when the exchange has no such pair.
+    pub(super) ids: Vec<Option<String>>,
+}
+
+/// Finds each coin's `<COIN>/<QUOTE>` perpetual among the exchange's pairs. `None` when the
+/// answer lists nothing at all (no verdict: the caller keeps its guess and asks again later).
+pub(super) fn resolve_pairs(
+    answer: &ExchangePairs,
+    exchange: &str,
+    coins: &[String],
+    quote: &str,
+) -> Option<PairLookup> {
+    if answer.values().all(Vec::is_empty) {
+        return None;
+    }
+    let listed = answer
+        .iter()
+        .find(|(name, _)| same_exchange(name, exchange));
+    let Some((name, pairs)) = listed else {
+        return Some(PairLookup {
+            exchange: None,
+            ids: vec![None; coins.len()],
+        });
+    };
+    Some(PairLookup {
+        exchange: Some(name.clone()),
+        ids: coins.iter().map(|c| find_pair(pairs, c, quote)).collect(),
+    })
+}
+
+/// The perpetual `coin`/`quote` pair: an id that reads `<COIN><QUOTE>` once separators and a
+/// perpetual suffix are gone (`BTC-USDT-SWAP`, `BTC_USDT`, `BTCUSDT_UMCBL`), else the shortest
+/// undated id whose base and quote assets match.
+fn find_pair(pairs: &[ExchangePair], coin: &str, quote: &str) -> Option<String> {
+    let want = format!("{coin}{quote}").to_ascii_uppercase();
+    let same = |a: &Option<String>, b: &str| {
+        a.as_deref()
+            .is_some_and(|a| a.trim().eq_ignore_ascii_case(b))
+    };
+    let usable = pairs.iter().filter(|p| !p.instrument_id.trim().is_empty());
+    usable
+        .clone()
+        .find(|p| pair_key(&p.instrument_id) == want)
+        .or_else(|| {
+            usable
+                .filter(|p| same(&p.base_asset, coin) && same(&p.quote_asset, quote))
+                .filter(|p| !is_dated(&p.instrument_id))
+                .min_by_key(|p| p.instrument_id.len())
+        })
+        .map(|p| p.instrument_id.trim().to_owned())
 }
 
 /// The reference exchange's reference pair, else the largest-OI row with a price.
@@ -122,10 +229,36 @@ pub(super) fn reference_pair<'a>(
         })
 }
 
+/// Per-exchange open interest of one coin (funding weights), keyed by [`exchange_key`]; the
+/// `All` row and rows without any figure are left out.
+pub(super) fn funding_weights(rows: &[OiExchangeRow]) -> HashMap<String, ExchangeOi> {
+    rows.iter()
+        .filter(|r| !is_all_row(&r.exchange))
+        .filter_map(|r| {
+            let total = r.open_interest_usd.filter(|v| *v > 0.0);
+            let stable = r.open_interest_by_stable_coin_margin.filter(|v| *v >= 0.0);
+            (total.is_some() || stable.is_some())
+                .then(|| (exchange_key(&r.exchange), ExchangeOi { total, stable }))
+        })
+        .collect()
+}
+
+/// The open interest a funding row of `margin` stands for: the stablecoin-margined share for
+/// stablecoin-margined rows, the rest for token-margined rows. An answer without the
+/// stablecoin-margined split gives the exchange's total to both (the best figure there is).
+fn weight_of(oi: &ExchangeOi, margin: Margin) -> Option<f64> {
+    match (margin, oi.total, oi.stable) {
+        (Margin::Stablecoin, _, Some(stable)) => Some(stable),
+        (Margin::Token, Some(total), Some(stable)) => Some(total - stable).filter(|v| *v > 0.0),
+        (_, total, None) => total,
+        (Margin::Token, None, Some(_)) => None,
+    }
+}
+
 fn funding_rows(
     list: &[FundingRow],
     margin: Margin,
-    weights: &HashMap<String, f64>,
+    weights: &HashMap<String, ExchangeOi>,
 ) -> Vec<ExchangeFunding> {
     list.iter()
         .filter_map(|r| {
@@ -138,18 +271,50 @@ fn funding_rows(
                 rate_8h_pct: funding_to_8h(rate, r.funding_rate_interval),
                 next_funding_time: r.next_funding_time.and_then(ms_to_time),
                 oi_usd: weights
-                    .get(&r.exchange.trim().to_ascii_lowercase())
-                    .copied(),
+                    .get(&exchange_key(&r.exchange))
+                    .and_then(|oi| weight_of(oi, margin)),
             })
         })
         .collect()
 }
 
-pub(super) fn funding_of(coin: &FundingCoin, weights: &HashMap<String, f64>) -> Option<Funding> {
+/// Something about a funding answer the user should hear once (the key says which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FundingNote {
+    pub(super) key: String,
+    pub(super) text: String,
+}
+
+/// The coin's funding, and what had to be left out of its weighted mean and why.
+pub(super) fn funding_of(
+    coin: &FundingCoin,
+    weights: &HashMap<String, ExchangeOi>,
+) -> (Option<Funding>, Vec<FundingNote>) {
     let mut rows = funding_rows(&coin.stablecoin_margin_list, Margin::Stablecoin, weights);
     rows.extend(funding_rows(coin.token_rows(), Margin::Token, weights));
     if rows.is_empty() {
-        return None;
+        return (None, Vec::new());
+    }
+    let symbol = coin.symbol.trim().to_ascii_uppercase();
+    let mut notes = Vec::new();
+    for r in rows.iter().filter(|r| r.margin == Margin::Stablecoin) {
+        if !known_interval(r.interval_hours) {
+            notes.push(FundingNote {
+                key: format!("funding-interval {symbol} {}", exchange_key(&r.exchange)),
+                text: format!(
+                    "{symbol} funding on {}: the API gave no funding interval, so its rate cannot                      be brought to 8 h; it is shown as quoted (interval \"?\") and left out of the                      OI-weighted rate",
+                    r.exchange
+                ),
+            });
+        } else if r.oi_usd.is_none() && !weights.is_empty() {
+            notes.push(FundingNote {
+                key: format!("funding-weight {symbol} {}", exchange_key(&r.exchange)),
+                text: format!(
+                    "{symbol} funding on {}: the open-interest list has no figure for this                      exchange, so it carries no weight in the OI-weighted rate",
+                    r.exchange
+                ),
+            });
+        }
     }
     // OI descending, unknown OI last.
     rows.sort_by(|a, b| {
@@ -157,10 +322,11 @@ pub(super) fn funding_of(coin: &FundingCoin, weights: &HashMap<String, f64>) -> 
             .unwrap_or(f64::NEG_INFINITY)
             .total_cmp(&a.oi_usd.unwrap_or(f64::NEG_INFINITY))
     });
-    Some(Funding {
+    let funding = Funding {
         rate_8h_pct: oi_weighted_funding_8h(&rows),
         by_exchange: rows,
-    })
+    };
+    (Some(funding), notes)
 }
 
 /// The first bar boundary after `now` counted from `bar_time`; when the server has not yet

@@ -4,6 +4,11 @@
 //! leaves a stale value (with the reason) instead of a hole, and metrics that the schedule does
 //! not refresh this cycle (taker, price, long/short) are carried over unchanged (fresh, with
 //! their original `observed_at`).
+//!
+//! A cycle ends by its deadline ([`PollContext::deadline`]): every request runs under it, and
+//! whatever had not finished by then is marked "timed out at the cycle deadline" (stale or
+//! absent, never 0). Progress (requests answered of those planned) is published as answers
+//! arrive; the funding list, which covers every symbol in one request, goes first.
 
 use super::budget::{
     interval_str, plan_schedule, MarketsMode, Plan, Schedule, ScheduleInput, MARKETS_PER_PAGE,
@@ -13,22 +18,26 @@ use super::wire::{
     ms_to_time, CoinMarket, FundingCoin, LiquidationExchangeRow, LongShortBar, OiExchangeRow,
     PairMarket, TakerExchangeList,
 };
-use crate::model::{Liquidations, LongShort, OpenInterest, Snapshot, SourceKind};
-use crate::source::{FatalSourceError, PollContext, RequestStats, Source, SourceLabel};
+use crate::model::{GapReason, Liquidations, LongShort, OpenInterest, Snapshot, SourceKind};
+use crate::source::{
+    FatalSourceError, PollContext, PollProgress, RequestStats, Source, SourceLabel,
+};
 use chrono::{DateTime, Utc};
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use secrecy::SecretString;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
+use tokio::time::Instant;
 
 mod answers;
 mod state;
 
 use answers::{
-    fail, funding_of, is_all_row, liquidations_of, next_ls_due, open_interest_of, reference_pair,
-    settle, taker_of,
+    fail, funding_of, funding_weights, liquidations_of, next_ls_due, open_interest_of,
+    reference_pair, resolve_pairs, settle, taker_of, unreported, Failure, PairLookup,
 };
-use state::SymbolState;
+use state::{PairState, SymbolState};
 
 /// Requests of one cycle in flight at once (all of them still wait for the limiter).
 const CONCURRENCY: usize = 8;
@@ -36,6 +45,9 @@ const CONCURRENCY: usize = 8;
 const MAX_MARKETS_PAGES: u32 = 5;
 /// Rolling window of the liquidation and taker lists.
 const RANGE_1H: &str = "1h";
+/// How often a reference pair the exchange did not list is looked for again (new listings).
+const MISSING_PAIR_RECHECK: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 /// What `LiveSource::connect` needs.
 #[derive(Debug, Clone)]
 pub struct LiveConfig {
@@ -80,6 +92,23 @@ enum Group {
     CoinsMarkets,
     Retail,
     Top,
+    PairList,
+}
+
+impl Group {
+    fn name(self) -> &'static str {
+        match self {
+            Group::Funding => "funding-rate/exchange-list",
+            Group::OpenInterest => "open-interest/exchange-list",
+            Group::Liquidations => "liquidation/exchange-list",
+            Group::Taker => "taker-buy-sell-volume/exchange-list",
+            Group::PairsMarkets => "pairs-markets",
+            Group::CoinsMarkets => "coins-markets",
+            Group::Retail => "global-long-short-account-ratio/history",
+            Group::Top => "top-long-short-account-ratio/history",
+            Group::PairList => "supported-exchange-pairs",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +144,8 @@ impl Side {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Job {
     Funding,
+    /// `supported-exchange-pairs` of the reference exchange (the reference pair ids).
+    PairList,
     Markets(u32),
     Oi(usize),
     Liq(usize),
@@ -127,6 +158,7 @@ impl Job {
     fn group(self) -> Group {
         match self {
             Job::Funding => Group::Funding,
+            Job::PairList => Group::PairList,
             Job::Markets(_) => Group::CoinsMarkets,
             Job::Oi(_) => Group::OpenInterest,
             Job::Liq(_) => Group::Liquidations,
@@ -140,6 +172,8 @@ impl Job {
 /// A successful answer, self-describing so it cannot be applied to the wrong symbol.
 enum Answer {
     Funding(Vec<FundingCoin>),
+    /// `None`: the list was empty (no verdict).
+    PairList(Option<PairLookup>),
     Markets(u32, Vec<CoinMarket>),
     Oi(usize, Vec<OiExchangeRow>),
     Liq(usize, Vec<LiquidationExchangeRow>),
@@ -148,15 +182,90 @@ enum Answer {
     LongShort(Side, usize, Vec<LongShortBar>),
 }
 
+type Outcome = Result<Answer, Failure>;
+
+/// The jobs of one cycle: those that can start at once, and the long/short requests that wait
+/// for this cycle's pair lookup.
+struct Planned {
+    jobs: Vec<Job>,
+    after_pairs: Vec<Job>,
+}
+
+/// The exchange and pair a long/short request goes to.
+#[derive(Debug, Clone)]
+struct LsTarget {
+    exchange: String,
+    pair: String,
+}
+
+/// Requests answered (or given up) out of those planned, published as they change.
+struct Progress<'a> {
+    tx: &'a tokio::sync::watch::Sender<PollProgress>,
+    now: PollProgress,
+}
+
+impl<'a> Progress<'a> {
+    fn start(tx: &'a tokio::sync::watch::Sender<PollProgress>, total: usize) -> Progress<'a> {
+        let p = Progress {
+            tx,
+            now: PollProgress {
+                done: 0,
+                total: u32::try_from(total).unwrap_or(u32::MAX),
+            },
+        };
+        p.publish();
+        p
+    }
+    fn publish(&self) {
+        // No receiver is fine: nobody is watching this poll.
+        self.tx.send_replace(self.now);
+    }
+    fn planned(&mut self, more: usize) {
+        self.now.total = self
+            .now
+            .total
+            .saturating_add(u32::try_from(more).unwrap_or(u32::MAX));
+        self.publish();
+    }
+    fn dropped(&mut self, fewer: usize) {
+        self.now.total = self
+            .now
+            .total
+            .saturating_sub(u32::try_from(fewer).unwrap_or(u32::MAX))
+            .max(self.now.done);
+        self.publish();
+    }
+    fn finished(&mut self) {
+        self.now.done = self.now.done.saturating_add(1).min(self.now.total);
+        self.publish();
+    }
+}
+
+/// Why the plan shown is what it is, when it is not simply what the subscription said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PlanBasis {
+    /// Short, for the label: `assumed: subscription unreadable`.
+    label: String,
+    /// A sentence for the user.
+    note: String,
+}
+
 /// The live CoinGlass source.
 #[derive(Debug)]
 pub struct LiveSource {
     client: CoinGlassClient,
     plan: Plan,
+    /// Set when the plan was assumed or taken from the configuration without the
+    /// subscription's word.
+    plan_basis: Option<PlanBasis>,
     schedule: Schedule,
+    /// As configured until the pair lookup gives the API's own spelling.
     reference_exchange: String,
+    reference_quote: String,
     symbols: Vec<SymbolState>,
     gated: HashSet<Group>,
+    /// When to look the reference pairs up (again); `None`: never.
+    pairs_due: Option<DateTime<Utc>>,
     /// coins-markets pages fetched each cycle (learnt: the last page holding a watched coin).
     markets_pages: u32,
     /// First cycle at which a deeper coins-markets scan for a missing coin may run again.
@@ -164,6 +273,8 @@ pub struct LiveSource {
     cycle: u64,
     last_cycle_requests: u32,
     last_cycle_errors: Vec<String>,
+    /// Keys of what was already said (said once per session, not every cycle).
+    told: HashSet<String>,
 }
 
 impl LiveSource {
@@ -179,18 +290,22 @@ impl LiveSource {
         LiveSource {
             client,
             plan,
+            plan_basis: None,
             schedule,
             reference_exchange: cfg.reference_exchange.trim().to_owned(),
             symbols: coins
                 .into_iter()
                 .map(|c| SymbolState::new(c, &quote))
                 .collect(),
+            reference_quote: quote,
             gated: HashSet::new(),
+            pairs_due: Some(DateTime::<Utc>::MIN_UTC),
             markets_pages: 1,
             markets_rescan_at: 0,
             cycle: 0,
             last_cycle_requests: 0,
             last_cycle_errors: Vec::new(),
+            told: HashSet::new(),
         }
     }
 
@@ -199,8 +314,9 @@ impl LiveSource {
     /// The subscription is read even with `plan_override` set, to validate the key before the
     /// first cycle (the override then wins over the reported level). An invalid key or an
     /// expired subscription returns [`ApiError::Unauthorized`] (exit code 3). If the call fails
-    /// for any other reason the override, or else the most conservative plan (Hobbyist), is
-    /// assumed and logged.
+    /// for any other reason, or its level is missing or unknown, the override, or else the most
+    /// conservative plan (Hobbyist), is used, and the source says so: in its label
+    /// (`HOBBYIST (assumed: subscription unreadable)`) and in [`LiveSource::plan_note`].
     pub async fn connect(cfg: LiveConfig) -> Result<LiveSource, ApiError> {
         let mut coins: Vec<String> = Vec::new();
         for s in &cfg.symbols {
@@ -220,8 +336,20 @@ impl LiveSource {
             cfg.api_key.clone(),
             cfg.client.clone(),
         )?;
-        let fallback = cfg.plan_override.unwrap_or(Plan::Hobbyist);
-        let plan = match client.subscription().await {
+        let assumed = |why: &str, note: String| {
+            let plan = Plan::Hobbyist;
+            let basis = PlanBasis {
+                label: format!("assumed: {why}"),
+                note: format!(
+                    "{note}: assuming the {} plan's limits ({} requests/minute), the most \
+                     conservative; set `plan` (PERPWATCH_PLAN, --plan) to say which plan the key has",
+                    plan.to_string().to_uppercase(),
+                    plan.requests_per_minute()
+                ),
+            };
+            (plan, Some(basis))
+        };
+        let (plan, plan_basis) = match client.subscription().await {
             Ok(sub) if sub.expired == Some(true) => {
                 let when = sub
                     .expire_time
@@ -238,34 +366,62 @@ impl LiveSource {
                     if let Some(Ok(r)) = reported.filter(|r| r.as_ref().ok() != Some(&p)) {
                         tracing::info!(plan_override = %p, reported = %r, "plan override differs from the subscription; using the override");
                     }
-                    p
+                    (p, None)
                 }
-                (None, Some(Ok(p))) => p,
-                (None, Some(Err(e))) => {
-                    tracing::warn!(error = %e, "subscription level not understood; assuming HOBBYIST");
-                    Plan::Hobbyist
-                }
-                (None, None) => {
-                    tracing::warn!("subscription has no level; assuming HOBBYIST");
-                    Plan::Hobbyist
-                }
+                (None, Some(Ok(p))) => (p, None),
+                (None, Some(Err(e))) => assumed(
+                    "unknown level",
+                    format!(
+                        "the subscription reports the level {:?}, which perpwatch does not know",
+                        e.given
+                    ),
+                ),
+                (None, None) => assumed(
+                    "no level reported",
+                    "the subscription answer has no level".to_owned(),
+                ),
             },
             Err(e) if e.is_fatal() => return Err(e),
-            Err(e) => {
-                tracing::warn!(error = %e, plan = %fallback, "could not read the subscription; assuming a plan");
-                fallback
-            }
+            Err(e) => match cfg.plan_override {
+                Some(p) => (
+                    p,
+                    Some(PlanBasis {
+                        label: "configured; subscription unreadable".into(),
+                        note: format!(
+                            "could not read the subscription ({e}); using the configured {} plan, \
+                             unconfirmed",
+                            p.to_string().to_uppercase()
+                        ),
+                    }),
+                ),
+                None => assumed(
+                    "subscription unreadable",
+                    format!("could not read the subscription ({e}), so the key's plan is unknown"),
+                ),
+            },
         };
+        if let Some(basis) = &plan_basis {
+            tracing::warn!("{}", basis.note);
+        }
         client.limiter().set_plan_limit(plan.requests_per_minute());
         let mut input = ScheduleInput::for_plan(plan, coins.len(), cfg.poll_interval);
         input.limit_per_minute = client.limiter().limit();
         let schedule = plan_schedule(input);
-        tracing::info!(plan = %plan, schedule = %schedule.explanation, "coinglass live source ready");
-        Ok(LiveSource::new(client, plan, schedule, &cfg, coins))
+        let mut source = LiveSource::new(client, plan, schedule, &cfg, coins);
+        source.plan_basis = plan_basis;
+        // The schedule is the caller's to explain (it may tell the user it was stretched).
+        tracing::info!(plan = %source.label(), "coinglass live source ready");
+        Ok(source)
     }
 
     pub fn plan(&self) -> Plan {
         self.plan
+    }
+
+    /// Why the plan in use is not simply the subscription's word (it was assumed, or taken from
+    /// the configuration unconfirmed), in a sentence for the user; `None` when it is.
+    pub fn plan_note(&self) -> Option<String> {
+        self.plan_basis.as_ref().map(|b| b.note.clone())
     }
 
     pub fn schedule(&self) -> &Schedule {
@@ -292,6 +448,19 @@ impl LiveSource {
         }
     }
 
+    /// `LIVE · HOBBYIST`, or `LIVE · HOBBYIST (assumed: subscription unreadable)` when the plan
+    /// is not the subscription's word.
+    pub fn label(&self) -> SourceLabel {
+        let name = self.plan.to_string().to_uppercase();
+        SourceLabel {
+            kind: SourceKind::Live,
+            plan: Some(match &self.plan_basis {
+                Some(basis) => format!("{name} ({})", basis.label),
+                None => name,
+            }),
+        }
+    }
+
     /// Seeds `coin`'s own price observations (e.g. from the history store after a restart), so
     /// the self-computed 1h price change is available at once instead of after an hour. Points
     /// must be `(observed at, price)`, oldest first; unknown coins and bad prices are ignored.
@@ -310,45 +479,79 @@ impl LiveSource {
         }
     }
 
-    /// Problems of the last cycle, one line each (endpoint and reason; never the key).
+    /// Problems of the last cycle, one line per distinct problem (the first endpoint it hit
+    /// and how many more requests it hit; never the key).
     pub fn last_cycle_errors(&self) -> &[String] {
         &self.last_cycle_errors
     }
 
-    /// Runs one cycle and returns one snapshot per watched symbol. Only a refused key
-    /// ([`ApiError::Unauthorized`]) is an `Err`; every other failure becomes a gap.
+    /// Runs one cycle that must end within the schedule's poll interval. See
+    /// [`LiveSource::poll_within`].
     pub async fn poll(&mut self, now: DateTime<Utc>) -> Result<Vec<Snapshot>, ApiError> {
+        let ctx = PollContext::within(now, self.schedule.poll_interval);
+        self.poll_within(&ctx).await
+    }
+
+    /// Runs one cycle and returns one snapshot per watched symbol by `ctx.deadline`: requests
+    /// still unfinished then are dropped and their metrics marked "timed out at the cycle
+    /// deadline" (the last value kept as stale, or absent). Progress goes to `ctx.progress` as
+    /// answers arrive. Only a refused key ([`ApiError::Unauthorized`]) is an `Err`; every other
+    /// failure becomes a gap.
+    pub async fn poll_within(&mut self, ctx: &PollContext) -> Result<Vec<Snapshot>, ApiError> {
+        let now = ctx.now;
         let before = self.client.requests_total();
         let cycle = self.cycle;
         self.cycle += 1;
 
-        let jobs = self.plan_jobs(cycle, now);
-        let mut results = self.run(jobs).await;
-        if self.schedule.mode == MarketsMode::CoinsMarkets {
-            self.complete_markets(cycle, &mut results).await;
+        let planned = self.plan_jobs(cycle, now);
+        let mut progress = Progress::start(
+            &ctx.progress,
+            planned.jobs.len() + planned.after_pairs.len(),
+        );
+        let mut results = self
+            .run(
+                planned.jobs,
+                planned.after_pairs,
+                ctx.deadline,
+                &mut progress,
+            )
+            .await;
+        if self.schedule.mode == MarketsMode::CoinsMarkets
+            && !results
+                .iter()
+                .any(|(_, r)| r.as_ref().is_err_and(Failure::is_fatal))
+        {
+            self.complete_markets(cycle, &mut results, ctx.deadline, &mut progress)
+                .await;
         }
-        self.last_cycle_requests = (self.client.requests_total() - before) as u32;
-        if let Some(fatal) = results
+        self.last_cycle_requests =
+            u32::try_from(self.client.requests_total() - before).unwrap_or(u32::MAX);
+        if let Some(Failure::Api(fatal)) = results
             .iter()
             .find_map(|(_, r)| r.as_ref().err().filter(|e| e.is_fatal()))
         {
             return Err(fatal.clone());
         }
-        self.last_cycle_errors = results
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().err().map(|e| e.to_string()))
-            .collect();
+        self.last_cycle_errors = summarize_failures(&results);
         self.apply(results, now);
         Ok(self.symbols.iter().map(|s| s.snapshot(now)).collect())
     }
 
-    fn plan_jobs(&self, cycle: u64, now: DateTime<Utc>) -> Vec<Job> {
+    fn plan_jobs(&self, cycle: u64, now: DateTime<Utc>) -> Planned {
         let s = &self.schedule;
         let every = |n: u32| cycle % u64::from(n.max(1)) == 0;
         let open = |g: Group| !self.gated.contains(&g);
         let mut jobs = Vec::new();
+        let mut after_pairs = Vec::new();
+        // First: one request that serves every symbol.
         if open(Group::Funding) {
             jobs.push(Job::Funding);
+        }
+        let wants_ls = open(Group::Retail) || open(Group::Top);
+        let lookup =
+            wants_ls && open(Group::PairList) && self.pairs_due.is_some_and(|due| now >= due);
+        if lookup {
+            jobs.push(Job::PairList);
         }
         if s.mode == MarketsMode::CoinsMarkets {
             jobs.extend((1..=self.markets_pages).map(Job::Markets));
@@ -375,25 +578,110 @@ impl LiveSource {
             if open(Group::Taker) && every(s.taker_every_cycles) {
                 jobs.push(Job::Taker(i));
             }
+            if matches!(st.pair_state, PairState::Missing(_)) {
+                continue;
+            }
             for side in Side::BOTH {
                 let due = st.ls[side.index()].next_due.is_none_or(|t| now >= t);
                 if open(side.group()) && due {
-                    jobs.push(Job::LongShort(side, i));
+                    if lookup && st.pair_state == PairState::Guessed {
+                        after_pairs.push(Job::LongShort(side, i));
+                    } else {
+                        jobs.push(Job::LongShort(side, i));
+                    }
                 }
             }
         }
-        jobs
+        Planned { jobs, after_pairs }
     }
 
-    /// Runs `jobs` concurrently (bounded); stops at a refused key rather than sending the rest.
-    async fn run(&self, jobs: Vec<Job>) -> Vec<(Job, Result<Answer, ApiError>)> {
-        let mut stream = futures::stream::iter(jobs)
-            .map(|job| async move { (job, self.fetch(job).await) })
-            .buffer_unordered(CONCURRENCY);
+    /// Runs `jobs` concurrently (bounded), each under `deadline`; the long/short jobs in
+    /// `after_pairs` start once this cycle's pair lookup is answered (on the ids it found, or on
+    /// the guessed ids if it failed). Stops at a refused key rather than sending the rest. Jobs
+    /// not started by the deadline are not sent at all.
+    async fn run(
+        &self,
+        jobs: Vec<Job>,
+        mut after_pairs: Vec<Job>,
+        deadline: Instant,
+        progress: &mut Progress<'_>,
+    ) -> Vec<(Job, Outcome)> {
+        let mut queue: VecDeque<Job> = jobs.into();
+        let mut targets: HashMap<usize, LsTarget> = HashMap::new();
+        let mut in_flight = FuturesUnordered::new();
         let mut out = Vec::new();
-        while let Some((job, result)) = stream.next().await {
-            let fatal = result.as_ref().is_err_and(ApiError::is_fatal);
-            out.push((job, result));
+        loop {
+            while in_flight.len() < CONCURRENCY {
+                let Some(job) = queue.pop_front() else {
+                    break;
+                };
+                if Instant::now() >= deadline {
+                    if job == Job::PairList {
+                        // They wait for nothing now: they time out too, and say so.
+                        queue.extend(after_pairs.drain(..));
+                    }
+                    out.push((job, Err(Failure::TimedOut)));
+                    progress.finished();
+                    continue;
+                }
+                let target = match job {
+                    Job::LongShort(_, i) => {
+                        Some(targets.get(&i).cloned().unwrap_or_else(|| LsTarget {
+                            exchange: self.reference_exchange.clone(),
+                            pair: self.symbols[i].pair.clone(),
+                        }))
+                    }
+                    _ => None,
+                };
+                in_flight.push(async move {
+                    let answer = tokio::time::timeout_at(deadline, self.fetch(job, target)).await;
+                    let outcome = match answer {
+                        Ok(Ok(a)) => Ok(a),
+                        Ok(Err(e)) => Err(Failure::Api(e)),
+                        Err(_) => Err(Failure::TimedOut),
+                    };
+                    (job, outcome)
+                });
+            }
+            let Some((job, outcome)) = in_flight.next().await else {
+                break;
+            };
+            progress.finished();
+            if job == Job::PairList {
+                let lookup = match &outcome {
+                    Ok(Answer::PairList(Some(lookup))) => Some(lookup),
+                    _ => None,
+                };
+                let mut dropped = 0;
+                for waiting in after_pairs.drain(..) {
+                    let Job::LongShort(_, i) = waiting else {
+                        continue;
+                    };
+                    match lookup {
+                        Some(l) => match (&l.exchange, l.ids.get(i).and_then(Option::as_ref)) {
+                            (Some(exchange), Some(pair)) => {
+                                targets.insert(
+                                    i,
+                                    LsTarget {
+                                        exchange: exchange.clone(),
+                                        pair: pair.clone(),
+                                    },
+                                );
+                                queue.push_back(waiting);
+                            }
+                            // No such pair: nothing to ask.
+                            _ => dropped += 1,
+                        },
+                        // No verdict: ask on the guessed id.
+                        None => queue.push_back(waiting),
+                    }
+                }
+                if dropped > 0 {
+                    progress.dropped(dropped);
+                }
+            }
+            let fatal = outcome.as_ref().is_err_and(Failure::is_fatal);
+            out.push((job, outcome));
             if fatal {
                 break;
             }
@@ -401,11 +689,23 @@ impl LiveSource {
         out
     }
 
-    async fn fetch(&self, job: Job) -> Result<Answer, ApiError> {
+    async fn fetch(&self, job: Job, target: Option<LsTarget>) -> Result<Answer, ApiError> {
         let c = &self.client;
         let coin = |i: usize| self.symbols[i].coin.as_str();
         match job {
             Job::Funding => c.funding_exchange_list().await.map(Answer::Funding),
+            Job::PairList => {
+                // Every exchange: the configured name may be spelled unlike the API's ("okx",
+                // "Gate.io"), and a filter on a misspelled name would list nothing.
+                let answer = c.supported_exchange_pairs(None).await?;
+                let coins = self.symbols();
+                Ok(Answer::PairList(resolve_pairs(
+                    &answer,
+                    &self.reference_exchange,
+                    &coins,
+                    &self.reference_quote,
+                )))
+            }
             Job::Markets(page) => c
                 .coins_markets(page, MARKETS_PER_PAGE)
                 .await
@@ -421,16 +721,15 @@ impl LiveSource {
                 .map(|r| Answer::Taker(i, r)),
             Job::Pairs(i) => c.pairs_markets(coin(i)).await.map(|r| Answer::Pairs(i, r)),
             Job::LongShort(side, i) => {
+                let target = target.unwrap_or_else(|| LsTarget {
+                    exchange: self.reference_exchange.clone(),
+                    pair: self.symbols[i].pair.clone(),
+                });
                 // Two bars: the newest may still be empty while it opens.
                 let q = HistoryQuery::new(self.schedule.ls_interval_str()).limit(2);
-                c.long_short_history(
-                    side.kind(),
-                    &self.reference_exchange,
-                    &self.symbols[i].pair,
-                    &q,
-                )
-                .await
-                .map(|r| Answer::LongShort(side, i, r))
+                c.long_short_history(side.kind(), &target.exchange, &target.pair, &q)
+                    .await
+                    .map(|r| Answer::LongShort(side, i, r))
             }
         }
     }
@@ -440,10 +739,13 @@ impl LiveSource {
     async fn complete_markets(
         &mut self,
         cycle: u64,
-        results: &mut Vec<(Job, Result<Answer, ApiError>)>,
+        results: &mut Vec<(Job, Outcome)>,
+        deadline: Instant,
+        progress: &mut Progress<'_>,
     ) {
         let gated = results.iter().any(|(j, r)| {
-            matches!(j, Job::Markets(_)) && matches!(r, Err(ApiError::PlanGated { .. }))
+            matches!(j, Job::Markets(_))
+                && matches!(r, Err(Failure::Api(ApiError::PlanGated { .. })))
         });
         if gated {
             tracing::warn!(
@@ -464,12 +766,13 @@ impl LiveSource {
                     _ => None,
                 })
                 .collect();
-            let jobs = (0..self.symbols.len())
+            let jobs: Vec<Job> = (0..self.symbols.len())
                 .flat_map(|i| [Job::Oi(i), Job::Liq(i), Job::Pairs(i)])
                 .filter(|j| !matches!(j, Job::Oi(i) if have_oi.contains(i)))
                 .filter(|j| !self.gated.contains(&j.group()))
                 .collect();
-            results.extend(self.run(jobs).await);
+            progress.planned(jobs.len());
+            results.extend(self.run(jobs, Vec::new(), deadline, progress).await);
             return;
         }
         let mut scanned_deeper = false;
@@ -507,8 +810,10 @@ impl LiveSource {
             if missing.is_empty() {
                 return;
             }
-            let exhausted =
-                any_error || last_len < MARKETS_PER_PAGE as usize || last_page >= MAX_MARKETS_PAGES;
+            let exhausted = any_error
+                || last_len < MARKETS_PER_PAGE as usize
+                || last_page >= MAX_MARKETS_PAGES
+                || Instant::now() >= deadline;
             if exhausted || cycle < self.markets_rescan_at {
                 if scanned_deeper {
                     // A coin that is not listed must not cost extra pages every cycle.
@@ -518,34 +823,155 @@ impl LiveSource {
                 return;
             }
             scanned_deeper = true;
-            let more = self.run(vec![Job::Markets(last_page + 1)]).await;
+            progress.planned(1);
+            let more = self
+                .run(
+                    vec![Job::Markets(last_page + 1)],
+                    Vec::new(),
+                    deadline,
+                    progress,
+                )
+                .await;
             results.extend(more);
         }
     }
 
-    fn apply(&mut self, results: Vec<(Job, Result<Answer, ApiError>)>, now: DateTime<Utc>) {
+    /// Says `text` once per session (the `key` tells repeats apart).
+    fn say_once(&mut self, key: String, text: impl FnOnce() -> String) {
+        if self.told.insert(key) {
+            tracing::warn!("{}", text());
+        }
+    }
+
+    /// Records what the pair lookup found (or why it found nothing) and when to look again.
+    fn apply_pair_lookup(&mut self, outcome: &Outcome, now: DateTime<Utc>) {
+        if let Ok(Answer::PairList(Some(PairLookup {
+            exchange: Some(name),
+            ..
+        }))) = outcome
+        {
+            // From now on in the API's own spelling.
+            self.reference_exchange = name.clone();
+        }
+        let exchange = self.reference_exchange.clone();
+        let quote = self.reference_quote.clone();
+        let guess = format!("<COIN>{quote}");
+        match outcome {
+            Ok(Answer::PairList(Some(lookup))) => {
+                let mut any_missing = false;
+                for (st, id) in self.symbols.iter_mut().zip(&lookup.ids) {
+                    match id {
+                        Some(id) => {
+                            if st.pair_state != PairState::Resolved || &st.pair != id {
+                                // A pair found again (or for the first time): due at once.
+                                if matches!(st.pair_state, PairState::Missing(_)) {
+                                    st.ls = Default::default();
+                                }
+                                st.pair = id.clone();
+                                st.pair_state = PairState::Resolved;
+                            }
+                        }
+                        None => {
+                            any_missing = true;
+                            let why = format!("no {}/{quote} pair on {exchange}", st.coin);
+                            st.retail =
+                                crate::model::Field::absent(GapReason::Unavailable(why.clone()));
+                            st.top =
+                                crate::model::Field::absent(GapReason::Unavailable(why.clone()));
+                            st.pair_state = PairState::Missing(why);
+                        }
+                    }
+                }
+                let missing: Vec<String> = self
+                    .symbols
+                    .iter()
+                    .filter_map(|s| match &s.pair_state {
+                        PairState::Missing(why) => Some(why.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    self.say_once(format!("pairs-missing {}", missing.join(",")), || {
+                        format!(
+                            "{}: retail and top-trader long/short are not requested for {} \
+                             (set reference_exchange / reference_quote to a venue that lists them)",
+                            missing.join("; "),
+                            if missing.len() == 1 { "it" } else { "them" }
+                        )
+                    });
+                }
+                self.pairs_due = any_missing.then(|| now + MISSING_PAIR_RECHECK);
+            }
+            Ok(Answer::PairList(None)) => {
+                self.say_once("pairs-empty".into(), || {
+                    format!(
+                        "supported-exchange-pairs listed no pairs for {exchange}; long/short is \
+                         requested on unverified {guess} pair ids meanwhile"
+                    )
+                });
+                self.pairs_due = Some(now + self.retry_after());
+            }
+            Ok(_) => {}
+            Err(Failure::TimedOut) => self.pairs_due = Some(now),
+            Err(Failure::Api(e)) if e.is_retryable() => {
+                self.pairs_due = Some(now + self.retry_after());
+            }
+            Err(Failure::Api(e)) => {
+                // Not in the plan, a wrong path or an answer of unknown shape: asking again
+                // will not help.
+                self.pairs_due = None;
+                self.say_once("pairs-failed".into(), || {
+                    format!(
+                        "cannot look up the {exchange} pair ids ({e}); long/short is requested \
+                         on unverified {guess} pair ids"
+                    )
+                });
+            }
+        }
+    }
+
+    /// How long a failed long/short series or pair lookup waits before it is asked again: soon,
+    /// but not every cycle (a series can fail for hours).
+    fn retry_after(&self) -> chrono::Duration {
+        let ls_interval = chrono::Duration::from_std(self.schedule.ls_interval)
+            .unwrap_or(chrono::Duration::hours(4));
+        let poll = chrono::Duration::from_std(self.schedule.poll_interval)
+            .unwrap_or(chrono::Duration::minutes(5));
+        (ls_interval / 16).max(poll)
+    }
+
+    fn apply(&mut self, results: Vec<(Job, Outcome)>, now: DateTime<Utc>) {
+        // The pair lookup first: it says which pair the long/short answers belong to.
+        for (job, outcome) in &results {
+            if *job == Job::PairList {
+                self.apply_pair_lookup(outcome, now);
+            }
+        }
         let per_symbol = self.schedule.mode == MarketsMode::PerSymbol;
         let ls_interval = chrono::Duration::from_std(self.schedule.ls_interval)
             .unwrap_or(chrono::Duration::hours(4));
         let poll = chrono::Duration::from_std(self.schedule.poll_interval)
             .unwrap_or(chrono::Duration::minutes(5));
+        let retry = self.retry_after();
         let ls_label = interval_str(self.schedule.ls_interval);
 
-        let mut funding: Option<Result<Vec<FundingCoin>, ApiError>> = None;
+        let mut funding: Option<Result<Vec<FundingCoin>, Failure>> = None;
         let mut markets: HashMap<String, CoinMarket> = HashMap::new();
-        let mut markets_error: Option<ApiError> = None;
+        let mut markets_error: Option<Failure> = None;
         let mut markets_fetched = false;
 
         for (job, result) in results {
             let answer = match result {
                 Ok(a) => a,
                 Err(e) => {
-                    if matches!(e, ApiError::PlanGated { .. }) {
-                        tracing::warn!(error = %e, "endpoint not in plan; not requesting it again this session");
-                        self.gated.insert(job.group());
+                    if let Failure::Api(err @ ApiError::PlanGated { .. }) = &e {
+                        if self.gated.insert(job.group()) {
+                            tracing::warn!(endpoint = job.group().name(), error = %err, "endpoint not in plan; not requesting it again this session");
+                        }
                     }
                     match job {
                         Job::Funding => funding = Some(Err(e)),
+                        Job::PairList => {}
                         Job::Markets(_) => {
                             markets_fetched = true;
                             markets_error.get_or_insert(e);
@@ -557,10 +983,13 @@ impl LiveSource {
                         Job::Taker(i) => fail(&mut self.symbols[i].taker, &e),
                         Job::Pairs(i) => fail(&mut self.symbols[i].price, &e),
                         Job::LongShort(side, i) => {
-                            // Try again soon, but not every cycle: a series can fail for hours.
-                            let retry = (ls_interval / 16).max(poll);
-                            self.symbols[i].ls[side.index()].next_due = Some(now + retry);
-                            fail(self.symbols[i].ls_field(side), &e);
+                            let st = &mut self.symbols[i];
+                            st.ls[side.index()].next_due = match e {
+                                // Cut short by the deadline: ask again next cycle.
+                                Failure::TimedOut => None,
+                                Failure::Api(_) => Some(now + retry),
+                            };
+                            fail(st.ls_field(side), &e);
                         }
                     }
                     continue;
@@ -568,6 +997,7 @@ impl LiveSource {
             };
             match answer {
                 Answer::Funding(coins) => funding = Some(Ok(coins)),
+                Answer::PairList(_) => {}
                 Answer::Markets(_, rows) => {
                     markets_fetched = true;
                     for row in rows {
@@ -576,19 +1006,16 @@ impl LiveSource {
                 }
                 Answer::Oi(i, rows) => {
                     let st = &mut self.symbols[i];
-                    let weights: HashMap<String, f64> = rows
-                        .iter()
-                        .filter(|r| !is_all_row(&r.exchange))
-                        .filter_map(|r| {
-                            let oi = r.open_interest_usd.filter(|v| *v > 0.0)?;
-                            Some((r.exchange.trim().to_ascii_lowercase(), oi))
-                        })
-                        .collect();
+                    let weights = funding_weights(&rows);
                     if !weights.is_empty() {
                         st.weights = weights;
                     }
                     if per_symbol {
-                        settle(&mut st.oi, open_interest_of(&rows), now);
+                        match open_interest_of(&rows) {
+                            Some(oi) if oi.oi_usd.is_some() => settle(&mut st.oi, Some(oi), now),
+                            // No `All` row, or its `oi_usd` is null: the reason is given.
+                            _ => unreported(&mut st.oi),
+                        }
                     }
                 }
                 Answer::Liq(i, rows) => {
@@ -646,19 +1073,20 @@ impl LiveSource {
             for st in &mut self.symbols {
                 match markets.get(&st.coin) {
                     Some(m) => {
-                        settle(
-                            &mut st.oi,
-                            Some(OpenInterest {
-                                oi_usd: m.open_interest_usd,
-                                change_5m_pct: m.open_interest_change_percent_5m,
-                                change_15m_pct: m.open_interest_change_percent_15m,
-                                change_30m_pct: m.open_interest_change_percent_30m,
-                                change_1h_pct: m.open_interest_change_percent_1h,
-                                change_4h_pct: m.open_interest_change_percent_4h,
-                                change_24h_pct: m.open_interest_change_percent_24h,
-                            }),
-                            now,
-                        );
+                        let oi = OpenInterest {
+                            oi_usd: m.open_interest_usd,
+                            change_5m_pct: m.open_interest_change_percent_5m,
+                            change_15m_pct: m.open_interest_change_percent_15m,
+                            change_30m_pct: m.open_interest_change_percent_30m,
+                            change_1h_pct: m.open_interest_change_percent_1h,
+                            change_4h_pct: m.open_interest_change_percent_4h,
+                            change_24h_pct: m.open_interest_change_percent_24h,
+                        };
+                        if oi.oi_usd.is_some() {
+                            settle(&mut st.oi, Some(oi), now);
+                        } else {
+                            unreported(&mut st.oi);
+                        }
                         let liq = Liquidations {
                             long_1h_usd: m.long_liquidation_usd_1h,
                             short_1h_usd: m.short_liquidation_usd_1h,
@@ -696,12 +1124,23 @@ impl LiveSource {
 
         match funding {
             Some(Ok(coins)) => {
+                let mut notes = Vec::new();
                 for st in &mut self.symbols {
                     let row = coins
                         .iter()
                         .find(|c| c.symbol.trim().eq_ignore_ascii_case(&st.coin));
-                    let value = row.and_then(|c| funding_of(c, &st.weights));
+                    let value = match row {
+                        Some(c) => {
+                            let (value, said) = funding_of(c, &st.weights);
+                            notes.extend(said);
+                            value
+                        }
+                        None => None,
+                    };
                     settle(&mut st.funding, value, now);
+                }
+                for note in notes {
+                    self.say_once(note.key, || note.text);
                 }
             }
             Some(Err(e)) => {
@@ -714,16 +1153,42 @@ impl LiveSource {
     }
 }
 
+/// The cycle's failures, one line per distinct problem: the first request it hit, and how many
+/// more it hit (a dead network is one line, not one per metric per symbol).
+fn summarize_failures(results: &[(Job, Outcome)]) -> Vec<String> {
+    let mut lines: Vec<(String, String, usize)> = Vec::new();
+    for (job, r) in results {
+        let Err(failure) = r else {
+            continue;
+        };
+        let reason = failure.gap_text();
+        match lines.iter_mut().find(|(r, _, _)| *r == reason) {
+            Some((_, _, n)) => *n += 1,
+            None => {
+                let first = match failure {
+                    Failure::Api(e) => e.endpoint().to_owned(),
+                    Failure::TimedOut => job.group().name().to_owned(),
+                };
+                lines.push((reason, first, 1));
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(reason, first, n)| match n {
+            1 => format!("{first}: {reason}"),
+            n => format!("{first}: {reason} (and {} more requests)", n - 1),
+        })
+        .collect()
+}
+
 impl Source for LiveSource {
     fn label(&self) -> SourceLabel {
-        SourceLabel {
-            kind: SourceKind::Live,
-            plan: Some(self.plan().to_string().to_uppercase()),
-        }
+        LiveSource::label(self)
     }
 
     async fn poll(&mut self, ctx: &PollContext) -> Result<Vec<Snapshot>, FatalSourceError> {
-        LiveSource::poll(self, ctx.now).await.map_err(|e| match e {
+        self.poll_within(ctx).await.map_err(|e| match e {
             ApiError::Unauthorized { .. } => FatalSourceError(format!(
                 "{e}. Check COINGLASS_API_KEY: it may be invalid or expired."
             )),

@@ -16,6 +16,26 @@ pub(super) const PRICE_RING_SPAN_MIN: i64 = 120;
 pub(super) const CHANGE_1H_MIN_AGE_MIN: i64 = 55;
 pub(super) const CHANGE_1H_MAX_AGE_MIN: i64 = 80;
 
+/// One exchange's open interest of one coin, in USD: the funding weights.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(super) struct ExchangeOi {
+    /// Every contract (`open_interest_usd`).
+    pub(super) total: Option<f64>,
+    /// Stablecoin-margined contracts only (`open_interest_by_stable_coin_margin`).
+    pub(super) stable: Option<f64>,
+}
+
+/// How far the reference pair id is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PairState {
+    /// Not looked up yet (or the lookup failed): `<COIN><QUOTE>` is used, unverified.
+    Guessed,
+    /// Taken from `supported-exchange-pairs`.
+    Resolved,
+    /// The exchange lists no such pair: long/short is not requested; the text says so.
+    Missing(String),
+}
+
 /// Long/short fetch bookkeeping of one series.
 #[derive(Debug, Clone, Default)]
 pub(super) struct LsState {
@@ -77,8 +97,9 @@ impl PriceRing {
 #[derive(Debug, Clone)]
 pub(super) struct SymbolState {
     pub(super) coin: String,
-    /// Reference pair id, e.g. `BTCUSDT`.
+    /// Reference pair id, e.g. `BTCUSDT` or `BTC-USDT-SWAP`.
     pub(super) pair: String,
+    pub(super) pair_state: PairState,
     pub(super) funding: Field<Funding>,
     pub(super) oi: Field<OpenInterest>,
     pub(super) liq: Field<Liquidations>,
@@ -86,8 +107,9 @@ pub(super) struct SymbolState {
     pub(super) top: Field<LongShort>,
     pub(super) taker: Field<TakerFlow>,
     pub(super) price: Field<Price>,
-    /// Lower-cased exchange name → open interest USD (funding weights).
-    pub(super) weights: HashMap<String, f64>,
+    /// Exchange key ([`exchange_key`](super::super::wire::exchange_key)) → open interest
+    /// (funding weights).
+    pub(super) weights: HashMap<String, ExchangeOi>,
     pub(super) ls: [LsState; 2],
     pub(super) ring: PriceRing,
 }
@@ -96,6 +118,7 @@ impl SymbolState {
     pub(super) fn new(coin: String, quote: &str) -> Self {
         SymbolState {
             pair: format!("{coin}{quote}"),
+            pair_state: PairState::Guessed,
             coin,
             funding: Field::default(),
             oi: Field::default(),
