@@ -63,8 +63,9 @@ impl Fault {
     fn answer(self) -> ResponseTemplate {
         let envelope = |body: serde_json::Value| ResponseTemplate::new(200).set_body_json(body);
         match self {
-            Fault::Hang => envelope(json!({"code": "0", "data": []}))
-                .set_delay(Duration::from_secs(120)),
+            Fault::Hang => {
+                envelope(json!({"code": "0", "data": []})).set_delay(Duration::from_secs(120))
+            }
             Fault::TooManyRequests => ResponseTemplate::new(429),
             Fault::ServerError => ResponseTemplate::new(500).set_body_string("internal error"),
             Fault::UpgradePlan => {
@@ -149,12 +150,7 @@ fn config(server: &MockServer) -> LiveConfig {
 }
 
 /// Runs `cycles` cycles with `fault` on `endpoint` and checks what must hold in every run.
-async fn run(
-    plan: &'static str,
-    endpoint: &'static Endpoint,
-    fault: Fault,
-    cycles: usize,
-) -> Run {
+async fn run(plan: &'static str, endpoint: &'static Endpoint, fault: Fault, cycles: usize) -> Run {
     let server = coinglass_with(MockOptions {
         level: plan,
         ..MockOptions::default()

@@ -93,7 +93,7 @@ impl CycleSummary {
                 // Failures explain "nothing fetched" best; plan gates and empty answers next.
                 let rank = match gap.reason {
                     GapReason::FetchFailed(_) | GapReason::RateLimited => 0,
-                    GapReason::NotInPlan | GapReason::NotReported => 1,
+                    GapReason::NotInPlan | GapReason::NotReported | GapReason::Unavailable(_) => 1,
                     GapReason::Pending => 2,
                 };
                 let text = gap.reason.to_string();
