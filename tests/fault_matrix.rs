@@ -86,42 +86,53 @@ struct Endpoint {
     /// Metric groups (as `Snapshot::gaps` names them) that must be a gap when this endpoint
     /// fails on the first cycle.
     feeds: &'static [&'static str],
+    /// A plan gate here switches the source to other endpoints that serve the same metrics
+    /// (coins-markets → the per-symbol lists), so a gate leaves no gap.
+    gate_has_fallback: bool,
 }
 
 const PER_SYMBOL: [Endpoint; 7] = [
     Endpoint {
         path: "/api/futures/funding-rate/exchange-list",
         feeds: &["funding"],
+        gate_has_fallback: false,
     },
     Endpoint {
         path: "/api/futures/open-interest/exchange-list",
         feeds: &["open_interest"],
+        gate_has_fallback: false,
     },
     Endpoint {
         path: "/api/futures/liquidation/exchange-list",
         feeds: &["liquidations"],
+        gate_has_fallback: false,
     },
     Endpoint {
         path: "/api/futures/taker-buy-sell-volume/exchange-list",
         feeds: &["taker"],
+        gate_has_fallback: false,
     },
     Endpoint {
         path: "/api/futures/pairs-markets",
         feeds: &["price"],
+        gate_has_fallback: false,
     },
     Endpoint {
         path: "/api/futures/global-long-short-account-ratio/history",
         feeds: &["retail_long_short"],
+        gate_has_fallback: false,
     },
     Endpoint {
         path: "/api/futures/top-long-short-account-ratio/history",
         feeds: &["top_long_short"],
+        gate_has_fallback: false,
     },
 ];
 
 const COINS_MARKETS: [Endpoint; 1] = [Endpoint {
     path: "/api/futures/coins-markets",
     feeds: &["open_interest", "liquidations", "price"],
+    gate_has_fallback: true,
 }];
 
 /// One run's result, for the table.
@@ -211,7 +222,8 @@ async fn run(plan: &'static str, endpoint: &'static Endpoint, fault: Fault, cycl
                     snap.symbol
                 );
             }
-            if k == 0 {
+            let served_elsewhere = fault == Fault::UpgradePlan && endpoint.gate_has_fallback;
+            if k == 0 && !served_elsewhere {
                 let gaps = snap.gaps();
                 for metric in endpoint.feeds {
                     let gap = gaps.iter().find(|g| g.metric == *metric);
