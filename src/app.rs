@@ -12,8 +12,9 @@ use crate::source::Source;
 use std::process::ExitCode;
 use tokio::sync::mpsc;
 
-/// How long shutdown (`--once`, SIGINT/SIGTERM) waits for unsent alerts: SIGTERM must still exit
-/// within 2 s. What is not sent by then stays in the outbox for the next start.
+/// How long shutdown (`--once`, SIGINT/SIGTERM) starts sends of unsent alerts (SIGTERM exits
+/// within 2 s when none is in flight). A send in flight then is finished within its request
+/// timeout and recorded (`alerts::worst_case_shutdown`); the rest stays in the outbox.
 pub const ALERT_FLUSH: std::time::Duration = std::time::Duration::from_millis(1200);
 
 /// Says something the user must read, exactly once: in headless mode the log already goes to

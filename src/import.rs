@@ -17,10 +17,12 @@
 //! * `liq_*_usd`: USD liquidated during the bar; `*_pct`: percentages 0–100;
 //! * an empty cell is absent, never 0.
 //!
-//! A bad row is an error naming its line and column, and nothing is imported. A new import of
-//! the same symbol replaces the previous one.
+//! A bad row is an error naming its line and column, and nothing is imported (exit code 2, like a
+//! missing or unreadable file or one that is not UTF-8 text; quoted cells are cut to 80
+//! characters). A new import of the same symbol replaces the previous one.
 
 use crate::backtest::interval_name;
+use crate::config::{cut, quoted};
 use crate::model::Bar;
 use crate::store::{Store, StoreError};
 use chrono::DateTime;
@@ -39,13 +41,22 @@ pub const HEADER: [&str; 9] = [
     "taker_buy_pct",
 ];
 
+/// Larger files are refused before reading (a year of 1m bars is about 50 MB).
+pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{}: {source}", .path.display())]
+    #[error("cannot read {}: {source}; expected a readable CSV file", .path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{}: line {line} is not UTF-8 text: expected a plain-text CSV file with the header {}",
+        .path.display(),
+        HEADER.join(",")
+    )]
+    NotText { path: PathBuf, line: usize },
     #[error("{}: line {line}, column {column}: {message}", .path.display())]
     Row {
         path: PathBuf,
@@ -95,7 +106,10 @@ fn parse_time(s: &str) -> Result<i64, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
         .map_err(|_| {
-            format!("{s:?} is not a time: expected RFC 3339 (2024-05-01T00:00:00Z) or epoch milliseconds")
+            format!(
+                "{} is not a time: expected RFC 3339 (2024-05-01T00:00:00Z) or epoch milliseconds",
+                quoted(s)
+            )
         })
 }
 
@@ -107,7 +121,12 @@ fn parse_value(s: &str, kind: Kind) -> Result<Option<f64>, String> {
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("{s:?} is not a number (leave the cell empty when unknown)"))?;
+        .ok_or_else(|| {
+            format!(
+                "{} is not a number (leave the cell empty when unknown)",
+                quoted(s)
+            )
+        })?;
     let ok = match kind {
         Kind::Positive => v > 0.0,
         Kind::NonNegative => v >= 0.0,
@@ -121,7 +140,7 @@ fn parse_value(s: &str, kind: Kind) -> Result<Option<f64>, String> {
             Kind::Signed => "a number",
             Kind::Percent => "a percentage from 0 to 100",
         };
-        return Err(format!("{s} is out of range: expected {expected}"));
+        return Err(format!("{} is out of range: expected {expected}", cut(s)));
     }
     Ok(Some(v))
 }
@@ -165,7 +184,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
                     format!(
                         "header column {} is {}, expected {want}; the header must be: {}",
                         i + 1,
-                        got.map_or("missing".to_string(), |g| format!("{g:?}")),
+                        got.map_or("missing".to_string(), |g| quoted(g)),
                         HEADER.join(",")
                     ),
                 ))
@@ -175,7 +194,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
     if names.len() > HEADER.len() {
         return Err(row_err(
             hline,
-            names[HEADER.len()],
+            &cut(names[HEADER.len()]),
             format!(
                 "unexpected extra column; the header must be: {}",
                 HEADER.join(",")
@@ -255,16 +274,48 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
     Ok(Parsed { bars, interval })
 }
 
+/// The file's text; an error names the path (missing, unreadable, too big) or the first line
+/// that is not UTF-8.
+fn read_text(file: &Path) -> Result<String, ImportError> {
+    let read_err = |source| ImportError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(file).map_err(read_err)?;
+    if meta.is_dir() {
+        return Err(ImportError::File {
+            path: file.to_path_buf(),
+            message: "is a directory; expected a CSV file".into(),
+        });
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ImportError::File {
+            path: file.to_path_buf(),
+            message: format!(
+                "the file is {} MB; at most {} MB can be imported",
+                meta.len() / (1024 * 1024),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    let bytes = std::fs::read(file).map_err(read_err)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bad = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..bad].iter().filter(|b| **b == b'\n').count();
+        ImportError::NotText {
+            path: file.to_path_buf(),
+            line,
+        }
+    })
+}
+
 /// Reads, validates and stores the file (all or nothing).
 pub fn import(
     data_dir: &Path,
     file: &Path,
     symbol: &str,
 ) -> Result<(Parsed, PathBuf), ImportError> {
-    let text = std::fs::read_to_string(file).map_err(|source| ImportError::Read {
-        path: file.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(file)?;
     let parsed = parse(file, &text)?;
     let mut store = Store::open_in(data_dir)?;
     store.replace_import(symbol, parsed.interval, &parsed.bars)?;
@@ -296,8 +347,10 @@ pub fn command(config: &crate::config::Config, args: &crate::config::cli::Import
         }
         Err(e) => {
             eprintln!("perpwatch: import failed, nothing was imported: {e}");
+            // Bad input (a missing, unreadable or malformed file) is a usage error; only the
+            // store failing is not the file's fault.
             let code = match e {
-                ImportError::Store(_) | ImportError::Read { .. } => crate::exit::FAILURE,
+                ImportError::Store(_) => crate::exit::FAILURE,
                 _ => crate::exit::USAGE,
             };
             ExitCode::from(code)
@@ -408,6 +461,74 @@ mod tests {
                 assert!(msg.contains(want), "{want:?} not in {msg:?}");
             }
         }
+    }
+
+    /// A 5 MB cell is quoted cut to 80 characters with its length, whichever column it is in.
+    #[test]
+    fn huge_cells_are_quoted_cut() {
+        let huge = "z".repeat(5 * 1024 * 1024);
+        let ok_row = "2024-05-01T00:00:00Z,100,1,0.01,1,1,50,50,50";
+        let digits = format!("1{}", "0".repeat(5 * 1024 * 1024));
+        let cases = [
+            file(&[
+                ok_row,
+                &format!("2024-05-01T01:00:00Z,{huge},1,0,1,1,50,50,50"),
+            ]),
+            file(&[ok_row, &format!("{huge},100,1,0,1,1,50,50,50")]),
+            file(&[
+                ok_row,
+                &format!("2024-05-01T01:00:00Z,100,1,0,1,1,{digits},50,50"),
+            ]),
+            format!("{huge},price\n1,2"),
+            format!("{HEAD},{huge}\n1,2"),
+        ];
+        for text in cases {
+            let msg = parse_err(&text);
+            assert!(msg.len() < 600, "{} bytes: {}", msg.len(), &msg[..300]);
+            assert!(
+                msg.contains("(5242880 characters)") || msg.contains("(5242881 characters)"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn binary_missing_and_directory_files_are_named() -> Result<(), ImportError> {
+        let dir = tempfile::tempdir().map_err(|source| ImportError::Read {
+            path: PathBuf::from("tmp"),
+            source,
+        })?;
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ImportError::Read { path, source }
+        };
+        let garbage = dir.path().join("garbage.csv");
+        let mut bytes = format!("{HEAD}\n2024-05-01T00:00:00Z,1,,,,,,,\n").into_bytes();
+        bytes.extend([0xff, 0xfe, 0x00, 0x80, b'\n', 0xc3]);
+        std::fs::write(&garbage, &bytes).map_err(io(&garbage))?;
+        let msg = match import(dir.path(), &garbage, "BTC") {
+            Err(e @ ImportError::NotText { line: 3, .. }) => e.to_string(),
+            other => panic!("expected line 3 not text, got {other:?}"),
+        };
+        assert!(
+            msg.contains("garbage.csv: line 3 is not UTF-8 text"),
+            "{msg}"
+        );
+        let missing = dir.path().join("nope.csv");
+        let msg = import(dir.path(), &missing, "BTC")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            msg.contains(&format!("cannot read {}", missing.display())),
+            "{msg}"
+        );
+        let msg = import(dir.path(), dir.path(), "BTC")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(msg.contains("is a directory"), "{msg}");
+        Ok(())
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! Logging: a daily-rolling file in `<data dir>/logs` always, plus stderr in headless mode.
 //! While the TUI owns the terminal nothing is written to stderr.
+//!
+//! When the log file cannot be opened (a read-only data dir, `logs` being a file, a full disk)
+//! the stderr layer is installed anyway, so a headless run keeps every line, and the error says
+//! what failed and where the lines go instead.
 
 use std::path::Path;
 use tracing_appender::non_blocking::WorkerGuard;
@@ -10,27 +14,49 @@ use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, Env
 const KEEP_LOG_FILES: usize = 14;
 
 /// Installs the global subscriber. Keep the returned guard alive until exit: dropping it flushes
-/// and stops the file writer.
+/// and stops the file writer. On error the stderr layer (when asked for) is still installed; the
+/// error names what failed and where log lines go instead.
 pub fn init(data_dir: &Path, level: &str, to_stderr: bool) -> color_eyre::Result<WorkerGuard> {
-    use color_eyre::eyre::WrapErr;
-    let log_dir = data_dir.join("logs");
-    std::fs::create_dir_all(&log_dir)
-        .wrap_err_with(|| format!("cannot create the log directory {}", log_dir.display()))?;
-    let appender = RollingFileAppender::builder()
-        .rotation(Rotation::DAILY)
-        .filename_prefix("perpwatch")
-        .filename_suffix("log")
-        .max_log_files(KEEP_LOG_FILES)
-        .build(&log_dir)
-        .wrap_err_with(|| format!("cannot open a log file in {}", log_dir.display()))?;
+    let filter = || filter(level);
+    let appender = match open_file(data_dir) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = tracing_subscriber::registry()
+                .with(stderr_layer(level, to_stderr))
+                .try_init();
+            let instead = if to_stderr {
+                "log lines go to stderr only"
+            } else {
+                "log lines are not kept this run (errors are still printed on exit)"
+            };
+            return Err(color_eyre::eyre::eyre!("{e}; {instead}"));
+        }
+    };
     let (writer, guard) = tracing_appender::non_blocking(appender);
-    // Our own crate at the chosen level; dependencies only warn (hyper/reqwest are chatty).
-    let filter = || EnvFilter::new(format!("warn,perpwatch={level}"));
     let file_layer = fmt::layer()
         .with_ansi(false)
         .with_writer(writer)
         .with_filter(filter());
-    let stderr_layer = to_stderr.then(|| {
+    use color_eyre::eyre::WrapErr;
+    tracing_subscriber::registry()
+        .with(file_layer)
+        .with(stderr_layer(level, to_stderr))
+        .try_init()
+        .wrap_err("cannot install the logger")?;
+    Ok(guard)
+}
+
+/// Our own crate at the chosen level; dependencies only warn (hyper/reqwest are chatty).
+fn filter(level: &str) -> EnvFilter {
+    EnvFilter::new(format!("warn,perpwatch={level}"))
+}
+
+/// The stderr layer, when asked for (colour only on a terminal, and not with `NO_COLOR`).
+fn stderr_layer<S>(level: &str, on: bool) -> Option<impl Layer<S>>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    on.then(|| {
         use std::io::IsTerminal;
         let colour = std::io::stderr().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -38,12 +64,20 @@ pub fn init(data_dir: &Path, level: &str, to_stderr: bool) -> color_eyre::Result
             .with_ansi(colour)
             .with_writer(std::io::stderr)
             .with_target(false)
-            .with_filter(filter())
-    });
-    tracing_subscriber::registry()
-        .with(file_layer)
-        .with(stderr_layer)
-        .try_init()
-        .wrap_err("cannot install the logger")?;
-    Ok(guard)
+            .with_filter(filter(level))
+    })
+}
+
+/// The rolling appender in `<data dir>/logs`, or what stopped it (path and cause).
+fn open_file(data_dir: &Path) -> Result<RollingFileAppender, String> {
+    let log_dir = data_dir.join("logs");
+    std::fs::create_dir_all(&log_dir)
+        .map_err(|e| format!("cannot create the log directory {}: {e}", log_dir.display()))?;
+    RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_prefix("perpwatch")
+        .filename_suffix("log")
+        .max_log_files(KEEP_LOG_FILES)
+        .build(&log_dir)
+        .map_err(|e| format!("cannot open a log file in {}: {e}", log_dir.display()))
 }

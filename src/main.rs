@@ -34,6 +34,9 @@ fn main() -> ExitCode {
             None
         }
     };
+    for problem in perpwatch::store::unwritable(&config.data_dir) {
+        app::tell_user(&config, &problem);
+    }
     if dashboard_without_terminal {
         tracing::info!("stdout is not a terminal: running headless (as with --no-ui)");
     }

@@ -1,6 +1,8 @@
 //! End-to-end runs of the real binary with alerts on, against a local Telegram mock: a SIGKILL
 //! during a send followed by a restart loses nothing and repeats at most the in-flight message;
-//! `--once` flushes its alerts; `alert-test` says what happened and exits with the documented code.
+//! a clean exit (`--once`, SIGTERM) finishes the send in flight and never repeats it; `--once`
+//! flushes its alerts; an outbox that cannot be written or an unusable data dir still sends and
+//! says so; `alert-test` says what happened and exits with the documented code.
 
 mod common;
 
@@ -17,11 +19,13 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 const TOKEN: &str = "987654:E2E-bot-token-SECRET-abc";
 const CHAT: &str = "-1001112223334";
 
-/// Records every sendMessage body; answers ok, after a long delay while `slow` is set.
+/// Records every sendMessage body; answers ok, after a long delay while `slow` is set (else
+/// after `delay`, if set).
 #[derive(Clone, Default)]
 struct Recorder {
     bodies: Arc<Mutex<Vec<Value>>>,
     slow: Arc<AtomicBool>,
+    delay: Arc<Mutex<Option<Duration>>>,
     reply: Arc<Mutex<Option<ResponseTemplate>>>,
 }
 
@@ -35,6 +39,8 @@ impl Respond for Recorder {
         });
         if self.slow.load(Ordering::SeqCst) {
             reply.set_delay(Duration::from_secs(30))
+        } else if let Some(d) = *self.delay.lock().unwrap() {
+            reply.set_delay(d)
         } else {
             reply
         }
@@ -375,4 +381,215 @@ async fn alert_test_covers_every_sink() {
     assert!(body["text"]
         .as_str()
         .is_some_and(|t| t.contains("perpwatch test alert")));
+}
+
+/// Sends SIGTERM and waits up to `secs` for the exit (then kills it and panics).
+#[cfg(unix)]
+fn terminate_within(child: &mut Child, secs: u64) -> (std::process::ExitStatus, Duration) {
+    let sent = std::time::Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success(), "kill -TERM failed");
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for perpwatch") {
+            return (status, sent.elapsed());
+        }
+        if sent.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            panic!("still running {secs} s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Four `--once` runs against a Telegram that answers after 3 s: the send in flight at each
+/// exit is finished and recorded, so every message arrives once (it used to arrive four times).
+#[tokio::test]
+async fn once_runs_with_a_slow_telegram_deliver_each_alert_once() {
+    let rec = Recorder::default();
+    *rec.delay.lock().unwrap() = Some(Duration::from_secs(3));
+    let server = telegram(&rec).await;
+    let sb = Sandbox::new();
+    let mut took = Vec::new();
+    for run_no in 1..=4 {
+        let mut cmd = sb.command();
+        with_telegram(&mut cmd, &server.uri());
+        cmd.args(["--no-ui", "--once", "--demo", "--symbols", "SOL"]);
+        let started = std::time::Instant::now();
+        let out = run(cmd).await;
+        took.push(started.elapsed());
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "run {run_no}: {stderr}");
+        assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+    }
+    let rows = outbox(&sb);
+    assert!(!rows.is_empty(), "the first run queued an alert");
+    assert!(
+        rows.iter()
+            .all(|(_, state, attempts, _)| state == "sent" && *attempts == 1),
+        "every row sent, in one attempt: {rows:?}"
+    );
+    let texts = rec.texts();
+    assert_eq!(texts.len(), rows.len(), "one request per row: {texts:?}");
+    for (id, _, _, html) in &rows {
+        assert_eq!(
+            texts.iter().filter(|t| *t == html).count(),
+            1,
+            "row {id} delivered once"
+        );
+    }
+    // Bounded: the flush window, then at most 6 s for the answer (about 8 s); generous for CI.
+    for t in &took {
+        assert!(*t < Duration::from_secs(30), "{took:?}");
+    }
+    assert!(!sb.logs().contains(TOKEN));
+    println!(
+        "four --once runs with a 3 s Telegram: {took:?}, {} request(s)",
+        texts.len()
+    );
+}
+
+/// SIGTERM while a send is in flight: perpwatch waits for the answer (bounded by the request
+/// timeout), records it and exits 0; nothing is left half-sent.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_send_finishes_and_records_it() {
+    let rec = Recorder::default();
+    *rec.delay.lock().unwrap() = Some(Duration::from_secs(3));
+    let server = telegram(&rec).await;
+    let sb = Sandbox::new();
+    let mut child = daemon(&sb, &server.uri(), 1);
+    wait_until("the first send", 30, || rec.count() >= 1).await;
+    let in_flight = rec.texts()[0].clone();
+    // Worst case: the 1.2 s flush window, then at most 6 s for the answer, then the record.
+    let (status, took) = terminate_within(&mut child, 20);
+    assert_eq!(status.code(), Some(0));
+    let rows = outbox(&sb);
+    let row = rows
+        .iter()
+        .find(|r| r.3 == in_flight)
+        .unwrap_or_else(|| panic!("the in-flight message is a row: {rows:?}"));
+    assert_eq!(row.1, "sent", "recorded: the next start will not repeat it");
+    let texts = rec.texts();
+    for (id, state, attempts, html) in &rows {
+        let arrived = texts.iter().filter(|t| *t == html).count();
+        assert!(arrived <= 1, "row {id} arrived {arrived} times");
+        // Every row is either sent (and arrived) or was never started.
+        match state.as_str() {
+            "sent" => assert_eq!(arrived, 1, "row {id}"),
+            _ => assert_eq!((*attempts, arrived), (0, 0), "row {id} half-sent"),
+        }
+    }
+    assert_no_token(&sb, 1);
+    println!("SIGTERM with a 3 s send in flight: exit after {took:?}");
+}
+
+/// The outbox cannot be written (injected: inserts fail with "database or disk is full"): the
+/// run still delivers its alert, says so once and exits 0.
+#[tokio::test]
+async fn an_unwritable_outbox_still_delivers() {
+    let rec = Recorder::default();
+    let server = telegram(&rec).await;
+    let sb = Sandbox::new();
+    let once = |symbols: &str| {
+        let mut cmd = sb.command();
+        with_telegram(&mut cmd, &server.uri());
+        cmd.args(["--no-ui", "--once", "--demo", "--symbols", symbols]);
+        cmd
+    };
+    let out = run(once("SOL")).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let sent_before = rec.count();
+    let rows_before = outbox(&sb).len();
+    {
+        let db = rusqlite::Connection::open(sb.data_dir().join("perpwatch.db")).expect("db");
+        db.execute_batch(
+            "CREATE TRIGGER disk_full BEFORE INSERT ON alert_outbox
+             BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+        )
+        .expect("trigger");
+    }
+    let out = run(once("XRP")).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("alerts are sent without queueing them")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("database or disk is full"), "{stderr}");
+    let texts = rec.texts();
+    assert!(texts.len() > sent_before, "{stderr}");
+    assert!(
+        texts[sent_before..].iter().all(|t| t.contains("· XRP")),
+        "{texts:?}"
+    );
+    assert_eq!(outbox(&sb).len(), rows_before, "nothing was written");
+    assert!(!stderr.contains(TOKEN));
+}
+
+/// `PERPWATCH_DATA_DIR` naming a file is a config error (exit 2) naming the key, the path and
+/// what is allowed.
+#[tokio::test]
+async fn a_data_dir_that_is_a_file_is_a_config_error() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.data_dir(), "not a directory").expect("file");
+    let mut cmd = sb.command();
+    cmd.args(["--no-ui", "--once", "--demo"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout} {stderr}");
+    let shown = sb.data_dir().display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "config error: data_dir = {shown:?} in environment variable PERPWATCH_DATA_DIR"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("expected a directory path"), "{stderr}");
+    assert!(stderr.contains("it is an existing file"), "{stderr}");
+}
+
+/// A data dir whose files cannot be written (`logs` is a file, `perpwatch.db` a directory:
+/// unwritable even for root): stderr says what failed and what still works, the log lines
+/// still reach stderr, the alert is still sent, exit 0.
+#[tokio::test]
+async fn an_unwritable_data_dir_is_said_on_stderr_and_alerts_still_go() {
+    let rec = Recorder::default();
+    let server = telegram(&rec).await;
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.data_dir()).expect("data dir");
+    std::fs::write(sb.data_dir().join("logs"), "in the way").expect("logs file");
+    std::fs::create_dir(sb.data_dir().join("perpwatch.db")).expect("db dir");
+    let mut cmd = sb.command();
+    with_telegram(&mut cmd, &server.uri());
+    cmd.args(["--no-ui", "--once", "--demo", "--symbols", "SOL"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("SOL"), "{stdout}");
+    let logs = sb.data_dir().join("logs").display().to_string();
+    assert!(
+        stderr.contains(&format!("cannot create the log directory {logs}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("log lines go to stderr only"), "{stderr}");
+    let db = sb.data_dir().join("perpwatch.db").display().to_string();
+    assert!(
+        stderr.contains(&format!("cannot write {db} (it is a directory)")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("history is not recorded")
+            && stderr.contains("monitoring, the output and sending alerts still work"),
+        "{stderr}"
+    );
+    // Ordinary log lines are not lost.
+    assert!(stderr.contains("alert queued: SOL"), "{stderr}");
+    assert_eq!(rec.count(), 1, "{stderr}");
+    assert!(!stderr.contains(TOKEN));
 }

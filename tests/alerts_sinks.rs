@@ -888,3 +888,154 @@ async fn latency_from_tap_to_sink() {
     assert!(samples[samples.len() / 2] < Duration::from_secs(5));
     h.shutdown(Duration::from_secs(1)).await;
 }
+
+/// A clean exit while a send is in flight waits for its answer and records it (the next start
+/// does not send it again); nothing new starts after the flush deadline.
+#[tokio::test]
+async fn a_send_in_flight_at_shutdown_is_finished_and_recorded() {
+    let tg = Scripted::new(vec![], tg_ok().set_delay(Duration::from_millis(1500)));
+    let mut hx = Harness::telegram(&tg).await;
+    hx.delivery.request_timeout = Duration::from_secs(10);
+    let h = hx.start().await;
+    let t = Utc::now();
+    h.tap.send(btc_oi_surge(t, "in flight")).await.unwrap();
+    wait_until("the request at the mock", 5, || tg.count() == 1).await;
+    h.tap
+        .send(one_signal(
+            t,
+            "ETH",
+            SignalId::OiMoving,
+            Level::Medium,
+            "queued behind",
+        ))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    h.shutdown(Duration::from_millis(100)).await;
+    let took = started.elapsed();
+    let bound = alerts::worst_case_shutdown(Duration::from_millis(100), &hx.delivery);
+    assert!(took < bound, "{took:?} ≥ {bound:?}");
+    assert_eq!(tg.count(), 1, "nothing started after the deadline");
+    let rows = hx.outbox();
+    assert_eq!(
+        rows,
+        [
+            ("telegram".to_string(), "sent".to_string()),
+            ("telegram".to_string(), "pending".to_string())
+        ],
+        "the in-flight send was recorded; the other waits"
+    );
+
+    // The next start sends the pending row only.
+    let h = hx.start().await;
+    wait_until("the pending row", 10, || {
+        hx.outbox().iter().all(|(_, s)| s == "sent")
+    })
+    .await;
+    h.shutdown(Duration::from_secs(1)).await;
+    let bodies = tg.bodies();
+    assert_eq!(bodies.len(), 2, "each message once");
+    assert!(text_of(&bodies[0]).contains("BTC"));
+    assert!(text_of(&bodies[1]).contains("ETH"));
+    println!("shutdown with a 1.5 s send in flight took {took:?} (bound {bound:?})");
+}
+
+/// Disk full (injected: the outbox refuses inserts): the alerts still go out, the log says so
+/// once, the state shows it, the cooldown holds in memory, and the outbox is used again once it
+/// can be written.
+#[tokio::test]
+async fn an_unwritable_outbox_still_sends_says_so_once_and_recovers() {
+    let tg = Scripted::new(vec![], tg_ok());
+    let hx = Harness::telegram(&tg).await;
+    let logs = Logs::default();
+    let _guard = logs.install();
+    let h = hx.start().await;
+    let db = rusqlite::Connection::open(hx.dir.path().join("perpwatch.db")).expect("open db");
+    db.execute_batch(
+        "CREATE TRIGGER disk_full BEFORE INSERT ON alert_outbox
+         BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+    )
+    .expect("trigger");
+    let t = Utc::now();
+    h.tap.send(btc_oi_surge(t, "first")).await.unwrap();
+    wait_until("sent anyway", 5, || tg.count() == 1).await;
+    let not_durable = |s: &SinkState| {
+        let s = s.to_string();
+        s.starts_with("telegram ok, not durable: cannot write the alert outbox")
+            && s.contains("database or disk is full")
+    };
+    wait_until("the state says so", 5, || not_durable(&h.state.borrow())).await;
+
+    // Next cycle: the same signal is held back by the cooldown kept in memory; a new one goes.
+    let t2 = t + chrono::Duration::minutes(1);
+    h.tap.send(btc_oi_surge(t2, "again")).await.unwrap();
+    h.tap
+        .send(one_signal(
+            t2,
+            "ETH",
+            SignalId::OiMoving,
+            Level::Medium,
+            "second",
+        ))
+        .await
+        .unwrap();
+    wait_until("the new alert", 5, || tg.count() == 2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(tg.count(), 2, "BTC not re-sent");
+    assert!(text_of(&tg.bodies()[0]).contains("BTC"));
+    assert!(text_of(&tg.bodies()[1]).contains("ETH"));
+    assert!(hx.outbox().is_empty(), "nothing could be written");
+    let text = logs.text();
+    assert_eq!(
+        text.matches("alerts are sent without queueing them")
+            .count(),
+        1,
+        "said once:\n{text}"
+    );
+    assert!(!text.contains(TOKEN));
+
+    // Room again: queued as before, and the state is plain ok.
+    db.execute_batch("DROP TRIGGER disk_full;").expect("drop");
+    h.tap
+        .send(one_signal(
+            t2,
+            "SOL",
+            SignalId::OiMoving,
+            Level::Medium,
+            "third",
+        ))
+        .await
+        .unwrap();
+    wait_until("queued and sent", 5, || hx.outbox_is("telegram", "sent")).await;
+    wait_until("state ok", 5, || {
+        h.state.borrow().to_string() == "telegram ok"
+    })
+    .await;
+    assert_eq!(tg.count(), 3);
+    assert_eq!(
+        logs.text()
+            .matches("the alert outbox can be written again")
+            .count(),
+        1
+    );
+    h.shutdown(Duration::from_secs(1)).await;
+}
+
+/// perpwatch.db cannot be opened at all (here: a directory in its place, which fails even for
+/// root): the outbox lives in memory, alerts go out, the state says why.
+#[tokio::test]
+async fn an_unusable_database_keeps_the_outbox_in_memory() {
+    let tg = Scripted::new(vec![], tg_ok());
+    let hx = Harness::telegram(&tg).await;
+    std::fs::create_dir(hx.dir.path().join("perpwatch.db")).expect("dir in the way");
+    let h = hx.start().await;
+    let state = h.state.borrow().to_string();
+    assert!(
+        state.starts_with("telegram ok, not durable: outbox in memory only ("),
+        "{state}"
+    );
+    h.tap.send(btc_oi_surge(Utc::now(), "m")).await.unwrap();
+    wait_until("sent", 5, || tg.count() == 1).await;
+    h.shutdown(Duration::from_secs(1)).await;
+    assert!(text_of(&tg.bodies()[0]).contains("BTC"));
+}

@@ -27,6 +27,7 @@ struct Pages;
 impl Respond for Pages {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let iv = match param(req, "interval").as_deref() {
+            Some("6h") => 6 * HOUR_MS,
             Some("4h") => 4 * HOUR_MS,
             Some("1h") => HOUR_MS,
             _ => return ResponseTemplate::new(400),
@@ -66,22 +67,28 @@ impl Respond for Pages {
 
 async fn history_mock() -> MockServer {
     let server = MockServer::start().await;
+    mount_history(&server).await;
+    server
+}
+
+/// Mounts the subscription (HOBBYIST), the exchange list and every history path on `server`
+/// (after any mock mounted before, which wins).
+async fn mount_history(server: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/api/user/account/subscription"))
         .respond_with(ok(json!({"level": "HOBBYIST", "expired": false})))
-        .mount(&server)
+        .mount(server)
         .await;
     Mock::given(method("GET"))
         .and(path("/api/futures/supported-exchanges"))
         .respond_with(ok(json!(["Binance", "OKX", "Bybit"])))
-        .mount(&server)
+        .mount(server)
         .await;
     Mock::given(method("GET"))
         .and(path_regex("history$"))
         .respond_with(Pages)
-        .mount(&server)
+        .mount(server)
         .await;
-    server
 }
 
 fn config_for(
@@ -223,6 +230,149 @@ async fn interval_below_the_plan_minimum_is_a_clear_error() {
         "{stderr}"
     );
     assert!(!stderr.contains(TEST_KEY));
+}
+
+/// Requests to `path` since the `skip` first ones.
+async fn requests_to(server: &MockServer, skip: usize, path: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .skip(skip)
+        .filter(|r| r.url.path() == path)
+        .count()
+}
+
+/// The depth the docs give per plan and interval: Hobbyist 360 days at 6h (no clamp for 300
+/// days), Startup 180 days at 4h (a 200-day window is clamped, said in the notes).
+#[tokio::test]
+async fn history_depth_follows_the_plan_table() {
+    let server = history_mock().await;
+    let sb = Sandbox::new();
+    let (config, args) = config_for(
+        &sb,
+        &server,
+        &["--symbol", "BTC", "--interval", "6h", "--days", "300"],
+    );
+    let loaded = load_bars(&config, &args, now(), false)
+        .await
+        .expect("download");
+    let end = now().timestamp_millis() - now().timestamp_millis() % (6 * HOUR_MS);
+    assert_eq!(loaded.bars.len(), 300 * 4);
+    assert_eq!(loaded.bars[0].time_ms, end - 300 * 24 * HOUR_MS);
+    assert!(
+        loaded.notes.iter().all(|n| !n.contains("back to")),
+        "{:?}",
+        loaded.notes
+    );
+
+    let sb = Sandbox::new();
+    let (config, args) = config_for(
+        &sb,
+        &server,
+        &[
+            "--symbol",
+            "ETH",
+            "--interval",
+            "4h",
+            "--days",
+            "200",
+            "--plan",
+            "startup",
+        ],
+    );
+    let loaded = load_bars(&config, &args, now(), false)
+        .await
+        .expect("download");
+    let end = now().timestamp_millis() - now().timestamp_millis() % (4 * HOUR_MS);
+    let first = loaded.bars.first().map(|b| b.time_ms);
+    assert_eq!(first, Some(end - 180 * 24 * HOUR_MS));
+    assert!(
+        loaded
+            .notes
+            .iter()
+            .any(|n| n.contains("the STARTUP plan serves 4h bars back to")),
+        "{:?}",
+        loaded.notes
+    );
+}
+
+/// A series the plan refuses ("Upgrade plan") is remembered with the plan: the next run on the
+/// same plan does not ask for it, a different plan asks again.
+#[tokio::test]
+async fn a_plan_gated_series_is_remembered_until_the_plan_changes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/futures/liquidation/aggregated-history"))
+        .respond_with(
+            ResponseTemplate::new(403).set_body_json(json!({"code": "403", "msg": "Upgrade plan"})),
+        )
+        .mount(&server)
+        .await;
+    mount_history(&server).await;
+    let liq = "/api/futures/liquidation/aggregated-history";
+    let sb = Sandbox::new();
+    let (config, args) = config_for(&sb, &server, &["--symbol", "BTC", "--days", "30"]);
+
+    let first = load_bars(&config, &args, now(), false)
+        .await
+        .expect("download");
+    assert_eq!(
+        requests_to(&server, 0, liq).await,
+        1,
+        "asked once, then gated"
+    );
+    assert!(
+        first
+            .notes
+            .iter()
+            .any(|n| n.starts_with("liquidations: ") && n.contains("not in your plan")),
+        "{:?}",
+        first.notes
+    );
+    assert!(
+        first.bars.iter().all(|b| b.liq_long_usd.is_none()),
+        "absent, never 0"
+    );
+    assert!(first.bars.iter().all(|b| b.close.is_some()));
+
+    // Same plan: nothing but the subscription (which tells a plan change).
+    let before = server.received_requests().await.unwrap_or_default().len();
+    let again = load_bars(&config, &args, now(), false)
+        .await
+        .expect("rerun");
+    let spent: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .skip(before)
+        .map(|r| r.url.path().to_string())
+        .collect();
+    assert_eq!(spent, ["/api/user/account/subscription"], "{spent:?}");
+    assert_eq!(again.source, BarSource::CoinGlass { requests: 1 });
+    assert!(
+        again
+            .notes
+            .iter()
+            .any(|n| n.starts_with("liquidations: not in your HOBBYIST plan")
+                && n.contains("remembered from")),
+        "{:?}",
+        again.notes
+    );
+
+    // Another plan: asked again.
+    let (config, args) = config_for(
+        &sb,
+        &server,
+        &["--symbol", "BTC", "--days", "30", "--plan", "standard"],
+    );
+    let before = server.received_requests().await.unwrap_or_default().len();
+    load_bars(&config, &args, now(), false)
+        .await
+        .expect("other plan");
+    assert_eq!(requests_to(&server, before, liq).await, 1);
 }
 
 fn run_ok(out: &std::process::Output) -> String {
@@ -370,6 +520,61 @@ async fn a_bad_row_names_line_and_column_and_imports_nothing() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no history for BTC"), "{stderr}");
+}
+
+/// 10 MB of random bytes, a missing file and a 5 MB cell: exit 2, naming the line or the
+/// path, with quoted values cut (the error stays short).
+#[tokio::test]
+async fn bad_import_files_exit_2_naming_the_line_or_the_path() {
+    let sb = Sandbox::new();
+    let import = |file: &std::path::Path| {
+        let mut cmd = sb.command();
+        cmd.arg("import").arg(file).args(["--symbol", "BTC"]);
+        cmd
+    };
+    let garbage = sb.path().join("garbage.csv");
+    let mut rng = fastrand::Rng::with_seed(9);
+    let bytes: Vec<u8> = (0..10 * 1024 * 1024).map(|_| rng.u8(..)).collect();
+    std::fs::write(&garbage, &bytes).expect("write garbage");
+    let out = run(import(&garbage)).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("garbage.csv: line "), "{stderr}");
+    assert!(stderr.contains("is not UTF-8 text"), "{stderr}");
+    assert!(stderr.len() < 1000, "{} bytes", stderr.len());
+
+    let missing = sb.path().join("missing.csv");
+    let out = run(import(&missing)).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read {}", missing.display())),
+        "{stderr}"
+    );
+
+    let big_cell = sb.path().join("big.csv");
+    let cell = "9".repeat(5 * 1024 * 1024);
+    let csv = GOOD_CSV.replace("1714528800000,102,", &format!("1714528800000,x{cell},"));
+    std::fs::write(&big_cell, csv).expect("write csv");
+    let out = run(import(&big_cell)).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        &stderr[..stderr.len().min(500)]
+    );
+    assert!(
+        stderr.contains("line 4, column price"),
+        "{}",
+        &stderr[..stderr.len().min(500)]
+    );
+    assert!(
+        stderr.contains("(5242881 characters)"),
+        "{}",
+        &stderr[..stderr.len().min(500)]
+    );
+    assert!(stderr.len() < 1000, "{} bytes", stderr.len());
 }
 
 #[tokio::test]

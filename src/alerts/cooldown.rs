@@ -112,6 +112,43 @@ pub(crate) fn record(
     Ok(())
 }
 
+/// Cooldown entries kept in memory: those of alerts sent while the outbox (and with it
+/// `alert_cooldown`) could not be written, so a full disk does not re-alert every cycle.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cooldowns(HashMap<String, HashMap<SignalId, Entry>>);
+
+impl Cooldowns {
+    pub(crate) fn record(&mut self, symbol: &str, signals: &[Signal], now: DateTime<Utc>) {
+        let entries = self.0.entry(symbol.to_string()).or_default();
+        for s in signals {
+            entries.insert(
+                s.id,
+                Entry {
+                    level: s.level,
+                    alerted_at: now,
+                },
+            );
+        }
+    }
+
+    /// `stored` (from the database) with the entries held here; the later alert wins.
+    pub(crate) fn merged(
+        &self,
+        symbol: &str,
+        mut stored: HashMap<SignalId, Entry>,
+    ) -> HashMap<SignalId, Entry> {
+        for (id, mine) in self.0.get(symbol).into_iter().flatten() {
+            match stored.get(id) {
+                Some(theirs) if theirs.alerted_at >= mine.alerted_at => {}
+                _ => {
+                    stored.insert(*id, *mine);
+                }
+            }
+        }
+        stored
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +156,56 @@ mod tests {
     fn at(min: i64) -> DateTime<Utc> {
         DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default()
             + chrono::Duration::minutes(min)
+    }
+
+    /// Entries kept in memory (outbox not writable) merge with the stored ones: the later alert
+    /// wins, per signal id and symbol.
+    #[test]
+    fn memory_entries_merge_with_stored_ones() {
+        let sig = |id, level| crate::signals::Signal {
+            id,
+            level,
+            bias: crate::model::Bias::Neutral,
+            title: "t".into(),
+            message: "m".into(),
+        };
+        let mut memory = Cooldowns::default();
+        memory.record(
+            "BTC",
+            &[
+                sig(SignalId::OiSurge, Level::High),
+                sig(SignalId::OiMoving, Level::Medium),
+            ],
+            at(10),
+        );
+        let stored: HashMap<SignalId, Entry> = [
+            (
+                SignalId::OiSurge,
+                Entry {
+                    level: Level::Medium,
+                    alerted_at: at(0),
+                },
+            ),
+            (
+                SignalId::OiMoving,
+                Entry {
+                    level: Level::Low,
+                    alerted_at: at(20),
+                },
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let merged = memory.merged("BTC", stored.clone());
+        assert_eq!(merged[&SignalId::OiSurge].alerted_at, at(10));
+        assert_eq!(merged[&SignalId::OiSurge].level, Level::High);
+        assert_eq!(
+            merged[&SignalId::OiMoving].alerted_at,
+            at(20),
+            "stored is later"
+        );
+        assert_eq!(memory.merged("ETH", stored.clone()), stored);
+        assert!(memory.merged("ETH", HashMap::new()).is_empty());
     }
 
     #[test]

@@ -4,9 +4,10 @@
 
 use super::outbox::{self, Db, Payload, Row};
 use super::{DeliveryOptions, SinkKind, SinkState};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
 /// What a sink made of one attempt.
@@ -215,17 +216,105 @@ pub(crate) fn backoff(failures: u32, base: Duration, max: Duration) -> Duration 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
     Run,
-    /// Send what can be sent before the deadline, then return.
+    /// Shutting down: start sends until the deadline, then return. A request already in flight
+    /// at the deadline is finished (its request timeout bounds it) and recorded, so a clean exit
+    /// never leaves a delivered message pending (which the next start would send again).
     Flush(Instant),
+}
+
+/// One sink's state as the status bar shows it, shared by the processor (which knows whether
+/// the outbox can be written) and the delivery task (which knows how sends go). Every change is
+/// logged once.
+#[derive(Debug)]
+pub(crate) struct SinkStatus {
+    kind: SinkKind,
+    tx: watch::Sender<SinkState>,
+    /// Why alerts currently go out without the durable outbox (`None`: they are queued).
+    unqueued: Mutex<Option<String>>,
+}
+
+impl SinkStatus {
+    pub(crate) fn new(kind: SinkKind) -> SinkStatus {
+        SinkStatus {
+            kind,
+            tx: watch::channel(SinkState::Ok { sink: kind }).0,
+            unqueued: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<SinkState> {
+        self.tx.subscribe()
+    }
+
+    pub(crate) fn is_disabled(&self) -> bool {
+        matches!(*self.tx.borrow(), SinkState::Disabled { .. })
+    }
+
+    fn unqueued_reason(&self) -> Option<String> {
+        self.unqueued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The healthy state: ok, or ok but unqueued while the outbox cannot be written.
+    fn healthy(&self) -> SinkState {
+        match self.unqueued_reason() {
+            Some(reason) => SinkState::NotDurable {
+                sink: self.kind,
+                reason,
+            },
+            None => SinkState::Ok { sink: self.kind },
+        }
+    }
+
+    /// A send went through.
+    pub(crate) fn sent(&self) {
+        self.set(self.healthy());
+    }
+
+    /// The processor found the outbox writable (`None`) or not (`Some(why)`). A sink that is
+    /// retrying or disabled keeps that state (it says more); a healthy one shows the change.
+    pub(crate) fn set_unqueued(&self, reason: Option<String>) {
+        *self.unqueued.lock().unwrap_or_else(|p| p.into_inner()) = reason;
+        let healthy = matches!(
+            *self.tx.borrow(),
+            SinkState::Ok { .. } | SinkState::NotDurable { .. }
+        );
+        if healthy {
+            self.set(self.healthy());
+        }
+    }
+
+    pub(crate) fn set(&self, new: SinkState) {
+        let kind = self.kind;
+        self.tx.send_if_modified(|cur| {
+            if *cur == new {
+                return false;
+            }
+            match &new {
+                SinkState::Ok { .. } => tracing::info!("alerts: {new}"),
+                SinkState::NotDurable { .. } | SinkState::Retrying { .. } => {
+                    tracing::warn!("alerts: {new}")
+                }
+                SinkState::Disabled { .. } => tracing::error!("alerts: {new}"),
+                SinkState::Off => tracing::info!("alerts: {} off", kind.as_str()),
+            }
+            *cur = new;
+            true
+        });
+    }
 }
 
 pub(crate) struct Ctx {
     pub db: Db,
     pub opts: DeliveryOptions,
     pub max_age: Duration,
-    pub state: watch::Sender<SinkState>,
+    pub status: Arc<SinkStatus>,
     pub wake: Arc<Notify>,
     pub stop: watch::Receiver<Stop>,
+    /// Rows the processor could not write to the outbox: sent best effort, from memory.
+    pub unqueued: mpsc::Receiver<Row>,
 }
 
 impl Ctx {
@@ -246,26 +335,80 @@ impl Ctx {
         }
     }
 
-    fn set_state(&self, kind: SinkKind, new: SinkState) {
-        self.state.send_if_modified(|cur| {
-            if *cur == new {
-                return false;
-            }
-            match &new {
-                SinkState::Ok { .. } => tracing::info!("alerts: {new}"),
-                SinkState::Retrying { .. } => tracing::warn!("alerts: {new}"),
-                SinkState::Disabled { .. } => tracing::error!("alerts: {new}"),
-                SinkState::Off => tracing::info!("alerts: {} off", kind.as_str()),
-            }
-            *cur = new;
-            true
-        });
+    /// Whether a new request may start now: always while running; while flushing, only before
+    /// the deadline.
+    fn may_start(&self) -> bool {
+        match *self.stop.borrow() {
+            Stop::Run => true,
+            Stop::Flush(deadline) => Instant::now() < deadline,
+        }
+    }
+
+    fn flushing(&self) -> bool {
+        matches!(*self.stop.borrow(), Stop::Flush(_))
     }
 }
 
 /// The delivery task of one sink. Returns when stopped, when the sink is disabled, or (flushing)
-/// when nothing is left or the deadline would pass.
-pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
+/// when nothing is left or the deadline has passed. Unqueued rows still unsent then are lost
+/// (said in the log).
+pub(crate) async fn run<S: Sink>(sink: S, mut ctx: Ctx) {
+    let name = sink.kind().as_str();
+    let mut held: VecDeque<Row> = VecDeque::new();
+    deliver(sink, &mut ctx, &mut held).await;
+    ctx.unqueued.close();
+    while let Ok(row) = ctx.unqueued.try_recv() {
+        held.push_back(row);
+    }
+    if !held.is_empty() {
+        tracing::warn!(
+            sink = name,
+            "alerts: {} unqueued message(s) were not sent before exit and are lost (the outbox could not be written)",
+            held.len()
+        );
+    }
+}
+
+/// The next row to send: an unqueued one first (it has no other home), else the oldest pending
+/// outbox row; `None` when the loop must return.
+async fn next_row(ctx: &mut Ctx, held: &mut VecDeque<Row>, kind: SinkKind) -> Option<Row> {
+    let mut failures = 0u32;
+    let mut channel_open = true;
+    loop {
+        if let Some(row) = held.pop_front() {
+            return Some(row);
+        }
+        if let Ok(row) = ctx.unqueued.try_recv() {
+            return Some(row);
+        }
+        match ctx.db.call(move |c| outbox::next_pending(c, kind)).await {
+            Ok(Some(row)) => return Some(row),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(sink = kind.as_str(), "cannot read the alert outbox: {e}");
+                failures += 1;
+                let d = backoff(failures, ctx.opts.backoff_base, ctx.opts.backoff_max);
+                if !ctx.pause(d).await {
+                    return None;
+                }
+                continue;
+            }
+        }
+        if ctx.flushing() {
+            return None;
+        }
+        tokio::select! {
+            _ = ctx.wake.notified() => {}
+            row = ctx.unqueued.recv(), if channel_open => match row {
+                Some(row) => return Some(row),
+                None => channel_open = false,
+            },
+            changed = ctx.stop.changed() => if changed.is_err() { return None },
+        }
+    }
+}
+
+async fn deliver<S: Sink>(mut sink: S, ctx: &mut Ctx, held: &mut VecDeque<Row>) {
     let kind = sink.kind();
     let name = kind.as_str();
     let mut limiter = RateLimiter::new(ctx.opts.min_spacing, ctx.opts.burst);
@@ -275,44 +418,32 @@ pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
         if let Ok(depth) = ctx.db.call(move |c| outbox::pending_count(c, kind)).await {
             metrics::gauge!("perpwatch_alert_outbox_depth", "sink" => name).set(depth as f64);
         }
-        let row = match ctx.db.call(move |c| outbox::next_pending(c, kind)).await {
-            Ok(row) => row,
-            Err(e) => {
-                tracing::error!(sink = name, "cannot read the alert outbox: {e}");
-                failures += 1;
-                let d = backoff(failures, ctx.opts.backoff_base, ctx.opts.backoff_max);
-                if !ctx.pause(d).await {
-                    return;
-                }
-                continue;
-            }
+        let Some(row) = next_row(ctx, held, kind).await else {
+            return;
         };
-        let Some(row) = row else {
-            if matches!(*ctx.stop.borrow(), Stop::Flush(_)) {
-                return;
-            }
-            tokio::select! {
-                _ = ctx.wake.notified() => {}
-                changed = ctx.stop.changed() => if changed.is_err() { return },
-            }
-            continue;
-        };
-        if expired(&ctx, &row).await {
+        if expired(ctx, &row).await {
             continue;
         }
         let wait = limiter.reserve(Instant::now());
-        if !wait.is_zero() && !ctx.pause(wait).await {
+        if (!wait.is_zero() && !ctx.pause(wait).await) || !ctx.may_start() {
+            // Shutting down: this row is not started (an outbox row stays pending).
+            if row.unqueued {
+                held.push_front(row);
+            }
             return;
         }
         let id = row.id;
         // Counted before the request leaves: a crash from here on may deliver this row twice
-        // (Telegram has no idempotency key), never zero times.
-        if let Err(e) = ctx.db.call(move |c| outbox::mark_attempt(c, id)).await {
-            tracing::error!(sink = name, "cannot update the alert outbox: {e}");
+        // (Telegram has no idempotency key), never zero times. A clean exit waits for the
+        // answer and records it (see `Stop::Flush`).
+        if !row.unqueued {
+            if let Err(e) = ctx.db.call(move |c| outbox::mark_attempt(c, id)).await {
+                tracing::error!(sink = name, "cannot update the alert outbox: {e}");
+            }
         }
-        let mut plain = plain_for == Some(id);
+        let mut plain = plain_for == Some(id) && !row.unqueued;
         let outcome = send_resolved(&mut sink, &row.payload, &mut plain).await;
-        plain_for = plain.then_some(id);
+        plain_for = (plain && !row.unqueued).then_some(id);
         let counted = match outcome {
             Outcome::Sent => "sent",
             Outcome::Drop { .. } | Outcome::Disable { .. } => "dropped",
@@ -323,12 +454,14 @@ pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
         match outcome {
             Outcome::Sent => {
                 failures = 0;
-                if let Err(e) = ctx.db.call(move |c| outbox::mark_sent(c, id)).await {
-                    // It left; if the mark is lost it will be sent again after a restart.
-                    tracing::error!(sink = name, "cannot mark {} sent: {e}", row.describe());
+                if !row.unqueued {
+                    if let Err(e) = ctx.db.call(move |c| outbox::mark_sent(c, id)).await {
+                        // It left; if the mark is lost it will be sent again after a restart.
+                        tracing::error!(sink = name, "cannot mark {} sent: {e}", row.describe());
+                    }
                 }
                 tracing::debug!(sink = name, "sent {}", row.describe());
-                ctx.set_state(kind, SinkState::Ok { sink: kind });
+                ctx.status.sent();
             }
             Outcome::Drop { reason } => {
                 tracing::warn!(
@@ -336,28 +469,40 @@ pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
                     "{} was refused and will not be retried: {reason}",
                     row.describe()
                 );
-                let r = reason.clone();
-                if let Err(e) = ctx.db.call(move |c| outbox::mark_dropped(c, id, &r)).await {
-                    tracing::error!(sink = name, "cannot update the alert outbox: {e}");
+                if !row.unqueued {
+                    let r = reason.clone();
+                    if let Err(e) = ctx.db.call(move |c| outbox::mark_dropped(c, id, &r)).await {
+                        tracing::error!(sink = name, "cannot update the alert outbox: {e}");
+                    }
                 }
             }
             Outcome::Disable { reason } => {
-                let r = reason.clone();
-                let _ = ctx.db.call(move |c| outbox::note_error(c, id, &r)).await;
-                ctx.set_state(kind, SinkState::Disabled { sink: kind, reason });
+                if !row.unqueued {
+                    let r = reason.clone();
+                    let _ = ctx.db.call(move |c| outbox::note_error(c, id, &r)).await;
+                } else {
+                    held.push_front(row);
+                }
+                ctx.status.set(SinkState::Disabled { sink: kind, reason });
                 return;
             }
             Outcome::RetryAfter { after, reason } => {
-                note(&ctx, id, &reason).await;
-                ctx.set_state(kind, SinkState::Retrying { sink: kind, reason });
+                note(ctx, &row, &reason).await;
+                if row.unqueued {
+                    held.push_front(row);
+                }
+                ctx.status.set(SinkState::Retrying { sink: kind, reason });
                 if !ctx.pause(after.min(ctx.opts.max_retry_after)).await {
                     return;
                 }
             }
             Outcome::Retry { reason, .. } => {
                 failures += 1;
-                note(&ctx, id, &reason).await;
-                ctx.set_state(kind, SinkState::Retrying { sink: kind, reason });
+                note(ctx, &row, &reason).await;
+                if row.unqueued {
+                    held.push_front(row);
+                }
+                ctx.status.set(SinkState::Retrying { sink: kind, reason });
                 let d = backoff(failures, ctx.opts.backoff_base, ctx.opts.backoff_max);
                 if !ctx.pause(d).await {
                     return;
@@ -369,7 +514,11 @@ pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
     }
 }
 
-async fn note(ctx: &Ctx, id: i64, reason: &str) {
+async fn note(ctx: &Ctx, row: &Row, reason: &str) {
+    if row.unqueued {
+        return;
+    }
+    let id = row.id;
     let r = reason.to_string();
     if let Err(e) = ctx.db.call(move |c| outbox::note_error(c, id, &r)).await {
         tracing::error!("cannot update the alert outbox: {e}");
@@ -394,6 +543,9 @@ async fn expired(ctx: &Ctx, row: &Row) -> bool {
     let sink = row.sink.as_str();
     metrics::counter!("perpwatch_alerts_total", "sink" => sink, "outcome" => "dropped")
         .increment(1);
+    if row.unqueued {
+        return true;
+    }
     let id = row.id;
     if let Err(e) = ctx
         .db

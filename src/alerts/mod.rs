@@ -10,7 +10,13 @@
 //! ```
 //!
 //! Delivery is at-least-once: a row is marked sent only after the sink said ok, so the only
-//! message that can arrive twice is one whose send was in flight when the process died.
+//! message that can arrive twice is one whose send was in flight when the process died. A clean
+//! exit (`--once`, SIGINT/SIGTERM) finishes a send in flight and records it.
+//!
+//! When the outbox cannot be written (disk full, a read-only or broken `perpwatch.db`), alerts
+//! are still sent, from memory (best effort: one that cannot be sent is not retried after a
+//! restart); the log says so once and the sink state shows "not durable" until the outbox works
+//! again. When `perpwatch.db` cannot be opened at all, the outbox lives in memory for the run.
 
 pub mod compose;
 pub(crate) mod cooldown;
@@ -24,8 +30,9 @@ use crate::model::{GapReason, Level, Snapshot};
 use crate::report::CycleReport;
 use chrono::{DateTime, Utc};
 use compose::{Alert, AlertKind, SPLIT_AT};
-use delivery::{Outcome, Stop};
-use outbox::{Db, NewRow, Payload};
+use cooldown::Cooldowns;
+use delivery::{Outcome, SinkStatus, Stop};
+use outbox::{Db, NewRow, Payload, Row};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,6 +69,9 @@ pub enum SinkState {
     Off,
     /// Configured; the last send (if any) went through.
     Ok { sink: SinkKind },
+    /// Sending, but without the durable outbox (it cannot be written): an alert that cannot be
+    /// sent now is not retried after a restart.
+    NotDurable { sink: SinkKind, reason: String },
     /// The last send failed and is being retried.
     Retrying { sink: SinkKind, reason: String },
     /// Stopped for good (until restart): the credentials were refused.
@@ -73,6 +83,9 @@ impl fmt::Display for SinkState {
         match self {
             SinkState::Off => f.write_str("alerts off"),
             SinkState::Ok { sink } => write!(f, "{sink} ok"),
+            SinkState::NotDurable { sink, reason } => {
+                write!(f, "{sink} ok, not durable: {reason}")
+            }
             SinkState::Retrying { sink, reason } => write!(f, "{sink} retrying: {reason}"),
             SinkState::Disabled { sink, reason } => write!(f, "{sink} disabled: {reason}"),
         }
@@ -154,6 +167,7 @@ pub struct AlerterHandle {
     processor: JoinHandle<()>,
     delivery_stop: watch::Sender<Stop>,
     deliveries: Vec<JoinHandle<()>>,
+    request_timeout: Duration,
 }
 
 /// A receiver that always says [`SinkState::Off`] (no sink configured).
@@ -163,6 +177,20 @@ pub fn off_state() -> watch::Receiver<SinkState> {
 
 /// Reports queued between the monitor and the alerter; the processor takes each in milliseconds.
 const TAP_CAPACITY: usize = 64;
+/// Messages held in memory per sink while the outbox cannot be written.
+const UNQUEUED_CAPACITY: usize = 256;
+/// At shutdown, how long past the flush window a send in flight may still take (its request
+/// timeout, capped so that a clean exit stays within the shipped systemd unit's
+/// `TimeoutStopSec=10`).
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(6);
+/// At shutdown, time allowed after that to record the answer.
+const RECORD_MARGIN: Duration = Duration::from_secs(1);
+
+/// How long a clean exit may wait for the alerter at most: the flush window, then a send in
+/// flight at its end finishes within its request timeout (at most 6 s) and is recorded.
+pub fn worst_case_shutdown(flush: Duration, delivery: &DeliveryOptions) -> Duration {
+    flush + delivery.request_timeout.min(IN_FLIGHT_GRACE) + RECORD_MARGIN
+}
 
 /// Starts the alerter, or returns `None` when no sink is configured.
 pub async fn start(opts: AlerterOptions) -> Result<Option<AlerterHandle>, AlertError> {
@@ -170,30 +198,55 @@ pub async fn start(opts: AlerterOptions) -> Result<Option<AlerterHandle>, AlertE
         return Ok(None);
     }
     let data_dir = opts.data_dir.clone();
-    let db = tokio::task::spawn_blocking(move || Db::open(&data_dir))
+    let db_file = opts.data_dir.join(outbox::DB_FILE);
+    let opened = tokio::task::spawn_blocking(move || Db::open(&data_dir))
         .await
         .map_err(|e| AlertError::Db {
-            path: opts.data_dir.join(outbox::DB_FILE),
+            path: db_file.clone(),
             reason: e.to_string(),
-        })??;
+        })?;
+    // Without a usable perpwatch.db the alerts still go out: the outbox lives in memory.
+    let (db, not_durable) = match opened {
+        Ok(db) => (db, None),
+        Err(e) => {
+            let db = Db::in_memory(db_file.clone()).map_err(|m| AlertError::Db {
+                path: db_file.clone(),
+                reason: m.to_string(),
+            })?;
+            tracing::error!(
+                "alerts: {e}; alerts are queued in memory this run (sent as usual, but an unsent one                  and the cooldown are forgotten at exit)"
+            );
+            // The status bar gets the cause; the log (above) and stderr name the file.
+            let cause = match &e {
+                AlertError::Db { reason, .. } => reason.clone(),
+                other => other.to_string(),
+            };
+            (db, Some(format!("outbox in memory only ({cause})")))
+        }
+    };
     let (delivery_stop, stop_rx) = watch::channel(Stop::Run);
     let mut sinks = Vec::new();
     let mut deliveries = Vec::new();
     let mut spawn_ctx = |kind: SinkKind| {
-        let (state_tx, state_rx) = watch::channel(SinkState::Ok { sink: kind });
+        let status = Arc::new(SinkStatus::new(kind));
+        status.set_unqueued(not_durable.clone());
         let wake = Arc::new(Notify::new());
+        let (unqueued_tx, unqueued_rx) = mpsc::channel(UNQUEUED_CAPACITY);
         sinks.push(SinkSlot {
             kind,
-            state: state_rx,
+            state: status.subscribe(),
+            status: Arc::clone(&status),
             wake: Arc::clone(&wake),
+            unqueued: unqueued_tx,
         });
         delivery::Ctx {
             db: db.clone(),
             opts: opts.delivery,
             max_age: opts.alerts.max_age,
-            state: state_tx,
+            status,
             wake,
             stop: stop_rx.clone(),
+            unqueued: unqueued_rx,
         }
     };
     let timeout = opts.delivery.request_timeout;
@@ -236,6 +289,9 @@ pub async fn start(opts: AlerterOptions) -> Result<Option<AlerterHandle>, AlertE
         cfg: opts.alerts,
         sinks,
         health: Health::new(opts.alerts.failure_cycles),
+        memory: Cooldowns::default(),
+        outbox_failing: false,
+        not_durable,
     };
     let processor = tokio::spawn(processor.run(rx, processor_stop_rx));
     Ok(Some(AlerterHandle {
@@ -247,6 +303,7 @@ pub async fn start(opts: AlerterOptions) -> Result<Option<AlerterHandle>, AlertE
         processor,
         delivery_stop,
         deliveries,
+        request_timeout: opts.delivery.request_timeout,
     }))
 }
 
@@ -256,9 +313,11 @@ impl AlerterHandle {
         self.db.path().to_path_buf()
     }
 
-    /// Stops the alerter: queues the reports already tapped, then sends what can be sent within
-    /// `deadline` (bounded: SIGTERM must still exit promptly). Unsent rows stay in the outbox for
-    /// the next start.
+    /// Stops the alerter: queues the reports already tapped, then starts the sends that can
+    /// start within `deadline`. A send in flight when the deadline passes is finished (bounded by
+    /// its request timeout, at most 6 s) and recorded, so a clean exit never repeats a delivered
+    /// message; the whole takes at most [`worst_case_shutdown`]. Rows not started stay in the outbox for the
+    /// next start.
     pub async fn shutdown(self, deadline: Duration) {
         let until = tokio::time::Instant::now() + deadline;
         let AlerterHandle {
@@ -267,6 +326,7 @@ impl AlerterHandle {
             mut processor,
             delivery_stop,
             deliveries,
+            request_timeout,
             ..
         } = self;
         drop(tap);
@@ -279,9 +339,19 @@ impl AlerterHandle {
             processor.abort();
         }
         let _ = delivery_stop.send(Stop::Flush(until));
+        let grace = request_timeout.min(IN_FLIGHT_GRACE) + RECORD_MARGIN;
         for mut task in deliveries {
-            if tokio::time::timeout_at(until, &mut task).await.is_err() {
-                // Aborted mid-send: the row stays pending and goes out on the next start.
+            if tokio::time::timeout_at(until + grace, &mut task)
+                .await
+                .is_err()
+            {
+                // Still no answer: the row stays pending and may be sent again at the next
+                // start (as after a crash).
+                tracing::warn!(
+                    "alerts: a send was still unanswered {:.1}s after shutdown began; it stays \
+                     pending and may be sent again at the next start",
+                    (deadline + grace).as_secs_f64()
+                );
                 task.abort();
             }
         }
@@ -291,7 +361,10 @@ impl AlerterHandle {
 struct SinkSlot {
     kind: SinkKind,
     state: watch::Receiver<SinkState>,
+    status: Arc<SinkStatus>,
     wake: Arc<Notify>,
+    /// Messages the outbox could not take, straight to the delivery task.
+    unqueued: mpsc::Sender<Row>,
 }
 
 struct Processor {
@@ -299,6 +372,12 @@ struct Processor {
     cfg: AlertsConfig,
     sinks: Vec<SinkSlot>,
     health: Health,
+    /// Cooldown entries of alerts sent without the outbox (the database did not take them).
+    memory: Cooldowns,
+    /// The last cycle's alerts could not be written to the outbox.
+    outbox_failing: bool,
+    /// Why the outbox is in memory for this run, if it is.
+    not_durable: Option<String>,
 }
 
 impl Processor {
@@ -330,58 +409,150 @@ impl Processor {
         let active: Vec<SinkKind> = self
             .sinks
             .iter()
-            .filter(|s| !matches!(*s.state.borrow(), SinkState::Disabled { .. }))
+            .filter(|s| !s.status.is_disabled())
             .map(|s| s.kind)
             .collect();
         if active.is_empty() {
             return;
         }
         let cfg = self.cfg;
+        let memory = self.memory.clone();
+        let (r, sinks) = (Arc::clone(&report), active.clone());
         let queued = self
             .db
-            .call(move |c| queue_cycle(c, &report, &cfg, health, &active))
+            .call(move |c| queue_cycle(c, &r, &cfg, health, &sinks, &memory))
             .await;
         match queued {
-            Ok(alerts) if alerts.is_empty() => {}
             Ok(alerts) => {
+                // A cycle with nothing to queue wrote nothing: it proves nothing either way.
+                if self.outbox_failing && !alerts.is_empty() {
+                    self.outbox_failing = false;
+                    tracing::info!("alerts: the alert outbox can be written again");
+                    for s in &self.sinks {
+                        s.status.set_unqueued(self.not_durable.clone());
+                    }
+                }
+                if alerts.is_empty() {
+                    return;
+                }
                 for a in &alerts {
-                    tracing::info!("alert queued: {a}");
+                    tracing::info!("alert queued: {}", describe(a));
                 }
                 for s in &self.sinks {
                     s.wake.notify_one();
                 }
             }
-            Err(e) => tracing::error!("alerts: cannot queue this cycle's alerts: {e}"),
+            Err(e) => self.send_unqueued(report, health, &active, e).await,
+        }
+    }
+
+    /// The outbox did not take this cycle: compose it anyway (cooldown from the database where
+    /// it can still be read, and from memory) and hand the messages to the delivery tasks.
+    async fn send_unqueued(
+        &mut self,
+        report: Arc<CycleReport>,
+        health: Option<HealthEvent>,
+        active: &[SinkKind],
+        error: AlertError,
+    ) {
+        let cause = match &error {
+            AlertError::Db { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        };
+        let reason = format!("cannot write the alert outbox ({cause})");
+        if !self.outbox_failing {
+            self.outbox_failing = true;
+            tracing::error!(
+                "alerts: {error}: alerts are sent without queueing them until it can be written \
+                 again (best effort: one that cannot be sent is not retried after a restart)"
+            );
+            for s in &self.sinks {
+                s.status.set_unqueued(Some(reason.clone()));
+            }
+        } else {
+            tracing::debug!("alerts: still {reason}");
+        }
+        let cfg = self.cfg;
+        let memory = self.memory.clone();
+        let r = Arc::clone(&report);
+        let planned = self
+            .db
+            .call(move |c| {
+                plan_cycle(&r, &cfg, health, |symbol| {
+                    let stored = cooldown::load(c, symbol).unwrap_or_default();
+                    Ok(memory.merged(symbol, stored))
+                })
+            })
+            .await;
+        let planned = match planned {
+            Ok(p) => p,
+            Err(_) => {
+                let memory = self.memory.clone();
+                plan_cycle(&report, &cfg, health, |symbol| {
+                    Ok(memory.merged(symbol, Default::default()))
+                })
+                .unwrap_or_default()
+            }
+        };
+        for (symbol, signals, at) in &planned.records {
+            self.memory.record(symbol, signals, *at);
+        }
+        for alert in &planned.alerts {
+            tracing::info!("alert (unqueued): {}", describe(alert));
+            for row in rows_for(alert, active) {
+                let Some(slot) = self.sinks.iter().find(|s| s.kind == row.sink) else {
+                    continue;
+                };
+                if slot.unqueued.try_send(Row::unqueued(row)).is_err() {
+                    tracing::warn!(
+                        sink = slot.kind.as_str(),
+                        "alerts: too many unqueued messages waiting: {} dropped",
+                        describe(alert)
+                    );
+                }
+            }
+        }
+        for s in &self.sinks {
+            s.wake.notify_one();
         }
     }
 }
 
-/// Cooldown → compose → outbox, in one transaction: either the messages are queued and their
-/// cooldown recorded, or neither. Returns a line per queued alert.
-fn queue_cycle(
-    conn: &mut rusqlite::Connection,
+/// A cycle's alerts and the cooldown entries they set.
+#[derive(Debug, Default)]
+struct Planned {
+    alerts: Vec<Alert>,
+    /// (symbol, the signals that alerted, when).
+    records: Vec<(String, Vec<crate::signals::Signal>, DateTime<Utc>)>,
+}
+
+/// Health message and cooldown → compose: the alerts of one cycle, given each symbol's
+/// cooldown entries (`entries_of`). Writes nothing.
+fn plan_cycle(
     report: &CycleReport,
     cfg: &AlertsConfig,
     health: Option<HealthEvent>,
-    sinks: &[SinkKind],
-) -> rusqlite::Result<Vec<String>> {
-    // IMMEDIATE: take the write lock up front (waiting in busy_timeout). A deferred transaction
-    // that reads first fails at once with "database is locked" when the other writer of this
-    // file (alerts / history store) committed in between.
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut alerts: Vec<Alert> = Vec::new();
+    mut entries_of: impl FnMut(
+        &str,
+    ) -> rusqlite::Result<
+        std::collections::HashMap<crate::signals::SignalId, cooldown::Entry>,
+    >,
+) -> rusqlite::Result<Planned> {
+    let mut planned = Planned::default();
     let kind = report.source.kind;
     let label = report.source.to_string();
     match health {
-        Some(HealthEvent::Failing { cycles, since }) => alerts.push(compose::failing_alert(
-            kind,
-            &label,
-            report.started_at,
-            since,
-            cycles,
-            &report.errors,
-        )),
-        Some(HealthEvent::Recovered { since }) => alerts.push(compose::recovered_alert(
+        Some(HealthEvent::Failing { cycles, since }) => {
+            planned.alerts.push(compose::failing_alert(
+                kind,
+                &label,
+                report.started_at,
+                since,
+                cycles,
+                &report.errors,
+            ))
+        }
+        Some(HealthEvent::Recovered { since }) => planned.alerts.push(compose::recovered_alert(
             kind,
             &label,
             report.started_at,
@@ -399,7 +570,7 @@ fn queue_cycle(
             continue;
         }
         let now = sym.snapshot.time;
-        let entries = cooldown::load(&tx, &sym.snapshot.symbol)?;
+        let entries = entries_of(&sym.snapshot.symbol)?;
         let (new, old): (Vec<&crate::signals::Signal>, Vec<&crate::signals::Signal>) = eligible
             .into_iter()
             .partition(|s| cooldown::is_due(entries.get(&s.id), s.level, now, cfg));
@@ -407,16 +578,42 @@ fn queue_cycle(
             continue;
         }
         let new: Vec<crate::signals::Signal> = new.into_iter().cloned().collect();
-        cooldown::record(&tx, &sym.snapshot.symbol, &new, now)?;
-        alerts.push(compose::signals_alert(sym, new, &old));
+        planned
+            .records
+            .push((sym.snapshot.symbol.clone(), new.clone(), now));
+        planned.alerts.push(compose::signals_alert(sym, new, &old));
+    }
+    Ok(planned)
+}
+
+/// Cooldown → compose → outbox, in one transaction: either the messages are queued and their
+/// cooldown recorded, or neither. `memory` holds cooldown entries of alerts sent while the
+/// outbox could not be written.
+fn queue_cycle(
+    conn: &mut rusqlite::Connection,
+    report: &CycleReport,
+    cfg: &AlertsConfig,
+    health: Option<HealthEvent>,
+    sinks: &[SinkKind],
+    memory: &Cooldowns,
+) -> rusqlite::Result<Vec<Alert>> {
+    // IMMEDIATE: take the write lock up front (waiting in busy_timeout). A deferred transaction
+    // that reads first fails at once with "database is locked" when the other writer of this
+    // file (alerts / history store) committed in between.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let planned = plan_cycle(report, cfg, health, |symbol| {
+        Ok(memory.merged(symbol, cooldown::load(&tx, symbol)?))
+    })?;
+    for (symbol, signals, at) in &planned.records {
+        cooldown::record(&tx, symbol, signals, *at)?;
     }
     let mut rows = Vec::new();
-    for a in &alerts {
+    for a in &planned.alerts {
         rows.extend(rows_for(a, sinks));
     }
     outbox::insert(&tx, &rows)?;
     tx.commit()?;
-    Ok(alerts.iter().map(describe).collect())
+    Ok(planned.alerts)
 }
 
 fn describe(a: &Alert) -> String {
@@ -752,9 +949,18 @@ mod tests {
                 title: "t".into(),
                 message: "m".into(),
             });
-            db.call(move |c| queue_cycle(c, &r, &cfg, None, &[SinkKind::Telegram]))
-                .await
-                .unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+            db.call(move |c| {
+                queue_cycle(
+                    c,
+                    &r,
+                    &cfg,
+                    None,
+                    &[SinkKind::Telegram],
+                    &Cooldowns::default(),
+                )
+            })
+            .await
+            .unwrap_or_else(|e| panic!("cycle {k}: {e}"));
         }
         writer.join().unwrap();
     }

@@ -60,14 +60,37 @@ pub(crate) struct Row {
     pub created_at: DateTime<Utc>,
     pub payload: Payload,
     pub attempts: u32,
+    /// Not in the outbox (it could not be written): sent best effort from memory, never marked.
+    pub unqueued: bool,
 }
 
 impl Row {
-    /// "signals alert for SOL" / "source_failing alert", for log lines.
+    /// A row the outbox could not take, to send from memory (id 0: it has no outbox id).
+    pub(crate) fn unqueued(new: NewRow) -> Row {
+        Row {
+            id: 0,
+            sink: new.sink,
+            kind: new.kind,
+            symbol: new.symbol,
+            created_at: new.created_at,
+            payload: new.payload,
+            attempts: 0,
+            unqueued: true,
+        }
+    }
+
+    /// "signals alert #3 for SOL" / "source_failing alert #4" / "signals alert for SOL
+    /// (unqueued)", for log lines.
     pub(crate) fn describe(&self) -> String {
+        let id = if self.unqueued {
+            String::new()
+        } else {
+            format!(" #{}", self.id)
+        };
+        let tail = if self.unqueued { " (unqueued)" } else { "" };
         match &self.symbol {
-            Some(s) => format!("{} alert #{} for {s}", self.kind, self.id),
-            None => format!("{} alert #{}", self.kind, self.id),
+            Some(s) => format!("{} alert{id} for {s}{tail}", self.kind),
+            None => format!("{} alert{id}{tail}", self.kind),
         }
     }
 }
@@ -131,6 +154,18 @@ impl Db {
             params![cutoff],
         )
         .map_err(|e| fail(&e))?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Arc::new(path),
+        })
+    }
+
+    /// An outbox in memory, for a run whose data dir cannot hold `perpwatch.db`: alerts are
+    /// queued and sent as usual, but a restart forgets the unsent ones and the cooldown.
+    /// `path` is the file that could not be used (for messages).
+    pub(crate) fn in_memory(path: PathBuf) -> rusqlite::Result<Db> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(SCHEMA)?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             path: Arc::new(path),
@@ -219,6 +254,7 @@ pub(crate) fn next_pending(conn: &Connection, sink: SinkKind) -> rusqlite::Resul
             created_at: from_ms(created),
             payload,
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            unqueued: false,
         })),
         Err(e) => {
             // A row nobody can read (hand-edited, or from a future version): set it aside.

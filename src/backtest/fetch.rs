@@ -228,16 +228,53 @@ pub fn check_interval(plan: Plan, interval: &str, iv: i64) -> Result<(), Backtes
     Ok(())
 }
 
-/// How far back the plan serves `iv` bars, where CoinGlass documents it (a start earlier than
-/// that is silently moved forward by the server, so asking for it would waste requests).
+/// How far back the plan serves `iv` bars, per the depth table of CoinGlass's interval docs
+/// (a start earlier than that is silently moved forward by the server, so asking for it would
+/// waste requests). `None`: no limit documented (1d and 1w bars: all history; Enterprise
+/// depths are set per contract). Intervals a plan does not serve at all are refused earlier
+/// ([`check_interval`]).
+///
+/// | interval | Hobbyist | Startup | Standard | Professional |
+/// |---|---|---|---|---|
+/// | 1m | — | — | 6 d | 12 d |
+/// | 3m | — | — | 20 d | 40 d |
+/// | 5m | — | — | 30 d | 60 d |
+/// | 15m | — | — | 90 d | 180 d |
+/// | 30m | — | 90 d | 180 d | 360 d |
+/// | 1h | — | 180 d | 360 d | 720 d |
+/// | 4h | 180 d | 180 d | 360 d | 720 d |
+/// | 6h, 8h, 12h | 360 d | 360 d | 360 d | 720 d |
+/// | 1d, 1w | all | all | all | all |
 pub fn plan_depth_ms(plan: Plan, iv: i64) -> Option<i64> {
-    match plan {
-        Plan::Hobbyist if iv < DAY_MS => Some(180 * DAY_MS),
-        Plan::Standard | Plan::Professional if iv == 60_000 => Some(6 * DAY_MS),
-        Plan::Standard | Plan::Professional if iv <= super::HOUR_MS => Some(360 * DAY_MS),
-        _ => None,
-    }
+    const MIN: i64 = 60_000;
+    const H: i64 = super::HOUR_MS;
+    let days = match (plan, iv) {
+        (_, iv) if iv >= DAY_MS => return None,
+        (Plan::Hobbyist, iv) if iv >= 6 * H => 360,
+        (Plan::Hobbyist, iv) if iv >= 4 * H => 180,
+        (Plan::Startup, iv) if iv >= 6 * H => 360,
+        (Plan::Startup, iv) if iv >= H => 180,
+        (Plan::Startup, iv) if iv >= 30 * MIN => 90,
+        (Plan::Standard, iv) if iv >= H => 360,
+        (Plan::Standard, iv) if iv >= 30 * MIN => 180,
+        (Plan::Standard, iv) if iv >= 15 * MIN => 90,
+        (Plan::Standard, iv) if iv >= 5 * MIN => 30,
+        (Plan::Standard, iv) if iv >= 3 * MIN => 20,
+        (Plan::Standard, iv) if iv >= MIN => 6,
+        (Plan::Professional, iv) if iv >= H => 720,
+        (Plan::Professional, iv) if iv >= 30 * MIN => 360,
+        (Plan::Professional, iv) if iv >= 15 * MIN => 180,
+        (Plan::Professional, iv) if iv >= 5 * MIN => 60,
+        (Plan::Professional, iv) if iv >= 3 * MIN => 40,
+        (Plan::Professional, iv) if iv >= MIN => 12,
+        _ => return None,
+    };
+    Some(days * DAY_MS)
 }
+
+/// A series the plan refused is not asked again for the same plan until this has passed (in
+/// case CoinGlass opens it); a different plan asks at once.
+pub const GATE_RECHECK: chrono::Duration = chrono::Duration::days(7);
 
 /// Imported bars of the symbol: of `--interval` when there are some, else of the interval with
 /// the most rows; the last `--days` before the newest imported bar.
@@ -336,8 +373,9 @@ fn pages(from: i64, to: i64, iv: i64) -> Vec<(i64, i64)> {
 }
 
 /// Downloads every missing range into the store, recording coverage per completed range.
-/// Returns notes for the report. A series the plan refuses is left absent (and asked again on
-/// the next run, so an upgraded plan is picked up); any other failure stops the download.
+/// Returns notes for the report. A series the plan refuses is left absent and remembered in the
+/// store with the plan (`history_gated`): later runs on the same plan do not ask again (for
+/// [`GATE_RECHECK`]), a different plan asks at once. Any other failure stops the download.
 pub async fn download(
     client: &CoinGlassClient,
     store: &mut Store,
@@ -355,7 +393,23 @@ pub async fn download(
                 .map_or_else(|| from.to_string(), |t| t.format("%Y-%m-%d").to_string())
         ));
     }
-    let todo = missing(store, req)?;
+    let now = Utc::now();
+    let mut todo = Vec::new();
+    for (series, parts) in missing(store, req)? {
+        match store.gated(&req.coin, &req.interval, series.name())? {
+            Some(gate) if gate.plan == plan.as_str() && now - gate.at < GATE_RECHECK => {
+                notes.push(format!(
+                    "{}: not in your {plan} plan ({}; remembered from {}, asked again after a plan \
+                     change or {} days); its inputs are absent",
+                    series.name(),
+                    gate.reason,
+                    gate.at.format("%Y-%m-%d"),
+                    GATE_RECHECK.num_days()
+                ));
+            }
+            _ => todo.push((series, parts)),
+        }
+    }
     let plan_pages = |(a, b): (i64, i64)| pages(a.max(depth_from.unwrap_or(a)), b, req.interval_ms);
     let total: usize = todo
         .iter()
@@ -383,7 +437,26 @@ pub async fn download(
                 let rows = match client.history_page(series, &target, ex, &q).await {
                     Ok(rows) => rows,
                     Err(err @ ApiError::PlanGated { .. }) => {
-                        notes.push(format!("{}: {err}; its inputs are absent", series.name()));
+                        let reason = match &err {
+                            ApiError::PlanGated { detail, .. } => detail.clone(),
+                            other => other.to_string(),
+                        };
+                        store.set_gated(
+                            &req.coin,
+                            &req.interval,
+                            series.name(),
+                            &crate::store::Gate {
+                                plan: plan.as_str().to_string(),
+                                reason,
+                                at: now,
+                            },
+                        )?;
+                        notes.push(format!(
+                            "{}: {err}; its inputs are absent (remembered: not asked again on the \
+                             {plan} plan for {} days)",
+                            series.name(),
+                            GATE_RECHECK.num_days()
+                        ));
                         continue 'series;
                     }
                     Err(err) => {
@@ -411,6 +484,8 @@ pub async fn download(
             };
             store.set_coverage(&req.coin, &req.interval, series.name(), merged)?;
         }
+        // Served (perhaps after a plan change): forget an earlier refusal.
+        store.clear_gated(&req.coin, &req.interval, series.name())?;
     }
     bar.finish_and_clear();
     Ok(notes)
@@ -500,4 +575,49 @@ pub fn demo_bars(symbol: &str, interval_ms: i64, start_ms: i64, end_ms: i64) -> 
         t += interval_ms;
     }
     bars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The depth table of CoinGlass's interval docs, cell by cell (days; None: not limited).
+    #[test]
+    fn plan_depth_matches_the_docs_table() {
+        let table: [(&str, [Option<i64>; 4]); 11] = [
+            ("1m", [None, None, Some(6), Some(12)]),
+            ("3m", [None, None, Some(20), Some(40)]),
+            ("5m", [None, None, Some(30), Some(60)]),
+            ("15m", [None, None, Some(90), Some(180)]),
+            ("30m", [None, Some(90), Some(180), Some(360)]),
+            ("1h", [None, Some(180), Some(360), Some(720)]),
+            ("4h", [Some(180), Some(180), Some(360), Some(720)]),
+            ("6h", [Some(360), Some(360), Some(360), Some(720)]),
+            ("8h", [Some(360), Some(360), Some(360), Some(720)]),
+            ("12h", [Some(360), Some(360), Some(360), Some(720)]),
+            ("1d", [None, None, None, None]),
+        ];
+        let plans = [
+            Plan::Hobbyist,
+            Plan::Startup,
+            Plan::Standard,
+            Plan::Professional,
+        ];
+        for (interval, days) in table {
+            let iv = interval_ms(interval).unwrap_or_default();
+            for (plan, want) in plans.iter().zip(days) {
+                // Below the plan's minimum interval the backtest refuses first; the depth
+                // there does not matter.
+                if check_interval(*plan, interval, iv).is_err() {
+                    continue;
+                }
+                assert_eq!(
+                    plan_depth_ms(*plan, iv),
+                    want.map(|d| d * DAY_MS),
+                    "{plan} {interval}"
+                );
+            }
+        }
+        assert_eq!(plan_depth_ms(Plan::Professional, 7 * DAY_MS), None);
+    }
 }

@@ -46,7 +46,7 @@ pub enum ConfigError {
     },
     #[error("config error: {}{} cannot be parsed: expected NAME=value lines", .path.display(), line_suffix(.line.map(|l| (l, 0))))]
     DotEnv { path: PathBuf, line: Option<usize> },
-    #[error("config error: unknown key \"{key}\" in {origin}; allowed: {allowed}")]
+    #[error("config error: unknown key {} in {origin}; allowed: {allowed}", quoted(.key))]
     UnknownKey {
         key: String,
         origin: Origin,
@@ -64,6 +64,31 @@ pub enum ConfigError {
     Missing { key: String, reason: String },
 }
 
+/// Characters of a user's value quoted in a message; the rest is cut (a 5 MB cell or setting
+/// must not become a 5 MB error message).
+pub const QUOTE_MAX: usize = 80;
+
+/// `value` cut to [`QUOTE_MAX`] characters: itself when short, else its start, an ellipsis and
+/// the total length (`abcd… (5242880 characters)`).
+pub fn cut(value: &str) -> String {
+    let total = value.chars().count();
+    if total <= QUOTE_MAX {
+        return value.to_string();
+    }
+    let head: String = value.chars().take(QUOTE_MAX).collect();
+    format!("{head}… ({total} characters)")
+}
+
+/// `value` quoted for a message (`"abc"`), cut like [`cut`]: `"abcd…" (5242880 characters)`.
+pub fn quoted(value: &str) -> String {
+    let total = value.chars().count();
+    if total <= QUOTE_MAX {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(QUOTE_MAX).collect();
+    format!("{:?} ({total} characters)", format!("{head}…"))
+}
+
 fn line_suffix(at: Option<(usize, usize)>) -> String {
     match at {
         Some((line, 0)) => format!(" line {line}"),
@@ -74,7 +99,55 @@ fn line_suffix(at: Option<(usize, usize)>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{cut, quoted, QUOTE_MAX};
     use crate::config::test_support::err;
+
+    #[test]
+    fn long_values_are_cut_with_their_length() {
+        assert_eq!(quoted("BTC"), "\"BTC\"");
+        assert_eq!(cut("BTC"), "BTC");
+        let exact = "x".repeat(QUOTE_MAX);
+        assert_eq!(quoted(&exact), format!("{exact:?}"));
+        let huge = "é".repeat(5 * 1024 * 1024);
+        let q = quoted(&huge);
+        assert!(q.chars().count() < 120, "{q}");
+        assert!(
+            q.starts_with(&format!("\"{}…\"", "é".repeat(QUOTE_MAX))),
+            "{q}"
+        );
+        assert!(q.ends_with("(5242880 characters)"), "{q}");
+        let c = cut(&huge);
+        assert!(
+            c.ends_with("… (5242880 characters)") && c.chars().count() < 120,
+            "{c}"
+        );
+    }
+
+    /// A 5 MB value in the config file, the environment or a flag: the message quotes its
+    /// first 80 characters and says how long it is.
+    #[test]
+    fn a_huge_value_is_quoted_cut() {
+        let huge = "A".repeat(5 * 1024 * 1024);
+        for message in [
+            err(&[], &[("PERPWATCH_SYMBOLS", huge.as_str())], None),
+            err(&["--poll-interval", &huge], &[], None),
+            err(&[], &[], Some(&format!("reference_quote = \"{huge}\""))),
+            err(
+                &[],
+                &[],
+                Some(&format!("[symbol.{huge}.thresholds]\noi_surge_pct = 1")),
+            ),
+            err(&[], &[], Some(&format!("{huge} = 1"))),
+        ] {
+            assert!(
+                message.len() < 2000,
+                "{} bytes: {}",
+                message.len(),
+                &message[..200]
+            );
+            assert!(message.contains("(5242880 characters)"), "{message}");
+        }
+    }
 
     /// Every bad value: one message naming the key, the value, the source and what is allowed.
     #[test]

@@ -1,6 +1,6 @@
 //! Layers: file, environment (+ `.env`), flags, and the one resolver that reads them.
 
-use super::error::{ConfigError, Origin};
+use super::error::{cut, quoted, ConfigError, Origin};
 use super::keys::{section_keys, top_level_keys, Key, KEYS, SYMBOL, THRESHOLDS};
 use super::parse::parse_http_url;
 use super::thresholds::threshold_keys;
@@ -39,22 +39,11 @@ impl Raw {
         if secret {
             return HIDDEN.to_string();
         }
-        let shown = match self {
-            Raw::Text(s) => format!("{s:?}"),
-            Raw::Path(p) => format!("{:?}", p.display().to_string()),
-            Raw::Toml(v) => v.to_string(),
-        };
-        truncate(shown)
-    }
-}
-
-fn truncate(s: String) -> String {
-    const MAX: usize = 120;
-    if s.chars().count() <= MAX {
-        s
-    } else {
-        let cut: String = s.chars().take(MAX).collect();
-        format!("{cut}…")
+        match self {
+            Raw::Text(s) | Raw::Toml(Value::String(s)) => quoted(s),
+            Raw::Path(p) => quoted(&p.display().to_string()),
+            Raw::Toml(v) => cut(&v.to_string()),
+        }
     }
 }
 
@@ -277,7 +266,7 @@ fn check_keys(table: &Table, path: &Path) -> Result<(), ConfigError> {
                 "per-coin sections like [symbol.DOGE.thresholds]",
             )?;
             for (coin, section) in &coins {
-                let prefix = format!("{SYMBOL}.{coin}");
+                let prefix = format!("{SYMBOL}.{}", cut(coin));
                 let section = as_table(
                     &prefix,
                     section,

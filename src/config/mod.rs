@@ -31,14 +31,14 @@ use keys::{
 use layers::{DotEnv, Env, FileLayer, Layers, Raw};
 use parse::{
     alert_duration, duration_between, parse_api_key, parse_bot_token, parse_chat_id,
-    parse_exchange, parse_failure_cycles, parse_http_url, parse_log_level, parse_metrics_addr,
-    parse_min_level, parse_path, parse_plan, parse_quote, parse_symbol_list,
+    parse_data_dir, parse_exchange, parse_failure_cycles, parse_http_url, parse_log_level,
+    parse_metrics_addr, parse_min_level, parse_plan, parse_quote, parse_symbol_list, usable_dir,
 };
 use std::path::PathBuf;
 use std::time::Duration;
 use thresholds::resolve_all_thresholds;
 
-pub use error::{ConfigError, Origin};
+pub use error::{cut, quoted, ConfigError, Origin, QUOTE_MAX};
 pub use model::{AlertsConfig, Config, Mode, TelegramConfig, WebhookConfig};
 
 /// CoinGlass subscription plan; one type shared with the client (`crate::source::coinglass::Plan`).
@@ -179,12 +179,23 @@ impl Config {
         })?;
         let api_key = layers.get(API_KEY, None, parse_api_key)?;
         let base_url = layers.http_url_or(BASE_URL, DEFAULT_BASE_URL)?;
-        let data_dir = layers.get_or(
+        let data_dir = match layers.get(
             DATA_DIR,
             cli.data_dir.clone().map(Raw::Path),
-            parse_path,
-            || defaults.data_dir.clone(),
-        )?;
+            parse_data_dir,
+        )? {
+            Some((dir, _)) => dir,
+            None => {
+                let dir = defaults.data_dir.clone();
+                usable_dir(&dir).map_err(|expected| ConfigError::Invalid {
+                    key: DATA_DIR.name.to_string(),
+                    value: Raw::Path(dir.clone()).render(false),
+                    origin: Origin::Default,
+                    expected,
+                })?;
+                dir
+            }
+        };
         let log_level = layers.get_or(LOG_LEVEL, flag(&cli.log_level), parse_log_level, || {
             DEFAULT_LOG_LEVEL.to_string()
         })?;

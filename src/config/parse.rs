@@ -1,5 +1,6 @@
 //! Value parsers (each returns what is allowed when the value is not).
 
+use super::error::quoted;
 use super::layers::Raw;
 use super::{Level, Plan, LOG_LEVELS, MAX_ALERT_DURATION, MAX_FAILURE_CYCLES, MAX_SYMBOLS};
 use secrecy::SecretString;
@@ -9,7 +10,11 @@ use toml::Value;
 
 const DURATION_EXPECTED: &str =
     "a duration greater than 0 like \"60s\", \"5m\", \"1h30m\" or plain seconds \"90\"";
-const SYMBOL_EXPECTED: &str = "a coin made of A-Z and 0-9 like BTC or 1000PEPE";
+/// Longest coin accepted. Real ones are far shorter (`1000000MOG` is 10); a longer value is a
+/// paste mistake, not a coin.
+pub(super) const MAX_SYMBOL_LEN: usize = 20;
+const SYMBOL_EXPECTED: &str =
+    "a coin made of A-Z and 0-9 like BTC or 1000PEPE, at most 20 characters";
 
 /// Parses `60s`, `5m`, `1h`, `1d`, compounds in descending order (`1h30m`) and plain seconds
 /// (`90`). Rejects zero, negatives, fractions and anything else; the error says what is allowed.
@@ -79,20 +84,36 @@ pub(super) fn format_duration(d: Duration) -> String {
     out
 }
 
-/// Normalises one coin: trimmed, upper case, `[A-Z0-9]+`.
+/// Normalises one coin: trimmed, upper case, `[A-Z0-9]{1,20}`.
 pub(super) fn parse_symbol(s: &str) -> Result<String, String> {
     let symbol = s.trim().to_ascii_uppercase();
-    if !symbol.is_empty() && symbol.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    let ok = !symbol.is_empty()
+        && symbol.len() <= MAX_SYMBOL_LEN
+        && symbol.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
         Ok(symbol)
     } else {
         Err(SYMBOL_EXPECTED.to_string())
     }
 }
 
+/// Why `item` is not a coin, in a few words, its value cut.
+fn not_a_coin(item: &str) -> String {
+    let len = item.trim().chars().count();
+    if len > MAX_SYMBOL_LEN && item.trim().bytes().all(|b| b.is_ascii_alphanumeric()) {
+        format!(
+            "{} is {len} characters long: at most {MAX_SYMBOL_LEN}",
+            quoted(item)
+        )
+    } else {
+        format!("{} is not a coin", quoted(item))
+    }
+}
+
 pub(super) fn parse_symbol_list(raw: &Raw) -> Result<Vec<String>, String> {
     let expected = format!(
-        "1 to {MAX_SYMBOLS} coins made of A-Z and 0-9, like [\"BTC\", \"ETH\"] in the file or \
-         BTC,ETH in the environment and flags"
+        "1 to {MAX_SYMBOLS} coins made of A-Z and 0-9 (at most {MAX_SYMBOL_LEN} characters each), \
+         like [\"BTC\", \"ETH\"] in the file or BTC,ETH in the environment and flags"
     );
     let items: Vec<String> = match raw {
         Raw::Toml(Value::Array(items)) => items
@@ -110,7 +131,7 @@ pub(super) fn parse_symbol_list(raw: &Raw) -> Result<Vec<String>, String> {
     let mut symbols: Vec<String> = Vec::new();
     for item in items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         let symbol =
-            parse_symbol(item).map_err(|_| format!("{expected} ({item:?} is not a coin)"))?;
+            parse_symbol(item).map_err(|_| format!("{expected} ({})", not_a_coin(item)))?;
         if !symbols.contains(&symbol) {
             symbols.push(symbol);
         }
@@ -242,14 +263,46 @@ pub(super) fn parse_http_url(raw: &Raw, example: &str) -> Result<String, String>
     }
 }
 
+const DATA_DIR_EXPECTED: &str = "a directory path like \"/var/lib/perpwatch\"";
+
 pub(super) fn parse_path(raw: &Raw) -> Result<PathBuf, String> {
     match raw {
         Raw::Path(path) => Ok(path.clone()),
         _ => raw
             .text()
             .map(|s| PathBuf::from(s.trim()))
-            .ok_or_else(|| "a directory path like \"/var/lib/perpwatch\"".to_string()),
+            .ok_or_else(|| DATA_DIR_EXPECTED.to_string()),
     }
+}
+
+/// The data directory: a path that is a directory or can become one (no existing file on the
+/// way to it).
+pub(super) fn parse_data_dir(raw: &Raw) -> Result<PathBuf, String> {
+    let path = parse_path(raw)?;
+    usable_dir(&path)?;
+    Ok(path)
+}
+
+/// Fails when `path`, or the nearest part of it that exists, is not a directory.
+pub(super) fn usable_dir(path: &std::path::Path) -> Result<(), String> {
+    for part in path.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(part) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) => {
+                let what = if part == path {
+                    "it is an existing file".to_string()
+                } else {
+                    format!(
+                        "{} is an existing file",
+                        quoted(&part.display().to_string())
+                    )
+                };
+                return Err(format!("{DATA_DIR_EXPECTED} ({what}, not a directory)"));
+            }
+            Err(_) => continue,
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn parse_log_level(raw: &Raw) -> Result<String, String> {
@@ -316,6 +369,89 @@ mod tests {
             ok(&["--symbols", &list.join(",")], &[], None).symbols.len(),
             MAX_SYMBOLS
         );
+    }
+
+    /// Real tickers fit (1000PEPE, 1000000MOG); a 72-character "symbol" is a mistake named with
+    /// its length and the limit.
+    #[test]
+    fn config_symbol_length_is_limited() {
+        let longest = "1".repeat(MAX_SYMBOL_LEN);
+        let c = ok(
+            &["--symbols", &format!("1000PEPE,1000000MOG,{longest}")],
+            &[],
+            None,
+        );
+        assert_eq!(c.symbols, ["1000PEPE", "1000000MOG", longest.as_str()]);
+        let long = "ABCDEFGH".repeat(9);
+        assert_eq!(long.len(), 72);
+        let message = err(&[], &[("PERPWATCH_SYMBOLS", &format!("BTC,{long}"))], None);
+        assert!(message.contains("PERPWATCH_SYMBOLS"), "{message}");
+        assert!(
+            message.contains(&format!("({:?} is 72 characters long: at most 20)", long)),
+            "{message}"
+        );
+        let message = err(
+            &[],
+            &[],
+            Some(&format!("[symbol.{long}.thresholds]\noi_surge_pct = 6")),
+        );
+        assert!(message.contains("at most 20 characters"), "{message}");
+        let message = err(&[], &[], Some(&format!("symbols = [\"{long}x\"]")));
+        assert!(
+            message.contains("is 73 characters long: at most 20"),
+            "{message}"
+        );
+        assert!(parse_symbol(&"A".repeat(21)).is_err());
+    }
+
+    /// A data dir that is an existing file (or under one) is named with the key, the path and
+    /// what is allowed.
+    #[test]
+    fn config_data_dir_that_is_a_file_is_an_error() -> Result<(), crate::config::ConfigError> {
+        let dir = crate::config::test_support::temp_dir()?;
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, "x").map_err(|source| crate::config::ConfigError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        let shown = file.display().to_string();
+        let message = err(&[], &[("PERPWATCH_DATA_DIR", shown.as_str())], None);
+        assert!(
+            message.contains(&format!(
+                "data_dir = {shown:?} in environment variable PERPWATCH_DATA_DIR"
+            )),
+            "{message}"
+        );
+        assert!(message.contains("a directory path"), "{message}");
+        assert!(message.contains("it is an existing file"), "{message}");
+        let under = file.join("sub");
+        let message = err(&["--data-dir", &under.display().to_string()], &[], None);
+        assert!(message.contains("flag --data-dir"), "{message}");
+        assert!(
+            message.contains(&format!("{shown:?} is an existing file")),
+            "{message}"
+        );
+        let message = err(&[], &[], Some(&format!("data_dir = {shown:?}")));
+        assert!(
+            message.contains("data_dir = ") && message.contains("test.toml"),
+            "{message}"
+        );
+        // A directory, or one that does not exist yet, is fine.
+        assert_eq!(
+            ok(
+                &[],
+                &[("PERPWATCH_DATA_DIR", &dir.path().display().to_string())],
+                None
+            )
+            .data_dir,
+            dir.path()
+        );
+        let fresh = dir.path().join("a/b");
+        assert_eq!(
+            ok(&["--data-dir", &fresh.display().to_string()], &[], None).data_dir,
+            fresh
+        );
+        Ok(())
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Thresholds: `[thresholds]` and `[symbol.<COIN>.thresholds]` overlaid on the defaults.
 
-use super::error::{ConfigError, Origin};
+use super::error::{cut, quoted, ConfigError, Origin};
 use super::keys::{SYMBOL, THRESHOLDS};
 use super::layers::{FileLayer, Raw};
 use super::parse::parse_symbol;
@@ -90,6 +90,34 @@ fn threshold_source(
     )
 }
 
+/// Two thresholds that must be ordered, and what to say when they are not.
+struct Order {
+    low: &'static str,
+    low_value: f64,
+    high: &'static str,
+    high_value: f64,
+    holds: bool,
+    /// Said when the low one is blamed.
+    low_expected: String,
+    /// Said when the high one is blamed.
+    high_expected: String,
+}
+
+impl Order {
+    /// `low <= high`.
+    fn plain(low: &'static str, low_value: f64, high: &'static str, high_value: f64) -> Order {
+        Order {
+            low,
+            low_value,
+            high,
+            high_value,
+            holds: low_value <= high_value,
+            low_expected: format!("at most {high} ({high_value})"),
+            high_expected: format!("at least {low} ({low_value})"),
+        }
+    }
+}
+
 /// Defaults overlaid with `layers` in order, each value checked.
 fn resolve_thresholds(
     layers: &[ThresholdLayer<'_>],
@@ -139,31 +167,62 @@ fn resolve_thresholds(
         }
     })?;
 
-    // Pairs that must be ordered; blame the one set last (the low one on a tie).
+    // Pairs that must be ordered, or the lower level can never fire (an "elevated" band above
+    // the "extreme" one, a "moving" band above the surge); blame the one set last (the low one
+    // on a tie). Each names the other key and its value.
     let ordered = [
-        (
+        Order::plain(
             "deleveraging_retail_low_pct",
             th.deleveraging_retail_low_pct,
             "deleveraging_retail_high_pct",
             th.deleveraging_retail_high_pct,
         ),
-        (
+        Order::plain(
             "taker_sell_pressure_pct",
             th.taker_sell_pressure_pct,
             "taker_buy_pressure_pct",
             th.taker_buy_pressure_pct,
         ),
+        Order::plain(
+            "oi_moving_pct",
+            th.oi_moving_pct,
+            "oi_surge_pct",
+            th.oi_surge_pct,
+        ),
+        Order::plain(
+            "funding_elevated_pct",
+            th.funding_elevated_pct,
+            "funding_extreme_long_pct",
+            th.funding_extreme_long_pct,
+        ),
+        // |funding| above elevated and not extreme: on the short side "extreme" is below
+        // funding_extreme_short_pct, so elevated must not exceed its size.
+        Order {
+            low: "funding_elevated_pct",
+            low_value: th.funding_elevated_pct,
+            high: "funding_extreme_short_pct",
+            high_value: th.funding_extreme_short_pct,
+            holds: th.funding_elevated_pct <= -th.funding_extreme_short_pct,
+            low_expected: format!(
+                "at most the size of funding_extreme_short_pct ({}), or funding_elevated can never fire on the short side",
+                th.funding_extreme_short_pct
+            ),
+            high_expected: format!(
+                "at most {}, the negative of funding_elevated_pct ({}), or funding_elevated can never fire on the short side",
+                -th.funding_elevated_pct, th.funding_elevated_pct
+            ),
+        },
     ];
-    for (low_name, low, high_name, high) in ordered {
-        if low <= high {
+    for o in ordered {
+        if o.holds {
             continue;
         }
-        let low_rank = threshold_source(layers, low_name, low, path).3;
-        let high_rank = threshold_source(layers, high_name, high, path).3;
+        let low_rank = threshold_source(layers, o.low, o.low_value, path).3;
+        let high_rank = threshold_source(layers, o.high, o.high_value, path).3;
         return Err(if high_rank > low_rank {
-            invalid(high_name, high, format!("at least {low_name} ({low})"))
+            invalid(o.high, o.high_value, o.high_expected)
         } else {
-            invalid(low_name, low, format!("at most {high_name} ({high})"))
+            invalid(o.low, o.low_value, o.low_expected)
         });
     }
     Ok(th)
@@ -189,8 +248,8 @@ pub(super) fn resolve_all_thresholds(
     let coins = file.table.get(SYMBOL).and_then(Value::as_table);
     for (coin, section) in coins.into_iter().flatten() {
         let symbol = parse_symbol(coin).map_err(|expected| ConfigError::Invalid {
-            key: format!("{SYMBOL}.{coin}"),
-            value: format!("{coin:?}"),
+            key: format!("{SYMBOL}.{}", cut(coin)),
+            value: quoted(coin),
             origin: file.origin(),
             expected: format!("{expected} as the section name, like [symbol.DOGE.thresholds]"),
         })?;
@@ -275,6 +334,66 @@ mod tests {
         let file = "[symbol.doge.thresholds]\noi_surge_pct = 8\n[symbol.DOGE.thresholds]\noi_surge_pct = 9";
         let message = err(&[], &[], Some(file));
         assert!(message.contains("DOGE appears twice"), "{message}");
+    }
+
+    /// A lower band above the one it sits under can never fire: an error naming both keys and
+    /// values, blaming the one set last.
+    #[test]
+    fn config_ordered_thresholds_name_both_keys_and_values() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "[thresholds]\noi_moving_pct = 6",
+                &[
+                    "thresholds.oi_moving_pct = 6 in /etc/perpwatch/test.toml",
+                    "at most oi_surge_pct (5)",
+                ],
+            ),
+            (
+                "[thresholds]\noi_moving_pct = 3\noi_surge_pct = 2",
+                &["thresholds.oi_moving_pct = 3", "at most oi_surge_pct (2)"],
+            ),
+            (
+                "[thresholds]\noi_moving_pct = 3\n[symbol.SOL.thresholds]\noi_surge_pct = 2",
+                &[
+                    "symbol.SOL.thresholds.oi_surge_pct = 2",
+                    "at least oi_moving_pct (3)",
+                ],
+            ),
+            (
+                "[thresholds]\nfunding_elevated_pct = 0.2",
+                &[
+                    "thresholds.funding_elevated_pct = 0.2",
+                    "at most funding_extreme_long_pct (0.1)",
+                ],
+            ),
+            (
+                "[thresholds]\nfunding_extreme_long_pct = 0.3\nfunding_elevated_pct = 0.08",
+                &[
+                    "thresholds.funding_elevated_pct = 0.08",
+                    "the size of funding_extreme_short_pct (-0.05)",
+                ],
+            ),
+            (
+                "[thresholds]\nfunding_elevated_pct = 0.04\n[symbol.ETH.thresholds]\nfunding_extreme_short_pct = -0.03",
+                &[
+                    "symbol.ETH.thresholds.funding_extreme_short_pct = -0.03",
+                    "at most -0.04, the negative of funding_elevated_pct (0.04)",
+                ],
+            ),
+        ];
+        for (file, wanted) in cases {
+            let message = err(&[], &[], Some(file));
+            for part in *wanted {
+                assert!(message.contains(part), "{part:?} not in {message:?}");
+            }
+        }
+        // Equal bounds and the defaults are fine.
+        let c = ok(
+            &[],
+            &[],
+            Some("[thresholds]\noi_moving_pct = 5\nfunding_elevated_pct = 0.05"),
+        );
+        assert_eq!(c.thresholds.oi_moving_pct, c.thresholds.oi_surge_pct);
     }
 
     #[test]

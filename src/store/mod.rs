@@ -7,7 +7,8 @@
 //! * `history_signals`: every signal fired;
 //! * `history_bars`: backtest bars (CoinGlass downloads and CSV imports), with
 //!   `history_coverage` recording which time ranges of which series were downloaded, so a rerun
-//!   spends no requests.
+//!   spends no requests, and `history_gated` the series the plan refused (not asked again for the
+//!   same plan).
 //!
 //! Retention (`[history] retention`) prunes snapshots and signals; bars are a download cache and
 //! user imports, kept until replaced.
@@ -118,7 +119,26 @@ CREATE TABLE IF NOT EXISTS history_coverage (
     end_ms INTEGER NOT NULL,
     PRIMARY KEY (symbol, interval, series)
 );
+CREATE TABLE IF NOT EXISTS history_gated (
+    symbol TEXT NOT NULL,
+    interval TEXT NOT NULL,
+    series TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (symbol, interval, series)
+);
 ";
+
+/// A series the plan refused, as remembered in `history_gated`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    /// The plan that refused it (`STARTUP`).
+    pub plan: String,
+    /// The API's answer, for the report.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
 
 /// One stored cycle row of one symbol (what the rules saw). `None` is NULL: absent.
 #[derive(Debug, Clone, PartialEq)]
@@ -510,6 +530,64 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// The remembered refusal of one series, if any.
+    pub fn gated(
+        &self,
+        symbol: &str,
+        interval: &str,
+        series: &str,
+    ) -> Result<Option<Gate>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT plan, reason, at_ms FROM history_gated
+                 WHERE symbol = ?1 AND interval = ?2 AND series = ?3",
+                params![symbol, interval, series],
+                |r| {
+                    Ok(Gate {
+                        plan: r.get(0)?,
+                        reason: r.get(1)?,
+                        at: DateTime::from_timestamp_millis(r.get(2)?).unwrap_or_default(),
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Remembers that `plan` refused one series.
+    pub fn set_gated(
+        &self,
+        symbol: &str,
+        interval: &str,
+        series: &str,
+        gate: &Gate,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO history_gated (symbol, interval, series, plan, reason, at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![symbol, interval, series, gate.plan, gate.reason, ms(gate.at)],
+            )
+            .map(|_| ())
+            .map_err(self.err())
+    }
+
+    /// Forgets a refusal (the series was served).
+    pub fn clear_gated(
+        &self,
+        symbol: &str,
+        interval: &str,
+        series: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM history_gated WHERE symbol = ?1 AND interval = ?2 AND series = ?3",
+                params![symbol, interval, series],
+            )
+            .map(|_| ())
+            .map_err(self.err())
+    }
+
     /// Replaces every imported bar of `symbol` with `bars` (one transaction: all or nothing).
     pub fn replace_import(
         &mut self,
@@ -576,6 +654,59 @@ fn upsert_bars(
         st.execute(p.as_slice())?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up check of the data directory
+// ---------------------------------------------------------------------------------------------
+
+/// What a run loses when the data dir cannot hold `perpwatch.db`, and what still works.
+const WITHOUT_DB: &str = "history is not recorded and alerts are not durable (queued in memory: \
+     one unsent at exit is lost, the cooldown restarts); monitoring, the output and sending \
+     alerts still work";
+
+/// Problems writing the data directory's files, one sentence each (naming the path, the cause,
+/// what is lost and what still works); empty when all is well. Creates the directory if needed
+/// and nothing else (a probe file is created and removed). The log directory is checked by
+/// `logging::init`.
+pub fn unwritable(data_dir: &Path) -> Vec<String> {
+    if let Err(e) = std::fs::create_dir_all(data_dir) {
+        return vec![format!(
+            "cannot create the data directory {} ({e}): {WITHOUT_DB}",
+            data_dir.display()
+        )];
+    }
+    let probe = data_dir.join(format!(".perpwatch-write-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) => {
+            return vec![format!(
+                "cannot write in the data directory {} ({e}): {WITHOUT_DB}",
+                data_dir.display()
+            )]
+        }
+    }
+    let db = db_path(data_dir);
+    let db_problem = match std::fs::metadata(&db) {
+        Err(_) => None,
+        Ok(m) if m.is_dir() => Some("it is a directory".to_string()),
+        Ok(_) => std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&db)
+            .err()
+            .map(|e| e.to_string()),
+    };
+    db_problem
+        .map(|why| format!("cannot write {} ({why}): {WITHOUT_DB}", db.display()))
+        .into_iter()
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

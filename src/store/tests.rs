@@ -325,3 +325,67 @@ fn snapshot_input_columns_follow_signal_inputs_names() -> Result<(), StoreError>
     );
     Ok(())
 }
+
+/// The start-up check names the file, the cause, what is lost and what still works; a good
+/// data dir gets no message and no new file.
+#[test]
+fn unwritable_data_dir_files_are_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(unwritable(dir.path()).is_empty());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("list").count(),
+        0,
+        "the probe leaves nothing behind (no perpwatch.db either)"
+    );
+
+    std::fs::create_dir(db_path(dir.path())).expect("dir in the way");
+    let problems = unwritable(dir.path());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert!(
+        p.starts_with(&format!(
+            "cannot write {} (it is a directory)",
+            db_path(dir.path()).display()
+        )),
+        "{p}"
+    );
+    assert!(p.contains("history is not recorded"), "{p}");
+    assert!(p.contains("sending alerts still work"), "{p}");
+
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").expect("file");
+    let problems = unwritable(&file.join("data"));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with(&format!(
+            "cannot create the data directory {}",
+            file.join("data").display()
+        )),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn gated_series_are_remembered_per_symbol_interval_and_series() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|source| StoreError::Dir {
+        path: "tmp".into(),
+        source,
+    })?;
+    let store = Store::open_in(dir.path())?;
+    assert_eq!(store.gated("BTC", "4h", "liquidations")?, None);
+    let gate = Gate {
+        plan: "HOBBYIST".into(),
+        reason: "Upgrade plan".into(),
+        at: t(0),
+    };
+    store.set_gated("BTC", "4h", "liquidations", &gate)?;
+    assert_eq!(store.gated("BTC", "4h", "liquidations")?, Some(gate));
+    assert_eq!(store.gated("BTC", "1h", "liquidations")?, None);
+    assert_eq!(store.gated("ETH", "4h", "liquidations")?, None);
+    drop(store);
+    let store = Store::open_in(dir.path())?;
+    assert!(store.gated("BTC", "4h", "liquidations")?.is_some(), "kept");
+    store.clear_gated("BTC", "4h", "liquidations")?;
+    assert_eq!(store.gated("BTC", "4h", "liquidations")?, None);
+    Ok(())
+}
