@@ -232,6 +232,44 @@ async fn interval_below_the_plan_minimum_is_a_clear_error() {
     assert!(!stderr.contains(TEST_KEY));
 }
 
+#[tokio::test]
+async fn a_plan_that_cannot_be_read_is_said_and_nothing_is_downloaded() {
+    let sb = Sandbox::new();
+    for (answer, says) in [
+        (
+            ResponseTemplate::new(500).set_body_string("down"),
+            "cannot read the CoinGlass subscription",
+        ),
+        (
+            ok(json!({"level": "PLATINUM", "expired": false})),
+            "PLATINUM",
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/user/account/subscription"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        mount_history(&server).await;
+        let (config, args) = config_for(&sb, &server, &["--interval", "4h"]);
+        match load_bars(&config, &args, now(), false).await {
+            Err(BacktestError::Usage(msg)) => {
+                assert!(msg.contains(says) && msg.contains("--plan"), "{msg}");
+            }
+            other => panic!("expected a usage error naming --plan, got {other:?}"),
+        }
+        let history_calls = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path().ends_with("history"))
+            .count();
+        assert_eq!(history_calls, 0, "no download on a guessed plan");
+    }
+}
+
 /// Requests to `path` since the `skip` first ones.
 async fn requests_to(server: &MockServer, skip: usize, path: &str) -> usize {
     server

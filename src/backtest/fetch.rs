@@ -189,7 +189,8 @@ fn key_error(e: ApiError) -> BacktestError {
     }
 }
 
-/// The configured plan, or the one the subscription reports (Hobbyist when it cannot tell).
+/// The configured plan, or the one the subscription reports; an error naming `--plan` when
+/// neither says.
 pub async fn plan_of(
     client: &CoinGlassClient,
     configured: Option<Plan>,
@@ -201,16 +202,24 @@ pub async fn plan_of(
         Ok(sub) if sub.expired == Some(true) => Err(BacktestError::KeyRefused(
             "the CoinGlass subscription expired. Check COINGLASS_API_KEY.".into(),
         )),
-        Ok(sub) => Ok(sub
-            .level
-            .as_deref()
-            .and_then(|l| Plan::parse(l).ok())
-            .unwrap_or(Plan::Hobbyist)),
+        Ok(sub) => match sub.level.as_deref().map(Plan::parse) {
+            Some(Ok(plan)) => Ok(plan),
+            Some(Err(e)) => Err(BacktestError::Usage(format!(
+                "{e}; say which plan the key has with --plan or PERPWATCH_PLAN"
+            ))),
+            None => Err(BacktestError::Usage(
+                "the subscription reports no plan level; say which plan the key has with --plan \
+                 or PERPWATCH_PLAN"
+                    .into(),
+            )),
+        },
         Err(e) if e.is_fatal() => Err(key_error(e)),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read the subscription; assuming HOBBYIST");
-            Ok(Plan::Hobbyist)
-        }
+        // Depth, minimum interval and budget all depend on the plan: guessing would either
+        // waste requests or refuse what the key may serve, so say so instead.
+        Err(e) => Err(BacktestError::Usage(format!(
+            "cannot read the CoinGlass subscription to learn the key's plan ({e}); \
+             say which plan it has with --plan or PERPWATCH_PLAN"
+        ))),
     }
 }
 

@@ -393,7 +393,8 @@ impl CoinGlassClient {
                     // The caller stops and tells the user once; don't say it twice.
                     tracing::debug!(error = %err, attempt, "coinglass request refused");
                 } else {
-                    tracing::warn!(error = %err, attempt, "coinglass request failed");
+                    // The source sums a cycle's failures up once per distinct problem.
+                    tracing::debug!(error = %err, attempt, "coinglass request failed");
                 }
                 return Err(err);
             }
