@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::Logs;
+use common::{requests_to, Logs};
 use perpwatch::model::{GapReason, Margin};
 use perpwatch::source::coinglass::{
     paths, ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LiveConfig, LiveSource,
@@ -869,16 +869,6 @@ async fn mount_market(server: &MockServer, clock: &Clock, level: &str) {
     }
 }
 
-async fn requests_to(server: &MockServer, p: &str) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.url.path() == p)
-        .count()
-}
-
 #[tokio::test]
 async fn a_full_poll_produces_the_expected_snapshot() {
     let server = MockServer::start().await;
@@ -1050,11 +1040,15 @@ async fn request_counts_per_cycle_follow_the_schedule() {
         s.est_requests_per_symbol_per_cycle
     );
     assert_eq!(
-        requests_to(&server, paths::FUNDING_EXCHANGE_LIST).await,
+        requests_to(&server, paths::FUNDING_EXCHANGE_LIST)
+            .await
+            .len(),
         cycles as usize
     );
     assert_eq!(
-        requests_to(&server, LongShortKind::GlobalAccount.path()).await,
+        requests_to(&server, LongShortKind::GlobalAccount.path())
+            .await
+            .len(),
         4
     );
 }
@@ -1084,11 +1078,15 @@ async fn a_plan_gated_long_short_endpoint_is_not_in_plan_and_not_requested_again
         assert_eq!(snaps[0].top.observed_at, Some(now));
     }
     assert_eq!(
-        requests_to(&server, LongShortKind::GlobalAccount.path()).await,
+        requests_to(&server, LongShortKind::GlobalAccount.path())
+            .await
+            .len(),
         1
     );
     assert_eq!(
-        requests_to(&server, LongShortKind::TopAccount.path()).await,
+        requests_to(&server, LongShortKind::TopAccount.path())
+            .await
+            .len(),
         3
     );
 }
@@ -1313,9 +1311,11 @@ async fn standard_reads_coins_markets_and_learns_which_pages_to_fetch() {
     // funding 1 + the one-time pair lookup 1 + pages 1 and 2 + per symbol (OI weights, taker,
     // 2 L/S).
     assert_eq!(src.request_stats().this_cycle, 1 + 1 + 2 + 2 * 4);
-    assert_eq!(requests_to(&server, paths::PAIRS_MARKETS).await, 0);
+    assert_eq!(requests_to(&server, paths::PAIRS_MARKETS).await.len(), 0);
     assert_eq!(
-        requests_to(&server, paths::LIQUIDATION_EXCHANGE_LIST).await,
+        requests_to(&server, paths::LIQUIDATION_EXCHANGE_LIST)
+            .await
+            .len(),
         0
     );
 
@@ -1326,7 +1326,7 @@ async fn standard_reads_coins_markets_and_learns_which_pages_to_fetch() {
         snaps[0].open_interest.observed_at,
         Some(t0() + chrono::Duration::minutes(1))
     );
-    assert_eq!(requests_to(&server, paths::COINS_MARKETS).await, 4);
+    assert_eq!(requests_to(&server, paths::COINS_MARKETS).await.len(), 4);
     let per_symbol = src.schedule().est_requests_per_symbol_per_cycle;
     assert!(per_symbol <= 1.5, "{per_symbol}");
 }
@@ -1352,8 +1352,8 @@ async fn coins_markets_outside_the_plan_falls_back_to_per_symbol_requests() {
     assert_eq!(snap.liquidations.get().unwrap().long_1h_usd, Some(3e7));
     assert_eq!(snap.price.get().unwrap().price, Some(100.0));
     src.poll(t0() + chrono::Duration::minutes(5)).await.unwrap();
-    assert_eq!(requests_to(&server, paths::COINS_MARKETS).await, 1);
-    assert_eq!(requests_to(&server, paths::OI_EXCHANGE_LIST).await, 2);
+    assert_eq!(requests_to(&server, paths::COINS_MARKETS).await.len(), 1);
+    assert_eq!(requests_to(&server, paths::OI_EXCHANGE_LIST).await.len(), 2);
 }
 
 #[tokio::test]
@@ -1380,14 +1380,14 @@ async fn a_coin_missing_from_coins_markets_is_not_reported_and_rescanned_only_oc
     }
     assert_eq!(snaps[1].open_interest.value, None);
     // Pages 1-4 were scanned once.
-    assert_eq!(requests_to(&server, paths::COINS_MARKETS).await, 4);
+    assert_eq!(requests_to(&server, paths::COINS_MARKETS).await.len(), 4);
     let mut pages_per_cycle = Vec::new();
     for k in 1..=u64::from(w) {
-        let before = requests_to(&server, paths::COINS_MARKETS).await;
+        let before = requests_to(&server, paths::COINS_MARKETS).await.len();
         src.poll(t0() + chrono::Duration::minutes(k as i64))
             .await
             .unwrap();
-        pages_per_cycle.push(requests_to(&server, paths::COINS_MARKETS).await - before);
+        pages_per_cycle.push(requests_to(&server, paths::COINS_MARKETS).await.len() - before);
     }
     // One page per cycle (BTC is on page 1) until the rescan is due again.
     assert!(

@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{Logs, Sandbox, TEST_KEY};
+use common::{requests_to, Logs, Sandbox, TEST_KEY};
 use perpwatch::model::{GapReason, Margin, Snapshot};
 use perpwatch::source::coinglass::{
     paths, ClientOptions, LiveConfig, LiveSource, LongShortKind, Plan,
@@ -160,16 +160,6 @@ fn groups(s: &Snapshot) -> Vec<(&'static str, bool, Option<GapReason>)> {
         ("taker", s.taker.value.is_some(), s.taker.gap.clone()),
         ("price", s.price.value.is_some(), s.price.gap.clone()),
     ]
-}
-
-async fn requests_to(server: &MockServer, p: &str) -> Vec<wiremock::Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
