@@ -103,19 +103,35 @@ async fn connect_live(config: &Config) -> Result<LiveSource, StartError> {
     }
 }
 
-/// What the live source says about its plan when the plan is not simply the subscription's
-/// level (the subscription could not be read, or its level is unknown), e.g. `HOBBYIST
-/// (assumed: subscription unreadable)`. The one place that asks: the live source reports it in
-/// its label; a `LiveSource::plan_note()` wires in here.
-fn plan_note(source: &LiveSource) -> Option<String> {
-    let plan = source.label().plan?;
-    let lower = plan.to_ascii_lowercase();
-    (lower.contains("assumed") || lower.contains("unknown")).then(|| {
-        format!(
-            "the CoinGlass plan is not confirmed by the subscription: {plan}; \
-             perpwatch keeps to that plan's limits"
-        )
-    })
+/// Why the plan in use is not the one the subscription reports, when it is not: the
+/// subscription call failed at start (not a refused key), so the plan is the configured or an
+/// assumed one. The one place that asks, so that the live source's own account (its label
+/// saying "assumed", or a `LiveSource::plan_note()`) wires in here.
+fn plan_note(source: &LiveSource, config: &Config) -> Option<String> {
+    let plan = source.plan();
+    let label = source.label().plan.unwrap_or_default();
+    let lower = label.to_ascii_lowercase();
+    if lower.contains("assumed") || lower.contains("unknown") {
+        return Some(format!(
+            "the CoinGlass plan is not confirmed by the subscription: {label}; perpwatch keeps \
+             to that plan's limits"
+        ));
+    }
+    // Every CoinGlass answer carries the rate-limit headers: none seen during start-up means the
+    // subscription call got no answer.
+    if source.client().limiter().server_used().is_some() {
+        return None;
+    }
+    let which = if config.plan.is_some() {
+        "the configured"
+    } else {
+        "an assumed"
+    };
+    Some(format!(
+        "could not read the CoinGlass subscription at start (no answer from {}): using {which} \
+         plan, {plan}, not confirmed by CoinGlass; perpwatch keeps to its limits",
+        config.base_url
+    ))
 }
 
 /// A source ready to poll, and the poll interval its schedule settled on.
@@ -127,7 +143,7 @@ struct Started<S> {
 /// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
 async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     let mut source = connect_live(&config).await?;
-    if let Some(note) = plan_note(&source) {
+    if let Some(note) = plan_note(&source, &config) {
         // Headless: on stderr with the log; dashboard: the log file, and the top bar's label.
         tracing::warn!("{note}");
     }

@@ -89,6 +89,11 @@ async fn live_once_json_against_the_mock() {
     let ids = signal_ids(eth);
     assert!(ids.contains(&"funding_extreme_short"), "{ids:?}");
 
+    // The plan came from the subscription: no note that it is assumed.
+    assert!(
+        !stderr.contains("could not read the CoinGlass subscription"),
+        "{stderr}"
+    );
     // The key appears nowhere.
     assert!(!stdout.contains(TEST_KEY) && !stderr.contains(TEST_KEY));
     assert!(!sb.logs().contains(TEST_KEY));
@@ -314,6 +319,10 @@ async fn once_against_a_closed_port_exits_6_within_35_s_and_names_the_cause() {
     assert!(
         stderr.to_lowercase().contains("connection refused"),
         "the cause is named: {stderr}"
+    );
+    assert!(
+        stderr.contains("could not read the CoinGlass subscription at start"),
+        "the assumed plan is said, not shown as fact: {stderr}"
     );
     assert!(!stdout.contains(TEST_KEY) && !stderr.contains(TEST_KEY));
     assert!(!sb.logs().contains(TEST_KEY));
