@@ -1,21 +1,37 @@
 //! Wiring: picks the source (live or demo), starts the monitor task and the frontend, maps how
 //! they end to the documented exit codes.
+//!
+//! The frontend starts first and the source connects inside the monitor's task, so that the
+//! dashboard says `connecting…` at once, a shutdown signal during start-up is a clean exit, and
+//! `--once` keeps its deadline while connecting too.
 
 use crate::alerts;
 use crate::config::Config;
 use crate::exit;
 use crate::headless::{self, HeadlessExit};
+use crate::model::{GapReason, SourceKind};
 use crate::monitor::{self, Command, MonitorExit, MonitorOptions, ThresholdBook, Update};
-use crate::source::coinglass::{ApiError, ClientOptions, LiveConfig, LiveSource};
+use crate::source::coinglass::{
+    plan_schedule, ApiError, ClientOptions, CoinGlassClient, LiveConfig, LiveSource, Plan,
+    ScheduleInput,
+};
 use crate::source::demo::DemoSource;
-use crate::source::Source;
+use crate::source::{Source, SourceLabel};
+use std::future::Future;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// How long shutdown (`--once`, SIGINT/SIGTERM) starts sends of unsent alerts (SIGTERM exits
 /// within 2 s when none is in flight). A send in flight then is finished within its request
 /// timeout and recorded (`alerts::worst_case_shutdown`); the rest stays in the outbox.
 pub const ALERT_FLUSH: std::time::Duration = std::time::Duration::from_millis(1200);
+
+/// How long the frontend waits for the monitor's own account of how it ended (a fatal error,
+/// `--once` done) before it stops it.
+const MONITOR_SETTLE: Duration = Duration::from_secs(2);
 
 /// Says something the user must read, exactly once: in headless mode the log already goes to
 /// stderr; with the dashboard (not started yet, or already restored) it goes to the log file and
@@ -52,45 +68,86 @@ fn live_config(config: &Config, key: secrecy::SecretString) -> LiveConfig {
     }
 }
 
-/// Connects to CoinGlass, or says why not with the exit code to use.
-async fn connect_live(config: &Config) -> Result<LiveSource, (u8, String)> {
-    let Some(key) = config.api_key.clone() else {
-        return Err((exit::USAGE, "no COINGLASS_API_KEY is set".into()));
-    };
-    match LiveSource::connect(live_config(config, key)).await {
-        Ok(source) => Ok(source),
-        Err(e @ ApiError::Unauthorized { .. }) => Err((
-            exit::KEY_REFUSED,
-            format!(
-                "{e}. Check COINGLASS_API_KEY: it may be invalid or expired \
-                 (without a key perpwatch runs the demo market)."
-            ),
-        )),
-        Err(e) => Err((
-            exit::FAILURE,
-            format!("cannot start the CoinGlass client: {e}"),
-        )),
+/// Why the source could not start, and the exit code that says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StartError {
+    code: u8,
+    msg: String,
+}
+
+/// A refused key, in the words every command uses.
+fn key_refused(e: &ApiError) -> StartError {
+    StartError {
+        code: exit::KEY_REFUSED,
+        msg: format!(
+            "{e}. Check COINGLASS_API_KEY: it may be invalid or expired \
+             (without a key perpwatch runs the demo market)."
+        ),
     }
 }
 
-/// `perpwatch` / `perpwatch --no-ui`: runs the monitor and a frontend until quit.
-pub async fn run(config: Config) -> ExitCode {
-    let thresholds = threshold_book(&config);
-    let mut poll_interval = config.poll_interval;
-    if config.is_demo() {
-        if config.api_key.is_none() && !config.mode.demo {
-            tracing::info!("no COINGLASS_API_KEY set: running the DEMO market (simulated data)");
-        }
-        let source = DemoSource::new(config.symbols.clone(), config.mode.demo_speed);
-        return drive(source, &config, poll_interval, thresholds).await;
-    }
-    let mut source = match connect_live(&config).await {
-        Ok(s) => s,
-        Err((code, msg)) => {
-            tell_user(&config, &msg);
-            return ExitCode::from(code);
-        }
+/// Connects to CoinGlass, or says why not with the exit code to use.
+async fn connect_live(config: &Config) -> Result<LiveSource, StartError> {
+    let Some(key) = config.api_key.clone() else {
+        return Err(StartError {
+            code: exit::USAGE,
+            msg: "no COINGLASS_API_KEY is set".into(),
+        });
     };
+    match LiveSource::connect(live_config(config, key)).await {
+        Ok(source) => Ok(source),
+        Err(e @ ApiError::Unauthorized { .. }) => Err(key_refused(&e)),
+        Err(e) => Err(StartError {
+            code: exit::FAILURE,
+            msg: format!("cannot start the CoinGlass client: {e}"),
+        }),
+    }
+}
+
+/// Why the plan in use is not the one the subscription reports, when it is not: the
+/// subscription call failed at start (not a refused key), so the plan is the configured or an
+/// assumed one. The one place that asks, so that the live source's own account (its label
+/// saying "assumed", or a `LiveSource::plan_note()`) wires in here.
+fn plan_note(source: &LiveSource, config: &Config) -> Option<String> {
+    let plan = source.plan();
+    let label = source.label().plan.unwrap_or_default();
+    let lower = label.to_ascii_lowercase();
+    if lower.contains("assumed") || lower.contains("unknown") {
+        return Some(format!(
+            "the CoinGlass plan is not confirmed by the subscription: {label}; perpwatch keeps \
+             to that plan's limits"
+        ));
+    }
+    // Every CoinGlass answer carries the rate-limit headers: none seen during start-up means the
+    // subscription call got no answer.
+    if source.client().limiter().server_used().is_some() {
+        return None;
+    }
+    let which = if config.plan.is_some() {
+        "the configured"
+    } else {
+        "an assumed"
+    };
+    Some(format!(
+        "could not read the CoinGlass subscription at start (no answer from {}): using {which} \
+         plan, {plan}, not confirmed by CoinGlass; perpwatch keeps to its limits",
+        config.base_url
+    ))
+}
+
+/// A source ready to poll, and the poll interval its schedule settled on.
+struct Started<S> {
+    source: S,
+    poll_interval: Duration,
+}
+
+/// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
+async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
+    let mut source = connect_live(&config).await?;
+    if let Some(note) = plan_note(&source, &config) {
+        // Headless: on stderr with the log; dashboard: the log file, and the top bar's label.
+        tracing::warn!("{note}");
+    }
     let schedule = source.schedule();
     if let Some(requested) = schedule.stretched_from {
         let msg = format!(
@@ -104,23 +161,83 @@ pub async fn run(config: Config) -> ExitCode {
         if !config.mode.ui {
             eprintln!("perpwatch: {msg}");
         }
-    } else {
-        tracing::info!(plan = %source.plan(), "{}", schedule.explanation);
     }
-    poll_interval = schedule.poll_interval;
+    // Otherwise the schedule is in the live source's own "ready" line: not said twice.
+    let poll_interval = schedule.poll_interval;
     for (coin, prices) in crate::store::recent_live_prices(&config.data_dir, &source.symbols()) {
         source.seed_prices(&coin, &prices);
     }
-    drive(source, &config, poll_interval, thresholds).await
+    Ok(Started {
+        source,
+        poll_interval,
+    })
 }
 
-/// Starts the monitor task for `source` and runs the frontend on this task.
-async fn drive<S: Source + 'static>(
-    source: S,
+/// `perpwatch` / `perpwatch --no-ui`: runs the monitor and a frontend until quit.
+pub async fn run(config: Config) -> ExitCode {
+    // From here on SIGINT/SIGTERM end the run cleanly (exit 0), also while connecting.
+    let shutdown = shutdown_signal();
+    // `--once` ends within the poll interval and never after ONCE_DEADLINE, connecting included.
+    let run_deadline = config
+        .mode
+        .once
+        .then(|| Instant::now() + config.poll_interval.min(monitor::ONCE_DEADLINE));
+    let thresholds = threshold_book(&config);
+    if config.is_demo() {
+        if config.api_key.is_none() && !config.mode.demo {
+            tracing::info!("no COINGLASS_API_KEY set: running the DEMO market (simulated data)");
+        }
+        let started = Started {
+            source: DemoSource::new(config.symbols.clone(), config.mode.demo_speed),
+            poll_interval: config.poll_interval,
+        };
+        let label = SourceLabel {
+            kind: SourceKind::Demo,
+            plan: None,
+        };
+        let start = async move { Ok(started) };
+        return drive(start, label, &config, thresholds, run_deadline, shutdown).await;
+    }
+    let label = SourceLabel {
+        kind: SourceKind::Live,
+        plan: None,
+    };
+    let start = start_live(config.clone());
+    drive(start, label, &config, thresholds, run_deadline, shutdown).await
+}
+
+/// How the frontend ended.
+#[derive(Debug)]
+enum FrontendEnd {
+    /// The user quit, or a shutdown signal arrived.
+    Stopped,
+    /// The monitor finished (`--once`) and the frontend has shown everything.
+    MonitorDone,
+    /// The monitor sent a fatal update.
+    Fatal(String),
+}
+
+/// How the monitor's task ended.
+#[derive(Debug)]
+enum Ended {
+    Monitor(MonitorExit),
+    StartFailed(StartError),
+    Crashed(String),
+}
+
+/// Starts the frontend at once and the source (then the monitor) in a task beside it.
+async fn drive<S, F>(
+    start: F,
+    label: SourceLabel,
     config: &Config,
-    poll_interval: std::time::Duration,
     thresholds: ThresholdBook,
-) -> ExitCode {
+    run_deadline: Option<Instant>,
+    shutdown: impl Future<Output = ()>,
+) -> ExitCode
+where
+    S: Source + 'static,
+    F: Future<Output = Result<Started<S>, StartError>> + Send + 'static,
+{
     let (update_tx, update_rx) = mpsc::channel::<Update>(64);
     let (command_tx, command_rx) = mpsc::channel::<Command>(8);
     // The alerter (None without a sink). Its `state` receiver is what the status bar shows.
@@ -139,11 +256,11 @@ async fn drive<S: Source + 'static>(
     if alerter.is_none() {
         tracing::info!("alerts off: no TELEGRAM_BOT_TOKEN/TELEGRAM_CHAT_ID or WEBHOOK_URL set");
     }
-    let history = start_history(config, source.label().kind, &update_tx);
+    let history = start_history(config, label.kind, &update_tx);
     // Service mode: /metrics and /healthz (metrics_addr), systemd notify (NOTIFY_SOCKET).
     let service_opts = crate::service::ServiceOptions {
         metrics_addr: config.metrics_addr,
-        poll_interval,
+        poll_interval: config.poll_interval,
     };
     let service = match crate::service::start(service_opts).await {
         Ok(s) => s,
@@ -153,7 +270,7 @@ async fn drive<S: Source + 'static>(
         }
     };
     let opts = MonitorOptions {
-        poll_interval,
+        poll_interval: config.poll_interval,
         once: config.mode.once,
         thresholds,
         report_taps: history
@@ -162,30 +279,51 @@ async fn drive<S: Source + 'static>(
             .chain(alerter.iter().map(|a| a.tap.clone()))
             .chain(service.iter().map(|s| s.tap()))
             .collect(),
+        symbols: config.symbols.clone(),
+        run_deadline,
     };
-    let monitor = supervise(source, opts, update_tx, command_rx);
+    let mut monitor = supervise(start, label, opts, update_tx, command_rx);
     let frontend = if config.mode.ui {
         let sink_state = alerter
             .as_ref()
             .map(|a| a.state.clone())
             .unwrap_or_else(crate::alerts::off_state);
-        crate::ui::run(update_rx, command_tx, sink_state, shutdown_signal())
+        crate::ui::run(update_rx, command_tx, sink_state, shutdown)
             .await
             .map(|exit| match exit {
-                crate::ui::UiExit::Quit => None,
-                crate::ui::UiExit::Fatal(msg) => Some(msg),
+                crate::ui::UiExit::Quit => FrontendEnd::Stopped,
+                crate::ui::UiExit::Fatal(msg) => FrontendEnd::Fatal(msg),
             })
     } else {
-        let result = headless::run(update_rx, config.mode.json, shutdown_signal()).await;
+        let result = headless::run(update_rx, config.mode.json, shutdown).await;
         drop(command_tx);
         result.map(|exit| match exit {
-            HeadlessExit::Done => None,
-            HeadlessExit::Fatal(msg) => Some(msg),
+            HeadlessExit::Done => FrontendEnd::MonitorDone,
+            HeadlessExit::Stopped => FrontendEnd::Stopped,
+            HeadlessExit::Fatal(msg) => FrontendEnd::Fatal(msg),
         })
     };
-    // The frontend is done (quit, signal, --once, fatal): stop polling, flush what alerts can go.
-    monitor.abort();
-    let monitor_exit = monitor.await.ok();
+    // The frontend is done. If the monitor ended first, hear how; otherwise (quit, signal) stop
+    // it. Then flush what alerts can go.
+    let settled = if matches!(
+        frontend,
+        Ok(FrontendEnd::MonitorDone) | Ok(FrontendEnd::Fatal(_))
+    ) {
+        tokio::time::timeout(MONITOR_SETTLE, &mut monitor)
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let joined = match settled {
+        Some(joined) => joined,
+        None => {
+            monitor.abort();
+            monitor.await
+        }
+    };
+    // Aborted (stopped on purpose) reads as done.
+    let ended = joined.unwrap_or(Ended::Monitor(MonitorExit::Done));
     // Flush alerts and the last stored cycles side by side, bounded so that SIGTERM still exits
     // within 2 s.
     let flush_alerts = async {
@@ -199,27 +337,38 @@ async fn drive<S: Source + 'static>(
         }
     };
     tokio::join!(flush_alerts, flush_history);
-    if let Some(Err(crash)) = &monitor_exit {
-        tell_user(config, crash);
-        return ExitCode::from(exit::FAILURE);
-    }
-    match frontend {
-        Ok(Some(msg)) => {
-            tell_user(config, &msg);
-            ExitCode::from(exit::KEY_REFUSED)
+    exit_code(config, frontend, ended)
+}
+
+/// Maps how the frontend and the monitor ended to the exit code, saying why once.
+fn exit_code(config: &Config, frontend: std::io::Result<FrontendEnd>, ended: Ended) -> ExitCode {
+    let code = match (frontend, ended) {
+        (_, Ended::Crashed(crash)) => {
+            tell_user(config, &crash);
+            exit::FAILURE
         }
-        Ok(None) => match monitor_exit {
-            Some(Ok(MonitorExit::Fatal(msg))) => {
-                tell_user(config, &msg);
-                ExitCode::from(exit::KEY_REFUSED)
-            }
-            _ => ExitCode::from(exit::OK),
-        },
-        Err(e) => {
+        (Err(e), _) => {
             tell_user(config, &format!("cannot write output: {e}"));
-            ExitCode::from(exit::FAILURE)
+            exit::FAILURE
         }
-    }
+        (_, Ended::StartFailed(e)) => {
+            tell_user(config, &e.msg);
+            e.code
+        }
+        (_, Ended::Monitor(MonitorExit::Fatal(msg))) | (Ok(FrontendEnd::Fatal(msg)), _) => {
+            tell_user(config, &msg);
+            exit::KEY_REFUSED
+        }
+        (_, Ended::Monitor(MonitorExit::NoData(cause))) => {
+            tell_user(config, &format!("no data: {cause}"));
+            exit::NO_DATA
+        }
+        (
+            Ok(FrontendEnd::Stopped | FrontendEnd::MonitorDone),
+            Ended::Monitor(MonitorExit::Done),
+        ) => exit::OK,
+    };
+    ExitCode::from(code)
 }
 
 /// Starts the history store's writer (a report tap) and sends the dashboard its stored
@@ -242,16 +391,60 @@ fn start_history(
         .ok()
 }
 
-/// Runs the monitor in its own task and turns a panic into a fatal update, so that a crashed
-/// worker stops the frontend (and restores the terminal) instead of leaving a frozen screen.
-fn supervise<S: Source + 'static>(
-    source: S,
-    opts: MonitorOptions,
+/// Starts the source and then runs the monitor in their own task, and turns a panic into a
+/// fatal update, so that a crashed worker stops the frontend (and restores the terminal) instead
+/// of leaving a frozen screen.
+///
+/// With a run deadline (`--once`) start-up counts against it: a source that cannot start in time
+/// ends the run with a cycle of absent rows (exit code 6) instead of hanging.
+fn supervise<S, F>(
+    start: F,
+    label: SourceLabel,
+    mut opts: MonitorOptions,
     updates: mpsc::Sender<Update>,
     commands: mpsc::Receiver<Command>,
-) -> tokio::task::JoinHandle<Result<MonitorExit, String>> {
+) -> tokio::task::JoinHandle<Ended>
+where
+    S: Source + 'static,
+    F: Future<Output = Result<Started<S>, StartError>> + Send + 'static,
+{
     let crash_tx = updates.clone();
-    let worker = tokio::spawn(monitor::run(source, opts, updates, commands));
+    let worker = tokio::spawn(async move {
+        let started_at = chrono::Utc::now();
+        let begun = Instant::now();
+        let started = match opts.run_deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, start).await {
+                Ok(started) => started,
+                Err(_) => {
+                    let secs = deadline.saturating_duration_since(begun).as_secs();
+                    let why = format!("no answer while connecting (timed out after {secs} s)");
+                    let reason = GapReason::FetchFailed(why);
+                    let report = monitor::unanswered_cycle(1, started_at, label, &opts, reason);
+                    let cause = report.no_data().unwrap_or_default();
+                    for e in &report.errors {
+                        tracing::warn!(cycle = 1, "{e}");
+                    }
+                    let _ = updates.send(Update::Cycle(Arc::new(report))).await;
+                    return Ended::Monitor(MonitorExit::NoData(cause));
+                }
+            },
+            None => start.await,
+        };
+        match started {
+            Ok(Started {
+                source,
+                poll_interval,
+            }) => {
+                opts.poll_interval = poll_interval;
+                Ended::Monitor(monitor::run(source, opts, updates, commands).await)
+            }
+            Err(e) => {
+                // Stops the frontend; the exit code and the message come from `Ended`.
+                let _ = updates.send(Update::Fatal(e.msg.clone())).await;
+                Ended::StartFailed(e)
+            }
+        }
+    });
     tokio::spawn(async move {
         // Aborting the supervisor must also stop the worker.
         struct AbortOnDrop(tokio::task::AbortHandle);
@@ -262,87 +455,236 @@ fn supervise<S: Source + 'static>(
         }
         let _guard = AbortOnDrop(worker.abort_handle());
         match worker.await {
-            Ok(exit) => Ok(exit),
+            Ok(ended) => ended,
             Err(e) => {
                 let msg = format!("the monitor task crashed: {e}");
                 let _ = crash_tx.send(Update::Fatal(msg.clone())).await;
-                Err(msg)
+                Ended::Crashed(msg)
             }
         }
     })
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called (not when it
+/// is first polled), so call it before anything slow: from then on a signal is a clean exit.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                (Ok(mut one), Err(_)) | (Err(_), Ok(mut one)) => {
+                    one.recv().await;
+                }
+                (Err(_), Err(_)) => {
+                    let _ = tokio::signal::ctrl_c().await;
                 }
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            tracing::info!("shutdown requested");
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutdown requested");
+        }
     }
-    tracing::info!("shutdown requested");
+}
+
+/// What `check` learnt from CoinGlass.
+struct ApiFindings {
+    /// `  plan:            …` lines for stdout.
+    lines: Vec<String>,
+    /// Things the user must know (an assumed plan), for stderr.
+    warnings: Vec<String>,
+}
+
+/// Reads the key's subscription (one request) and plans the schedule the monitor would run.
+async fn probe_api(config: &Config, key: secrecy::SecretString) -> Result<ApiFindings, StartError> {
+    let client = CoinGlassClient::new(config.base_url.clone(), key, ClientOptions::default())
+        .map_err(|e| StartError {
+            code: exit::FAILURE,
+            msg: format!("cannot start the CoinGlass client: {e}"),
+        })?;
+    let sub = match client.subscription().await {
+        Ok(sub) => sub,
+        Err(e) if e.is_fatal() => return Err(key_refused(&e)),
+        Err(e) => {
+            return Err(StartError {
+                code: exit::NO_DATA,
+                msg: format!("cannot reach CoinGlass at {}: {e}", config.base_url),
+            })
+        }
+    };
+    if sub.expired == Some(true) {
+        let when = sub
+            .expire_time
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| format!(" on {}", t.format("%Y-%m-%d")))
+            .unwrap_or_default();
+        return Err(StartError {
+            code: exit::KEY_REFUSED,
+            msg: format!(
+                "the CoinGlass subscription of this key expired{when}. Check COINGLASS_API_KEY."
+            ),
+        });
+    }
+    let mut warnings = Vec::new();
+    let reported = sub.level.as_deref().map(Plan::parse);
+    let (plan, how) = match (config.plan, reported) {
+        (Some(p), Some(Ok(r))) if r != p => (
+            p,
+            format!("the configured plan; the subscription reports {r}"),
+        ),
+        (Some(p), _) => (p, "the configured plan".to_string()),
+        (None, Some(Ok(p))) => (p, "as the subscription reports".to_string()),
+        (None, Some(Err(e))) => {
+            warnings.push(format!(
+                "{e}: assuming HOBBYIST, the most conservative limits (set `plan` to override)"
+            ));
+            (
+                Plan::Hobbyist,
+                "ASSUMED: the level is not understood".to_string(),
+            )
+        }
+        (None, None) => {
+            warnings.push(
+                "the subscription reports no plan level: assuming HOBBYIST, the most \
+                 conservative limits (set `plan` to override)"
+                    .to_string(),
+            );
+            (Plan::Hobbyist, "ASSUMED: no level reported".to_string())
+        }
+    };
+    client.limiter().set_plan_limit(plan.requests_per_minute());
+    let mut coins: Vec<String> = Vec::new();
+    for s in &config.symbols {
+        let coin = s.trim().to_ascii_uppercase();
+        if !coin.is_empty() && !coins.contains(&coin) {
+            coins.push(coin);
+        }
+    }
+    let limit = client.limiter().limit();
+    let mut input = ScheduleInput::for_plan(plan, coins.len(), config.poll_interval);
+    input.limit_per_minute = limit;
+    let s = plan_schedule(input);
+    let mut lines = vec![
+        format!("  API key:         accepted by {}", config.base_url),
+        format!("  plan:            {plan} ({how})"),
+        format!("  limit:           {limit} requests/minute"),
+        format!(
+            "  one cycle costs: {:.1} requests per symbol on average, {:.1} requests/minute in all",
+            s.est_requests_per_symbol_per_cycle, s.est_requests_per_minute
+        ),
+        format!("  schedule:        {}", s.explanation),
+    ];
+    if let Some(requested) = s.stretched_from {
+        lines.push(format!(
+            "  note:            the interval was stretched from {}s to {}s to fit the plan",
+            requested.as_secs(),
+            s.poll_interval.as_secs()
+        ));
+    }
+    Ok(ApiFindings { lines, warnings })
 }
 
 /// `perpwatch check`: validates the configuration (already done by loading it) and, with a key,
-/// prints the plan, the per-minute limit and the requests one cycle costs.
+/// asks CoinGlass (one request) and prints what it found: the plan, the per-minute limit and the
+/// requests one cycle costs. It vouches only for what it saw: if CoinGlass cannot be reached it
+/// says so and exits 6; a refused key exits 3.
 pub async fn check(config: Config) -> ExitCode {
-    println!("configuration ok");
+    let mut lines = Vec::new();
     match &config.config_path {
-        Some(p) => println!("  config file:     {}", p.display()),
-        None => println!("  config file:     none (defaults, .env, environment, flags)"),
+        Some(p) => lines.push(format!("  config file:     {}", p.display())),
+        None => lines.push("  config file:     none (defaults, .env, environment, flags)".into()),
     }
-    println!("  symbols:         {}", config.symbols.join(", "));
-    println!("  poll interval:   {}s", config.poll_interval.as_secs());
-    println!(
+    lines.push(format!("  symbols:         {}", config.symbols.join(", ")));
+    lines.push(format!(
+        "  poll interval:   {}s",
+        config.poll_interval.as_secs()
+    ));
+    lines.push(format!(
         "  reference pair:  {} <COIN>{}",
         config.reference_exchange, config.reference_quote
-    );
-    println!("  data dir:        {}", config.data_dir.display());
-    if config.api_key.is_none() {
-        println!("  API key:         not set: perpwatch runs the DEMO market (simulated, offline)");
+    ));
+    lines.push(format!("  data dir:        {}", config.data_dir.display()));
+    let print = |head: &str, lines: &[String]| {
+        println!("{head}");
+        for l in lines {
+            println!("{l}");
+        }
+    };
+    let Some(key) = config.api_key.clone() else {
+        lines.push(
+            "  API key:         not set: nothing to check against CoinGlass; perpwatch runs the \
+             DEMO market (simulated, offline)"
+                .into(),
+        );
+        print("configuration ok", &lines);
         return ExitCode::from(exit::OK);
-    }
+    };
     if config.mode.demo {
-        println!("  API key:         set, but --demo asks for the DEMO market");
+        lines.push(
+            "  demo:            --demo asks for the DEMO market; the key is checked anyway".into(),
+        );
     }
-    match connect_live(&config).await {
-        Ok(source) => {
-            let s = source.schedule();
-            let stats = source.request_stats();
-            println!("  plan:            {}", source.plan());
-            if let Some(limit) = stats.limit_per_minute {
-                println!("  limit:           {limit} requests/minute");
-            }
-            println!(
-                "  one cycle costs: {:.1} requests per symbol on average, {:.1} requests/minute in all",
-                s.est_requests_per_symbol_per_cycle, s.est_requests_per_minute
-            );
-            println!("  schedule:        {}", s.explanation);
-            if let Some(requested) = s.stretched_from {
-                println!(
-                    "  note:            the interval was stretched from {}s to {}s to fit the plan",
-                    requested.as_secs(),
-                    s.poll_interval.as_secs()
-                );
+    let probe = tokio::time::timeout(monitor::ONCE_DEADLINE, probe_api(&config, key))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StartError {
+                code: exit::NO_DATA,
+                msg: format!(
+                    "cannot reach CoinGlass at {}: no answer within {} s",
+                    config.base_url,
+                    monitor::ONCE_DEADLINE.as_secs()
+                ),
+            })
+        });
+    match probe {
+        Ok(found) => {
+            lines.extend(found.lines);
+            print("configuration ok", &lines);
+            for w in &found.warnings {
+                tracing::warn!("{w}");
+                eprintln!("perpwatch: {w}");
             }
             ExitCode::from(exit::OK)
         }
-        Err((code, msg)) => {
-            eprintln!("perpwatch: {msg}");
-            ExitCode::from(code)
+        Err(e) => {
+            let head = match e.code {
+                exit::KEY_REFUSED => "configuration valid, but CoinGlass REFUSED the API key",
+                exit::NO_DATA => {
+                    "configuration valid, but CoinGlass could NOT be reached: the key, the plan \
+                     and the limit are unchecked"
+                }
+                _ => "configuration valid, but the CoinGlass client could not start",
+            };
+            lines.push(format!(
+                "  API key:         set, not confirmed ({})",
+                match e.code {
+                    exit::KEY_REFUSED => "refused",
+                    exit::NO_DATA => "unreachable",
+                    _ => "client error",
+                }
+            ));
+            print(head, &lines);
+            tracing::error!("{}", e.msg);
+            let prefix = if e.code == exit::NO_DATA {
+                "no data: "
+            } else {
+                ""
+            };
+            eprintln!("perpwatch: {prefix}{}", e.msg);
+            ExitCode::from(e.code)
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `--no-ui` output: one line per symbol per cycle on stdout, human text or JSON lines.
 //! Absent values print as `n/a` (text) or `null` (JSON), never as zero.
+//! A long cycle's progress goes to stderr (`first cycle: 120 of 245 requests`), at most every
+//! [`PROGRESS_EVERY`]; stdout carries only the cycle lines.
 
 use crate::format::{share_pct_or_na, signed_pct_or_na, usd};
 use crate::model::SourceKind;
@@ -77,10 +79,57 @@ pub(crate) fn write_cycle(
 /// How the headless frontend ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum HeadlessExit {
-    /// The monitor finished (`--once`) or a shutdown signal arrived.
+    /// The monitor finished (`--once`).
     Done,
-    /// The source refused to go on (API key refused).
+    /// A shutdown signal arrived.
+    Stopped,
+    /// The source refused to go on (API key refused, or it could not start).
     Fatal(String),
+}
+
+/// A long cycle's progress says so at most this often on stderr, and not before the cycle has
+/// run this long (a quick cycle prints nothing).
+pub(crate) const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Decides when a progress line is due: not in a cycle's first [`PROGRESS_EVERY`], then at most
+/// once per [`PROGRESS_EVERY`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProgressLines {
+    cycle: u64,
+    since: Option<tokio::time::Instant>,
+    last: Option<tokio::time::Instant>,
+}
+
+impl ProgressLines {
+    /// A cycle began at `at`.
+    pub(crate) fn cycle_started(&mut self, cycle: u64, at: tokio::time::Instant) {
+        *self = ProgressLines {
+            cycle,
+            since: Some(at),
+            last: None,
+        };
+    }
+
+    /// The line to print for progress `done`/`total` of `cycle` at `now`, if one is due.
+    pub(crate) fn line(
+        &mut self,
+        cycle: u64,
+        done: u32,
+        total: u32,
+        now: tokio::time::Instant,
+    ) -> Option<String> {
+        if cycle != self.cycle || self.since.is_none() {
+            // Progress of a cycle whose start we did not see: count from now.
+            self.cycle_started(cycle, now);
+        }
+        let since = self.since?;
+        let quiet_since = self.last.unwrap_or(since);
+        if total == 0 || now.saturating_duration_since(quiet_since) < PROGRESS_EVERY {
+            return None;
+        }
+        self.last = Some(now);
+        Some(crate::monitor::progress_text(cycle, done, total))
+    }
 }
 
 /// Consumes updates until the monitor ends, a fatal error, or `shutdown` resolves.
@@ -91,11 +140,21 @@ pub(crate) async fn run(
 ) -> std::io::Result<HeadlessExit> {
     tokio::pin!(shutdown);
     let stdout = std::io::stdout();
+    let mut progress = ProgressLines::default();
     loop {
         tokio::select! {
-            _ = &mut shutdown => return Ok(HeadlessExit::Done),
+            _ = &mut shutdown => return Ok(HeadlessExit::Stopped),
             update = updates.recv() => match update {
                 None => return Ok(HeadlessExit::Done),
+                Some(Update::CycleStarted { cycle, .. }) => {
+                    progress.cycle_started(cycle, tokio::time::Instant::now());
+                }
+                Some(Update::Progress { cycle, done, total }) => {
+                    if let Some(line) = progress.line(cycle, done, total, tokio::time::Instant::now()) {
+                        // stderr, beside the log: stdout carries only the cycle lines.
+                        eprintln!("perpwatch: {line}");
+                    }
+                }
                 Some(Update::Cycle(report)) => {
                     let mut lock = stdout.lock();
                     match write_cycle(&mut lock, &report, json) {
@@ -107,10 +166,47 @@ pub(crate) async fn run(
                     }
                 }
                 Some(Update::Fatal(msg)) => return Ok(HeadlessExit::Fatal(msg)),
-                Some(Update::CycleStarted { .. })
-                | Some(Update::Paused(_))
-                | Some(Update::History(_)) => {}
+                Some(Update::Paused(_)) | Some(Update::History(_)) => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    #[test]
+    fn progress_lines_come_only_for_long_cycles_and_at_most_every_few_seconds() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut p = ProgressLines::default();
+        p.cycle_started(1, t0);
+        // A quick cycle prints nothing.
+        assert_eq!(p.line(1, 3, 245, at(1)), None);
+        assert_eq!(p.line(1, 30, 245, at(4)), None);
+        assert_eq!(
+            p.line(1, 40, 245, at(5)).as_deref(),
+            Some("first cycle: 40 of 245 requests")
+        );
+        // Not again for PROGRESS_EVERY.
+        assert_eq!(p.line(1, 41, 245, at(6)), None);
+        assert_eq!(p.line(1, 60, 245, at(9)), None);
+        assert_eq!(
+            p.line(1, 120, 245, at(10)).as_deref(),
+            Some("first cycle: 120 of 245 requests")
+        );
+        // A new cycle starts quiet again, and says its number.
+        p.cycle_started(2, at(700));
+        assert_eq!(p.line(2, 1, 9, at(701)), None);
+        assert_eq!(
+            p.line(2, 5, 9, at(706)).as_deref(),
+            Some("cycle 2: 5 of 9 requests")
+        );
+        // Progress without a total says nothing.
+        p.cycle_started(3, at(800));
+        assert_eq!(p.line(3, 0, 0, at(900)), None);
     }
 }

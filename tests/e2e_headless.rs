@@ -89,6 +89,11 @@ async fn live_once_json_against_the_mock() {
     let ids = signal_ids(eth);
     assert!(ids.contains(&"funding_extreme_short"), "{ids:?}");
 
+    // The plan came from the subscription: no note that it is assumed.
+    assert!(
+        !stderr.contains("could not read the CoinGlass subscription"),
+        "{stderr}"
+    );
     // The key appears nowhere.
     assert!(!stdout.contains(TEST_KEY) && !stderr.contains(TEST_KEY));
     assert!(!sb.logs().contains(TEST_KEY));
@@ -242,4 +247,322 @@ async fn too_many_symbols_for_the_plan_stretch_the_interval_and_say_so() {
         stdout.contains("12 symbols"),
         "the numbers are said: {stdout}"
     );
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    port
+}
+
+/// Runs `cmd` and says how long it took.
+async fn timed(cmd: std::process::Command) -> (std::process::Output, Duration) {
+    let started = std::time::Instant::now();
+    let out = run(cmd).await;
+    (out, started.elapsed())
+}
+
+/// Every line is one symbol with every metric null, in the order asked for.
+fn all_null_lines(stdout: &str, symbols: &[&str]) {
+    let lines = json_lines(stdout);
+    let names: Vec<&str> = lines
+        .iter()
+        .map(|l| l["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names, symbols,
+        "one line per symbol, still printed: {stdout}"
+    );
+    for l in &lines {
+        let metrics = l["metrics"].as_object().expect("metrics");
+        for (k, v) in metrics {
+            assert!(
+                v.is_null() || v.as_array().is_some_and(Vec::is_empty),
+                "{k} is {v}, not absent: {l}"
+            );
+        }
+        assert_eq!(l["level"], "NONE");
+        assert!(
+            l["stale"].as_array().is_some_and(|s| !s.is_empty()),
+            "absent with reasons: {l}"
+        );
+    }
+}
+
+/// The one `no data: …` line on stderr, naming the cause.
+fn no_data_line(stderr: &str) -> &str {
+    let said: Vec<&str> = stderr.lines().filter(|l| l.contains("no data: ")).collect();
+    assert_eq!(said.len(), 1, "said once: {stderr}");
+    said[0]
+}
+
+#[tokio::test]
+async fn once_against_a_closed_port_exits_6_within_35_s_and_names_the_cause() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", TEST_KEY)
+        .env(
+            "COINGLASS_BASE_URL",
+            format!("http://127.0.0.1:{}", closed_port()),
+        )
+        .args(["--no-ui", "--json", "--once", "--symbols", "BTC,ETH"]);
+    let (out, took) = timed(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "stderr: {stderr}");
+    eprintln!("perpwatch took {took:?}");
+    assert!(took < Duration::from_secs(35), "took {took:?}");
+    all_null_lines(&stdout, &["BTC", "ETH"]);
+    let line = no_data_line(&stderr);
+    assert!(line.contains("no data: "), "{line}");
+    assert!(
+        stderr.to_lowercase().contains("connection refused"),
+        "the cause is named: {stderr}"
+    );
+    assert!(
+        stderr.contains("could not read the CoinGlass subscription at start"),
+        "the assumed plan is said, not shown as fact: {stderr}"
+    );
+    assert!(!stdout.contains(TEST_KEY) && !stderr.contains(TEST_KEY));
+    assert!(!sb.logs().contains(TEST_KEY));
+}
+
+#[tokio::test]
+async fn once_with_every_market_endpoint_failing_with_http_500_exits_6() {
+    use wiremock::matchers::{header, method, path, path_regex};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/api/user/account/subscription"))
+        .and(header("CG-API-KEY", TEST_KEY))
+        .respond_with(common::ok(
+            serde_json::json!({"level": "HOBBYIST", "expire_time": 4102444800000u64, "expired": false}),
+        ))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path_regex("^/api/futures/"))
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("upstream down"))
+        .mount(&server)
+        .await;
+    let sb = Sandbox::new();
+    let mut cmd = sb.live_command(&server);
+    cmd.args([
+        "--no-ui",
+        "--json",
+        "--once",
+        "--symbols",
+        "BTC",
+        "--poll-interval",
+        "10s",
+    ]);
+    let (out, took) = timed(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "stderr: {stderr}");
+    eprintln!("perpwatch took {took:?} (HTTP 500)");
+    assert!(
+        took < Duration::from_secs(15),
+        "within the 10 s interval: {took:?}"
+    );
+    all_null_lines(&stdout, &["BTC"]);
+    let line = no_data_line(&stderr);
+    assert!(line.contains("HTTP 500"), "the cause is named: {line}");
+    assert!(!stderr.contains(TEST_KEY));
+}
+
+#[tokio::test]
+async fn once_against_a_hanging_server_exits_6_within_35_s() {
+    // Connections are taken (the kernel's backlog) and never answered.
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = hanging.local_addr().expect("addr").port();
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", TEST_KEY)
+        .env("COINGLASS_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .args(["--no-ui", "--json", "--once", "--symbols", "BTC,ETH"]);
+    let (out, took) = timed(cmd).await;
+    drop(hanging);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "stderr: {stderr}");
+    eprintln!("perpwatch took {took:?}");
+    assert!(took < Duration::from_secs(35), "took {took:?}");
+    all_null_lines(&stdout, &["BTC", "ETH"]);
+    let line = no_data_line(&stderr);
+    assert!(
+        line.contains("no answer") || line.contains("timed out"),
+        "says it waited in vain: {line}"
+    );
+    assert!(!stderr.contains(TEST_KEY));
+}
+
+#[tokio::test]
+async fn once_against_a_429_storm_exits_6_within_its_interval() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(
+            wiremock::ResponseTemplate::new(429)
+                .insert_header("API-KEY-MAX-LIMIT", "30")
+                .insert_header("API-KEY-USE-LIMIT", "30")
+                .set_body_json(serde_json::json!({"code": "429", "msg": "Too Many Requests"})),
+        )
+        .mount(&server)
+        .await;
+    let sb = Sandbox::new();
+    let mut cmd = sb.live_command(&server);
+    // The default interval's 30 s cap is shown against a closed port and a hanging server; here
+    // a 10 s interval is the cap.
+    cmd.args([
+        "--no-ui",
+        "--json",
+        "--once",
+        "--symbols",
+        "BTC,ETH",
+        "--poll-interval",
+        "10s",
+    ]);
+    let (out, took) = timed(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "stderr: {stderr}");
+    eprintln!("perpwatch took {took:?}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    all_null_lines(&stdout, &["BTC", "ETH"]);
+    no_data_line(&stderr);
+    assert!(!stderr.contains(TEST_KEY));
+}
+
+#[tokio::test]
+async fn check_offline_with_a_key_vouches_for_nothing() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.env("COINGLASS_API_KEY", "garbage-key-123")
+        .env(
+            "COINGLASS_BASE_URL",
+            format!("http://127.0.0.1:{}", closed_port()),
+        )
+        .arg("check");
+    let (out, took) = timed(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    eprintln!("perpwatch took {took:?}");
+    assert!(took < Duration::from_secs(35), "took {took:?}");
+    assert!(!stdout.contains("configuration ok"), "{stdout}");
+    assert!(!stdout.contains("plan:"), "no plan it never saw: {stdout}");
+    assert!(!stdout.contains("requests/minute"), "{stdout}");
+    assert!(stdout.contains("could NOT be reached"), "{stdout}");
+    assert!(stderr.contains("cannot reach CoinGlass"), "{stderr}");
+    assert!(!stdout.contains("garbage-key-123") && !stderr.contains("garbage-key-123"));
+}
+
+#[tokio::test]
+async fn check_with_a_refused_key_exits_3_and_an_unknown_level_is_said_on_stderr() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/api/user/account/subscription"))
+        .respond_with(common::envelope(
+            serde_json::json!({"code": "401", "msg": "API key invalid"}),
+        ))
+        .mount(&server)
+        .await;
+    let sb = Sandbox::new();
+    let mut cmd = sb.live_command(&server);
+    cmd.arg("check");
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
+    assert!(!stdout.contains("configuration ok"), "{stdout}");
+    assert!(stdout.contains("REFUSED"), "{stdout}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(!stdout.contains(TEST_KEY) && !stderr.contains(TEST_KEY));
+
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/api/user/account/subscription"))
+        .respond_with(common::ok(
+            serde_json::json!({"level": "PLATINUM", "expire_time": 4102444800000u64, "expired": false}),
+        ))
+        .mount(&server)
+        .await;
+    let mut cmd = sb.live_command(&server);
+    cmd.arg("check");
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "reached, key accepted: {stderr}"
+    );
+    assert!(stdout.contains("HOBBYIST (ASSUMED"), "{stdout}");
+    assert!(
+        stderr.contains("assuming HOBBYIST"),
+        "not only in the log: {stderr}"
+    );
+    assert!(stderr.contains("PLATINUM"), "{stderr}");
+}
+
+/// Waits (at most 20 s) until `server` has received a request that `matches`.
+async fn received(
+    server: &wiremock::MockServer,
+    what: &str,
+    matches: impl Fn(&wiremock::Request) -> bool,
+) {
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let requests = server.received_requests().await.unwrap_or_default();
+        if requests.iter().any(&matches) {
+            return;
+        }
+        assert!(std::time::Instant::now() < until, "no {what} arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_while_connecting_or_in_the_first_cycle_exits_0() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(common::ok(serde_json::json!([])).set_delay(Duration::from_secs(600)))
+        .mount(&server)
+        .await;
+    let sb = Sandbox::new();
+    // While connecting: the subscription call hangs.
+    let mut cmd = sb.live_command(&server);
+    cmd.args(["--no-ui", "--symbols", "BTC"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    received(&server, "the subscription call", |q| {
+        q.url.path() == "/api/user/account/subscription"
+    })
+    .await;
+    let (status, took) = common::terminate(&mut child);
+    assert_eq!(status.code(), Some(0), "a clean exit, not 143");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+
+    // During the first cycle: the subscription answers, the market hangs.
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/api/user/account/subscription"))
+        .respond_with(common::ok(
+            serde_json::json!({"level": "HOBBYIST", "expire_time": 4102444800000u64, "expired": false}),
+        ))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(common::ok(serde_json::json!([])).set_delay(Duration::from_secs(600)))
+        .mount(&server)
+        .await;
+    let mut cmd = sb.live_command(&server);
+    cmd.args(["--no-ui", "--symbols", "BTC"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    received(&server, "a market request", |q| {
+        q.url.path().starts_with("/api/futures/")
+    })
+    .await;
+    let (status, took) = common::terminate(&mut child);
+    assert_eq!(status.code(), Some(0), "a clean exit, not 143");
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }

@@ -178,3 +178,97 @@ fn dashboard_in_tmux_navigates_helps_and_quits() {
     };
     assert_eq!(code.trim(), "EXIT=0");
 }
+
+/// Waits for `exit_file` to hold the exit line (`EXIT=<code>`), at most 5 s after `q`.
+fn exit_line(tmux: &Tmux, exit_file: &Path) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(exit_file) {
+            if !text.trim().is_empty() {
+                return text.trim().to_string();
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "perpwatch did not exit after q; the screen shows:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_dead_source_is_unmistakable_on_the_dashboard() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not on PATH (CI installs it); the dashboard was not exercised");
+        return;
+    }
+    // Nothing listens on this port: every request is refused.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path();
+    let exit_file: PathBuf = home.join("exit-code");
+    let script = format!(
+        "cd {home} && env HOME={home} XDG_CONFIG_HOME={config} XDG_DATA_HOME={xdg_data} \
+         PERPWATCH_DATA_DIR={data} COINGLASS_API_KEY=cg-tui-test-key \
+         COINGLASS_BASE_URL=http://127.0.0.1:{port} \
+         {bin} --symbols BTC,ETH,SOL --poll-interval 10s; echo EXIT=$? > {exit}",
+        home = quote(home),
+        config = quote(&home.join("config")),
+        xdg_data = quote(&home.join("xdg-data")),
+        data = quote(&home.join("data")),
+        bin = quote(Path::new(env!("CARGO_BIN_EXE_perpwatch"))),
+        exit = quote(&exit_file),
+    );
+    let tmux = Tmux::new();
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        "120",
+        "-y",
+        "36",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(started.status.success(), "tmux new-session: {started:?}");
+
+    // At once: the dashboard, connecting, and no claim that all is well.
+    let first = tmux.wait_for(
+        "the dashboard while connecting",
+        Duration::from_secs(10),
+        |s| s.contains("connecting…"),
+    );
+    assert!(!first.contains("last error: none"), "{first}");
+
+    // The first cycle fetches nothing (by its deadline: the poll interval, 10 s asked for,
+    // stretched by the plan's budget): both bars say so.
+    let screen = tmux.wait_for("no data on the screen", Duration::from_secs(60), |s| {
+        s.lines().next().is_some_and(|top| top.contains("no data:"))
+            && s.lines().last().is_some_and(|st| st.contains("no data:"))
+    });
+    let top = screen.lines().next().unwrap_or_default();
+    for tab in ["BTC", "ETH", "SOL"] {
+        assert!(top.contains(&format!("{tab} ✕ n/a")), "{tab}: {top}");
+    }
+    assert!(!screen.contains("last error: none"), "{screen}");
+    assert!(!screen.contains("cg-tui-test-key"), "{screen}");
+
+    // One key away: every error in full.
+    tmux.keys("e");
+    tmux.wait_for("the errors popup", Duration::from_secs(5), |s| {
+        s.contains("Errors of the last cycle") && s.contains("(all symbols)")
+    });
+    tmux.keys("Escape");
+    tmux.wait_for("the popup to close", Duration::from_secs(5), |s| {
+        !s.contains("Errors of the last cycle")
+    });
+    tmux.keys("q");
+    assert_eq!(exit_line(&tmux, &exit_file), "EXIT=0");
+}

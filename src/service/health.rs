@@ -1,8 +1,8 @@
 //! The health state machine behind `/healthz`, the systemd STATUS line and the watchdog: what the
 //! last cycle fetched, and whether cycles still complete. Pure: every method takes the moment.
 
-use crate::model::{Field, GapReason, Level, Snapshot};
-use crate::report::CycleReport;
+use crate::model::Level;
+use crate::report::{CycleReport, MetricCounts};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -32,88 +32,31 @@ pub(crate) struct CycleSummary {
     pub(crate) signals: usize,
     pub(crate) level: Level,
     pub(crate) requests: u32,
-}
-
-/// Fresh / stale / absent metric groups of one snapshot, and how many of the fresh ones this
-/// cycle fetched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct GroupCounts {
-    pub(crate) fresh: usize,
-    pub(crate) stale: usize,
-    pub(crate) absent: usize,
-    pub(crate) fetched: usize,
-}
-
-impl GroupCounts {
-    pub(crate) fn of(s: &Snapshot) -> GroupCounts {
-        let mut c = GroupCounts::default();
-        let mut add = |value: bool, gap: bool, observed: Option<chrono::DateTime<chrono::Utc>>| {
-            match (value, gap) {
-                (true, false) => {
-                    c.fresh += 1;
-                    // Values carried over by schedule keep their original observation time.
-                    if observed.is_some_and(|at| at >= s.time) {
-                        c.fetched += 1;
-                    }
-                }
-                (true, true) => c.stale += 1,
-                (false, _) => c.absent += 1,
-            }
-        };
-        fn parts<T>(f: &Field<T>) -> (bool, bool, Option<chrono::DateTime<chrono::Utc>>) {
-            (f.value.is_some(), f.gap.is_some(), f.observed_at)
-        }
-        for (value, gap, observed) in [
-            parts(&s.funding),
-            parts(&s.open_interest),
-            parts(&s.liquidations),
-            parts(&s.retail),
-            parts(&s.top),
-            parts(&s.taker),
-            parts(&s.price),
-        ] {
-            add(value, gap, observed);
-        }
-        c
-    }
+    /// The poll interval the monitor runs at (the time to the next poll it announced), which may
+    /// be longer than configured when the plan's budget stretched it.
+    pub(crate) interval: Option<Duration>,
 }
 
 impl CycleSummary {
     pub(crate) fn of(report: &CycleReport) -> CycleSummary {
-        let mut totals = GroupCounts::default();
-        // Reasons in first-seen order with their counts: the most frequent failure is the cause.
-        let mut reasons: Vec<(String, usize, u8)> = Vec::new();
+        let mut totals = MetricCounts::default();
         for sym in &report.symbols {
-            let c = GroupCounts::of(&sym.snapshot);
+            let c = MetricCounts::of(&sym.snapshot);
             totals.fresh += c.fresh;
             totals.stale += c.stale;
             totals.absent += c.absent;
             totals.fetched += c.fetched;
-            for gap in sym.snapshot.gaps() {
-                // Failures explain "nothing fetched" best; plan gates and empty answers next.
-                let rank = match gap.reason {
-                    GapReason::FetchFailed(_) | GapReason::RateLimited => 0,
-                    GapReason::NotInPlan | GapReason::NotReported | GapReason::Unavailable(_) => 1,
-                    GapReason::Pending => 2,
-                };
-                let text = gap.reason.to_string();
-                match reasons.iter_mut().find(|(t, _, _)| *t == text) {
-                    Some(entry) => entry.1 += 1,
-                    None => reasons.push((text, 1, rank)),
-                }
-            }
         }
-        let best = reasons
-            .iter()
-            .enumerate()
-            .min_by_key(|(i, (_, n, rank))| (*rank, std::cmp::Reverse(*n), *i))
-            .map(|(_, (text, _, _))| cut(text));
-        let cause = match best {
-            Some(c) => Some(c),
+        let cause = match report.main_cause() {
+            Some(c) => Some(cut(&c)),
             None if report.symbols.is_empty() => Some("no symbol was polled".to_string()),
             None => None,
         };
         CycleSummary {
+            interval: report
+                .next_poll_at
+                .and_then(|next| (next - report.started_at).to_std().ok())
+                .filter(|d| !d.is_zero()),
             cycle: report.cycle,
             duration: (report.finished_at - report.started_at)
                 .to_std()
@@ -219,6 +162,9 @@ impl Health {
 
     /// A cycle finished at `now`.
     pub(crate) fn observe(&mut self, summary: CycleSummary, now: Instant) {
+        if let Some(interval) = summary.interval {
+            self.poll_interval = interval;
+        }
         self.last = Some((now, summary));
     }
 
@@ -293,7 +239,9 @@ pub(crate) fn format_secs(d: Duration) -> String {
 mod tests {
     use super::*;
     use crate::fixtures::{cycle_report, demo_label, signal, symbol_report};
-    use crate::model::{Bias, Funding, OpenInterest, Price, SourceKind};
+    use crate::model::{
+        Bias, Field, Funding, GapReason, OpenInterest, Price, Snapshot, SourceKind,
+    };
     use crate::signals::SignalId;
     use chrono::Utc;
 
@@ -352,14 +300,14 @@ mod tests {
         report.requests.this_cycle = 9;
         let s = CycleSummary::of(&report);
         assert_eq!((s.fresh, s.stale, s.absent, s.fetched), (2, 1, 4, 1));
-        assert_eq!(s.cause.as_deref(), Some("fetch failed: HTTP 502"));
+        assert_eq!(s.cause.as_deref(), Some("HTTP 502"));
         assert_eq!(s.duration, Duration::from_millis(2500));
         assert_eq!((s.signals, s.level, s.requests), (1, Level::Low, 9));
         assert!(!s.fetched_nothing());
         assert_eq!(
             s.status_line(),
             "cycle 7: 2 fresh, 1 stale, 4 absent metric groups of 1 symbol; 1 signal \
-             (highest LOW); 9 requests; gaps: fetch failed: HTTP 502"
+             (highest LOW); 9 requests; gaps: HTTP 502"
         );
 
         // A value carried over by schedule is not "fetched": a dead source says so.
@@ -372,7 +320,7 @@ mod tests {
         let s = CycleSummary::of(&report);
         assert_eq!((s.fresh, s.fetched), (1, 0));
         assert!(s.fetched_nothing());
-        assert_eq!(s.status_line(), "cycle 8: no data: fetch failed: HTTP 502");
+        assert_eq!(s.status_line(), "cycle 8: no data: HTTP 502");
 
         // A long cause is cut to one short line.
         let long = format!("connection refused\n{}", "x".repeat(5000));
@@ -384,12 +332,29 @@ mod tests {
         );
         let cause = CycleSummary::of(&report).cause.unwrap_or_default();
         assert!(cause.chars().count() <= MAX_CAUSE_CHARS + 1, "{cause}");
-        assert!(cause.starts_with("fetch failed: connection refused x") && cause.ends_with('…'));
+        assert!(cause.starts_with("connection refused x") && cause.ends_with('…'));
 
         let report = cycle_report(10, at, demo_label(), vec![]);
         let s = CycleSummary::of(&report);
         assert!(s.fetched_nothing());
         assert_eq!(s.cause.as_deref(), Some("no symbol was polled"));
+    }
+
+    #[test]
+    fn health_follows_the_interval_the_monitor_announces() {
+        let at = Utc::now();
+        let t0 = Instant::now();
+        let mut h = Health::new(POLL, t0);
+        assert_eq!(h.stall_after(), POLL * STALL_CYCLES);
+        // The plan's budget stretched a 60 s poll to 300 s: three of those are the stall window.
+        let mut report = cycle_report(1, at, demo_label(), vec![]);
+        report.next_poll_at = Some(at + chrono::Duration::seconds(300));
+        h.observe(CycleSummary::of(&report), t0);
+        assert_eq!(h.stall_after(), Duration::from_secs(300) * STALL_CYCLES);
+        // `--once` announces no next poll: the interval stays as it was.
+        report.next_poll_at = None;
+        h.observe(CycleSummary::of(&report), t0);
+        assert_eq!(h.stall_after(), Duration::from_secs(300) * STALL_CYCLES);
     }
 
     #[test]
@@ -437,10 +402,7 @@ mod tests {
         h.observe(CycleSummary::of(&bad), s(70));
         let v = h.verdict(s(71));
         assert!(!v.healthy);
-        assert_eq!(
-            v.reason,
-            "last cycle fetched nothing: fetch failed: connection refused"
-        );
+        assert_eq!(v.reason, "last cycle fetched nothing: connection refused");
         assert!(h.loop_alive(s(71)));
 
         // Recovered.

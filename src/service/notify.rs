@@ -172,6 +172,7 @@ mod tests {
             signals: 0,
             level: Level::None,
             requests: 5,
+            interval: None,
         }
     }
 

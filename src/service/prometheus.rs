@@ -13,8 +13,9 @@
 //! Labels are route paths, symbols, signal ids, sink kinds and outcome words: never a URL, a
 //! key or a token.
 
-use super::health::{CycleSummary, GroupCounts};
+use super::health::CycleSummary;
 use crate::report::CycleReport;
+use crate::report::MetricCounts;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
@@ -133,7 +134,7 @@ pub(crate) fn record_cycle(report: &CycleReport, summary: &CycleSummary) {
     .set(1.0);
     for sym in &report.symbols {
         let symbol = sym.snapshot.symbol.clone();
-        let c = GroupCounts::of(&sym.snapshot);
+        let c = MetricCounts::of(&sym.snapshot);
         for (state, n) in [("fresh", c.fresh), ("stale", c.stale), ("absent", c.absent)] {
             gauge!("perpwatch_metric_groups", "symbol" => symbol.clone(), "state" => state)
                 .set(n as f64);

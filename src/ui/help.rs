@@ -38,20 +38,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     lines.push(Line::styled(" Esc or ? closes this help", theme.dim()));
     let want_w = (keys_w + text_w + 5) as u16;
     let want_h = lines.len() as u16 + 2;
-    let popup = centered(area, want_w, want_h);
+    let popup = widgets::centered(area, want_w, want_h);
     frame.render_widget(Clear, popup);
     let block = widgets::panel("Keys", None, theme);
     frame.render_widget(Paragraph::new(lines).block(block), popup);
-}
-
-/// A `w`×`h` rectangle centred in `area`, shrunk to fit.
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
 }

@@ -22,6 +22,8 @@ pub(crate) enum Action {
     RefreshNow,
     TogglePause,
     ToggleHelp,
+    /// The errors popup: every distinct error of the last cycle.
+    ToggleErrors,
     /// Esc: closes a popup first, quits otherwise.
     Back,
     Quit,
@@ -131,6 +133,11 @@ pub(crate) static BINDINGS: &[Binding] = &[
     ),
     bind(&[ch('r')], "refresh now", Action::RefreshNow),
     bind(&[ch('p')], "pause / resume polling", Action::TogglePause),
+    bind(
+        &[ch('e')],
+        "errors of the last cycle, in full",
+        Action::ToggleErrors,
+    ),
     bind(&[ch('?')], "this help", Action::ToggleHelp),
     bind(
         &[plain(KeyCode::Esc)],

@@ -5,6 +5,7 @@
 //! panel draw the state; `keys` is the key table both the handler and the help read. [`run`] is the
 //! event loop: it redraws only when something changed (input, data, the 1 Hz clock tick).
 
+mod errors;
 mod feed;
 mod funding;
 mod help;
@@ -40,8 +41,9 @@ use tokio::sync::mpsc;
 pub enum UiExit {
     /// The user quit, or a shutdown signal arrived (SIGTERM, SIGHUP, the `shutdown` future).
     Quit,
-    /// The monitor reported that the source cannot go on; the terminal is already restored, so
-    /// main can print the message and exit with code 3.
+    /// The monitor reported that the source cannot go on (a refused key, a source that could not
+    /// start); the terminal is already restored, so the caller can print the message and exit
+    /// with the code it picks.
     Fatal(String),
 }
 

@@ -43,8 +43,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
         .saturating_sub(LABEL_W + VALUE_W + note_w)
         .min(widgets::MAX_BAR);
     let lines = vec![
-        gauge("retail", &retail, bar_w, state),
-        gauge("top", &top, bar_w, state),
+        gauge("retail", &retail, bar_w, width, state),
+        gauge("top", &top, bar_w, width, state),
         divergence(&retail, &top, width, state),
     ];
     frame.render_widget(Paragraph::new(lines), inner);
@@ -57,8 +57,15 @@ fn long_pct(r: &Reading<'_, LongShort>) -> Option<f64> {
     }
 }
 
-/// `retail ██████████░░░░  70.0% long`, with `stale 4m` when kept from an earlier fetch.
-fn gauge(label: &str, r: &Reading<'_, LongShort>, bar_w: usize, state: &UiState) -> Line<'static> {
+/// `retail ██████████░░░░  70.0% long`, with `stale 4m` when kept from an earlier fetch; or
+/// `retail n/a: <reason>`, cut at a word to the panel's `width`.
+fn gauge(
+    label: &str,
+    r: &Reading<'_, LongShort>,
+    bar_w: usize,
+    width: usize,
+    state: &UiState,
+) -> Line<'static> {
     let theme = state.theme;
     let mut spans = vec![Span::raw(format!("{label:<LABEL_W$}"))];
     let reason = match r {
@@ -79,7 +86,10 @@ fn gauge(label: &str, r: &Reading<'_, LongShort>, bar_w: usize, state: &UiState)
                 spans.push(Span::styled(format!(" {note}"), theme.warn()));
             }
         }
-        (None, Some(reason)) => spans.push(Span::styled(widgets::gap_text(&reason), theme.warn())),
+        (None, Some(reason)) => spans.push(Span::styled(
+            widgets::ellipsize(&widgets::gap_text(&reason), width.saturating_sub(LABEL_W)),
+            theme.warn(),
+        )),
         (None, None) => spans.push(Span::styled(
             widgets::gap_text(&crate::model::GapReason::NotReported),
             theme.warn(),

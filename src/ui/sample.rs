@@ -223,6 +223,15 @@ pub fn cycle(
     source: SourceLabel,
     symbols: Vec<SymbolReport>,
 ) -> Arc<CycleReport> {
+    cycle_at(cycle, at, source, symbols)
+}
+
+fn cycle_at(
+    cycle: u64,
+    at: DateTime<Utc>,
+    source: SourceLabel,
+    symbols: Vec<SymbolReport>,
+) -> Arc<CycleReport> {
     let mut report = crate::fixtures::cycle_report(cycle, at, source, symbols);
     report.requests = RequestStats {
         this_cycle: 7,
@@ -323,4 +332,60 @@ pub fn loaded_state(n: usize, size: (u16, u16)) -> UiState {
         );
     }
     state
+}
+
+/// What a dead network reads as at the client, word for word.
+pub const REFUSED: &str = "temporary failure (error sending request: client error (Connect): \
+                           tcp connect error: Connection refused (os error 111))";
+
+/// A cycle in which nothing was fetched: every metric of every symbol failed with `why`,
+/// values of earlier cycles kept as stale (that is how a live source reports a dead network),
+/// with the cycle's errors as the monitor words them.
+pub fn dead_cycle(cycle: u64, at: DateTime<Utc>, symbols: &[&str], why: &str) -> Arc<CycleReport> {
+    use crate::model::GapReason;
+    let reason = GapReason::FetchFailed(why.to_string());
+    let reports: Vec<SymbolReport> = symbols
+        .iter()
+        .map(|name| {
+            let mut s = full_snapshot(name, at - Duration::minutes(1), 1.0);
+            s.time = at;
+            s.funding.mark_failed(reason.clone());
+            s.open_interest.mark_failed(reason.clone());
+            s.liquidations.mark_failed(reason.clone());
+            s.retail.mark_failed(reason.clone());
+            s.top.mark_failed(reason.clone());
+            s.taker.mark_failed(reason.clone());
+            s.price.mark_failed(reason.clone());
+            symbol_report(s, vec![])
+        })
+        .collect();
+    let errors = crate::monitor::cycle_errors(&reports);
+    let mut report = (*cycle_at(cycle, at, live_hobbyist(), reports)).clone();
+    report.errors = errors;
+    Arc::new(report)
+}
+
+/// A cycle in which nothing was ever fetched: every metric of every symbol absent with `why`
+/// (a first cycle against a dead network).
+pub fn dead_first_cycle(at: DateTime<Utc>, symbols: &[&str], why: &str) -> Arc<CycleReport> {
+    use crate::model::GapReason;
+    let reason = GapReason::FetchFailed(why.to_string());
+    let reports: Vec<SymbolReport> = symbols
+        .iter()
+        .map(|name| {
+            let mut s = Snapshot::new(*name, SourceKind::Live, at);
+            s.funding = Field::absent(reason.clone());
+            s.open_interest = Field::absent(reason.clone());
+            s.liquidations = Field::absent(reason.clone());
+            s.retail = Field::absent(reason.clone());
+            s.top = Field::absent(reason.clone());
+            s.taker = Field::absent(reason.clone());
+            s.price = Field::absent(reason.clone());
+            symbol_report(s, vec![])
+        })
+        .collect();
+    let errors = crate::monitor::cycle_errors(&reports);
+    let mut report = (*cycle_at(1, at, live_hobbyist(), reports)).clone();
+    report.errors = errors;
+    Arc::new(report)
 }

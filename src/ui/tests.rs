@@ -399,3 +399,237 @@ fn ages_and_countdowns_follow_the_clock_in_state() {
         "{after}"
     );
 }
+
+/// The screen's rows.
+fn rows(t: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = t.backend().buffer();
+    let (w, h) = (buf.area.width, buf.area.height);
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect()
+}
+
+/// Nothing of `reason` is cut mid-word in `shown`: where a line (or a panel's part of it) ends on
+/// a piece of one of its words, that piece is the whole word, or ends in `…` (a cut made at a
+/// word boundary before it).
+fn no_word_cut(shown: &str, reason: &str) {
+    let words: Vec<&str> = reason.split_whitespace().collect();
+    for line in shown.lines() {
+        for part in line.split(['│', '"']) {
+            let Some(last) = part.split_whitespace().last() else {
+                continue;
+            };
+            if last.ends_with('…') || words.contains(&last) {
+                continue;
+            }
+            assert!(
+                !words.iter().any(|w| w.starts_with(last)),
+                "{last:?} is a word of the reason cut short in:\n{shown}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_dead_source_says_no_data_on_both_bars_tabs_and_panels() {
+    let mut s = live(120, 36);
+    let names = ["BTC", "ETH", "SOL", "XRP", "DOGE"];
+    let at = t0() + Duration::minutes(1);
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::dead_cycle(
+            49,
+            at,
+            &names,
+            sample::REFUSED,
+        ))),
+    );
+    assert_eq!(s.no_data.as_deref(), Some(sample::REFUSED));
+    let t = screen(&s);
+    insta::assert_snapshot!(t.backend());
+    let shown = rows(&t);
+    let (top, status) = (&shown[0], &shown[shown.len() - 1]);
+    assert!(top.contains(" no data: temporary failure"), "{top}");
+    assert!(status.contains("no data: temporary failure"), "{status}");
+    assert!(
+        status.contains("· e errors"),
+        "the full list is one key away: {status}"
+    );
+    assert!(!status.contains("last error: none"), "{status}");
+    // No tab reads as a calm market.
+    for name in names.iter().take(3) {
+        assert!(top.contains(&format!(" {name} ✕ n/a ")), "{name}: {top}");
+        assert!(!top.contains(&format!(" {name} · ")), "{name}: {top}");
+    }
+    let hits = view::tab_hits(&s, 120);
+    let cell = &t.backend().buffer()[(hits[1].x + 1, 0)];
+    assert_eq!(
+        cell.fg,
+        Color::Magenta,
+        "the no-data colour, not the calm dim"
+    );
+    // Stale values stay on screen with their age and the reason, never as zero.
+    let all = text(&t);
+    assert!(all.contains("stale 1m"), "{all}");
+    for line in [top, status] {
+        no_word_cut(line, &format!("no data: {}", sample::REFUSED));
+    }
+}
+
+#[test]
+fn a_first_cycle_against_a_dead_network_wraps_its_reasons_at_words() {
+    let mut s = UiState::new(t0(), (80, 24), color());
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::dead_first_cycle(
+            t0(),
+            &["BTC", "ETH"],
+            sample::REFUSED,
+        ))),
+    );
+    let t = screen(&s);
+    insta::assert_snapshot!(t.backend());
+    let shown = text(&t);
+    assert!(!shown.contains("last error: none"), "{shown}");
+    assert!(shown.contains("✕ n/a"), "{shown}");
+    // Each panel gives the reason in whole words (wrapped, or cut at a word with `…`).
+    for (_, render, w, h) in PANELS {
+        let p = text(&panel(&s, w, h, render));
+        assert!(p.contains("n/a: fetch failed"), "{p}");
+        no_word_cut(&p, &format!("n/a: fetch failed: {}", sample::REFUSED));
+    }
+    // And so does the whole screen below the tabs (whose `✕ n/a` is a marker, not a reason).
+    let body = rows(&t)[1..].join("\n");
+    no_word_cut(&body, &format!("n/a: fetch failed: {}", sample::REFUSED));
+}
+
+#[test]
+fn the_errors_popup_lists_every_distinct_error_in_full() {
+    let mut s = live(120, 36);
+    let at = t0() + Duration::minutes(1);
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::dead_cycle(
+            49,
+            at,
+            &["BTC", "ETH", "SOL", "XRP", "DOGE"],
+            sample::REFUSED,
+        ))),
+    );
+    assert_eq!(
+        s.cycle_errors,
+        vec![format!(
+            "every metric (all symbols): fetch failed: {}",
+            sample::REFUSED
+        )],
+        "one line for one cause, not 35"
+    );
+    update(&mut s, key('e'));
+    assert!(s.errors_open);
+    let t = screen(&s);
+    insta::assert_snapshot!(t.backend());
+    let shown = text(&t);
+    assert!(shown.contains("cycle 49: 1 distinct error"), "{shown}");
+    // The whole text is there, wrapped at words.
+    let flat: String = rows(&t)
+        .iter()
+        .map(|r| r.replace('│', " "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("tcp connect error: Connection refused (os error 111))"),
+        "{flat}"
+    );
+    // `e` and Esc close it; nothing moves beneath it.
+    update(&mut s, key('l'));
+    assert_eq!(s.selected, 0, "modal");
+    update(&mut s, key('e'));
+    assert!(!s.errors_open);
+    update(&mut s, key('e'));
+    update(
+        &mut s,
+        Event::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Esc,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    assert!(!s.errors_open);
+}
+
+#[test]
+fn connecting_shows_the_first_cycles_progress_and_never_no_error() {
+    let mut s = UiState::new(t0(), (120, 36), color());
+    let status = |s: &UiState| rows(&screen(s)).last().cloned().unwrap_or_default();
+    let before = status(&s);
+    assert!(before.contains(" connecting…"), "{before}");
+    assert!(before.contains("no data yet") && !before.contains("last error: none"));
+    update(
+        &mut s,
+        Event::Monitor(Update::CycleStarted { cycle: 1, at: t0() }),
+    );
+    update(
+        &mut s,
+        Event::Monitor(Update::Progress {
+            cycle: 1,
+            done: 120,
+            total: 245,
+        }),
+    );
+    let during = status(&s);
+    assert!(
+        during.contains("connecting… first cycle: 120 of 245 requests"),
+        "{during}"
+    );
+    insta::assert_snapshot!(during);
+    // A later cycle's progress reads as fetching.
+    let mut s = live(120, 36);
+    update(
+        &mut s,
+        Event::Monitor(Update::CycleStarted {
+            cycle: 49,
+            at: t0(),
+        }),
+    );
+    update(
+        &mut s,
+        Event::Monitor(Update::Progress {
+            cycle: 49,
+            done: 3,
+            total: 9,
+        }),
+    );
+    assert!(
+        status(&s).contains("fetching… 3 of 9 requests"),
+        "{}",
+        status(&s)
+    );
+}
+
+#[test]
+fn a_long_last_error_is_cut_at_a_word_on_a_narrow_status_bar() {
+    let mut s = live(80, 24);
+    let text_ = format!(
+        "every metric (all symbols): fetch failed: {}",
+        sample::REFUSED
+    );
+    s.last_error = Some(LastError {
+        at: s.now - Duration::minutes(2),
+        text: text_.clone(),
+        more: 1,
+    });
+    let status = rows(&screen(&s)).last().cloned().unwrap_or_default();
+    assert!(status.contains("last error 2m ago: every"), "{status}");
+    assert!(
+        status.contains("… (+1 more)"),
+        "cut with a mark, the count kept: {status}"
+    );
+    no_word_cut(&status, &text_);
+}
+
+#[test]
+fn the_word_cut_check_can_fail() {
+    let cut = std::panic::catch_unwind(|| no_word_cut("│temporary fail│", "temporary failure"));
+    assert!(cut.is_err(), "a word cut short is caught");
+    no_word_cut("│temporary…│ failure", "temporary failure");
+}

@@ -92,6 +92,18 @@ impl Theme {
         self.fg(Color::DarkGray)
     }
 
+    /// A dead source: the `no data` banner and the tabs of symbols nothing was fetched for.
+    /// Reversed, so it reads as an alarm without colour too.
+    pub fn no_data(self) -> Style {
+        self.fg(Color::Magenta)
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+
+    /// The tab of a symbol nothing was fetched for (`✕ n/a`): not the calm-market grey.
+    pub fn no_data_tab(self) -> Style {
+        self.fg(Color::Magenta).add_modifier(Modifier::BOLD)
+    }
+
     /// The DEMO label: reversed so it reads as a banner in any colour mode.
     pub fn demo(self) -> Style {
         self.fg(Color::Yellow)

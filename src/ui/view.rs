@@ -2,7 +2,8 @@
 //! state: "now" comes from the state, never from the system clock.
 
 use super::state::UiState;
-use super::{feed, funding, help, liquidations, open_interest, positioning, taker};
+use super::widgets::ellipsize;
+use super::{errors, feed, funding, help, liquidations, open_interest, positioning, taker};
 use crate::format;
 use crate::model::Level;
 use ratatui::layout::{Alignment, Rect};
@@ -119,6 +120,8 @@ pub fn render(frame: &mut Frame, state: &UiState) {
     status_bar(frame, l.status, state);
     if state.help_open {
         help::render(frame, area, state);
+    } else if state.errors_open {
+        errors::render(frame, area, state);
     }
 }
 
@@ -148,12 +151,20 @@ pub fn level_marker(level: Level) -> &'static str {
     }
 }
 
+/// The tab marker of a symbol the last cycle fetched nothing for: not the calm `·`.
+pub const NO_DATA_MARKER: &str = "✕ n/a";
+
 const BRAND: &str = " perpwatch │";
 const SEP: &str = "│";
 
 fn tab_label(state: &UiState, index: usize) -> String {
     state.symbols.get(index).map_or_else(String::new, |v| {
-        format!(" {} {} ", v.symbol, level_marker(v.level))
+        let marker = if v.no_data {
+            NO_DATA_MARKER
+        } else {
+            level_marker(v.level)
+        };
+        format!(" {} {marker} ", v.symbol)
     })
 }
 
@@ -161,20 +172,29 @@ fn width_of(s: &str) -> u16 {
     Span::raw(s).width() as u16
 }
 
-/// The right end of the top bar: source and clock.
-fn top_right(state: &UiState) -> Vec<Span<'static>> {
+/// The right end of the top bar: a dead source's `no data: <cause>` banner, the source and the
+/// clock. The banner takes at most a third of the width (cut at a word; `e` shows it all).
+fn top_right(state: &UiState, width: u16) -> Vec<Span<'static>> {
     let theme = state.theme;
     let source = match &state.source {
         Some(s) if state.is_demo() => Span::styled(format!(" {s} "), theme.demo()),
         Some(s) => Span::styled(format!(" {s} "), theme.bold()),
         None => Span::styled(" connecting… ", theme.dim()),
     };
-    vec![
+    let mut spans = Vec::with_capacity(6);
+    if let Some(cause) = &state.no_data {
+        let room = (width as usize / 3).clamp(16, 60);
+        let banner = ellipsize(&format!("no data: {cause}"), room);
+        spans.push(Span::raw(SEP));
+        spans.push(Span::styled(format!(" {banner} "), theme.no_data()));
+    }
+    spans.extend([
         Span::raw(SEP),
         source,
         Span::raw(SEP),
         Span::raw(format!(" {} ", state.now.format("%H:%M:%S UTC"))),
-    ]
+    ]);
+    spans
 }
 
 /// One clickable tab on the top bar.
@@ -194,7 +214,10 @@ struct TabStrip {
 
 fn tab_strip(state: &UiState, width: u16) -> TabStrip {
     let n = state.symbols.len();
-    let right_w: u16 = top_right(state).iter().map(|s| s.width() as u16).sum();
+    let right_w: u16 = top_right(state, width)
+        .iter()
+        .map(|s| s.width() as u16)
+        .sum();
     let x0 = width_of(BRAND);
     let avail = width.saturating_sub(x0 + right_w);
     let widths: Vec<u16> = (0..n).map(|i| width_of(&tab_label(state, i)) + 1).collect();
@@ -249,7 +272,11 @@ fn top_bar(frame: &mut Frame, area: Rect, state: &UiState) {
         }
         for hit in &strip.hits {
             let v = &state.symbols[hit.index];
-            let mut style = theme.level(v.level);
+            let mut style = if v.no_data {
+                theme.no_data_tab()
+            } else {
+                theme.level(v.level)
+            };
             if hit.index == state.selected {
                 style = style.patch(theme.selected()).patch(theme.bold());
             }
@@ -261,19 +288,37 @@ fn top_bar(frame: &mut Frame, area: Rect, state: &UiState) {
         }
     }
     frame.render_widget(Paragraph::new(Line::from(left)), area);
-    let right = Line::from(top_right(state));
+    let right = Line::from(top_right(state, area.width));
     frame.render_widget(Paragraph::new(right).alignment(Alignment::Right), area);
 }
 
-/// The status bar: the one place for machinery (polls, budget, sinks, errors).
+/// Columns the status bar keeps for its message (an error, `no data: …`) before the request
+/// count and the sink state give way.
+const MESSAGE_MIN: usize = 40;
+
+/// The status bar: the one place for machinery (polls, budget, sinks, errors). Before the first
+/// cycle ends it says `connecting…` with the cycle's progress; a dead source reads
+/// `no data: <cause>` (cut at a word; `e` lists every error in full).
 fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
     let theme = state.theme;
     let p = &state.poll;
     let sep = || Span::styled(" · ", theme.dim());
+    let progress = p.progress.filter(|pr| pr.total > 0);
     let poll = if p.monitor_stopped {
         Span::styled(" monitor stopped: showing the last data", theme.error())
+    } else if p.last_cycle.is_none() {
+        match progress {
+            Some(pr) => Span::raw(format!(
+                " connecting… {}",
+                crate::monitor::progress_text(pr.cycle, pr.done, pr.total)
+            )),
+            None => Span::raw(" connecting…"),
+        }
     } else if p.fetching {
-        Span::raw(" fetching…")
+        match progress {
+            Some(pr) => Span::raw(format!(" fetching… {} of {} requests", pr.done, pr.total)),
+            None => Span::raw(" fetching…"),
+        }
     } else if p.paused {
         Span::styled(" paused (p resumes)", theme.warn())
     } else {
@@ -282,7 +327,6 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
                 " next poll {}",
                 format::countdown((at - state.now).num_seconds())
             )),
-            None if p.last_cycle.is_none() => Span::raw(" starting…"),
             None => Span::raw(" no poll scheduled"),
         }
     };
@@ -294,33 +338,79 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
         },
         None => "requests n/a".to_string(),
     };
-    let error = match &state.last_error {
-        Some(e) => {
-            let more = if e.more > 0 {
-                format!(" (+{} more)", e.more)
-            } else {
-                String::new()
-            };
-            Span::styled(
-                format!(
-                    "last error {} ago: {}{more}",
-                    format::age((state.now - e.at).num_seconds()),
-                    e.text
-                ),
-                theme.error(),
-            )
-        }
-        None => Span::styled("last error: none", theme.dim()),
+    let (text, suffix, style) = if let Some(cause) = &state.no_data {
+        (
+            format!("no data: {cause}"),
+            " · e errors".to_string(),
+            theme.error().add_modifier(ratatui::style::Modifier::BOLD),
+        )
+    } else if let Some(e) = &state.last_error {
+        let more = if e.more > 0 {
+            format!(" (+{} more)", e.more)
+        } else {
+            String::new()
+        };
+        (
+            format!(
+                "last error {} ago: {}",
+                format::age((state.now - e.at).num_seconds()),
+                e.text
+            ),
+            more,
+            theme.error(),
+        )
+    } else if state.ever_fetched {
+        ("last error: none".to_string(), String::new(), theme.dim())
+    } else {
+        // Nothing fetched yet: "no error" would read as "all is well".
+        ("no data yet".to_string(), String::new(), theme.dim())
     };
-    let left = Line::from(vec![
-        poll,
-        sep(),
-        Span::raw(requests),
-        sep(),
-        Span::raw(state.alert_sink.to_string()),
-        sep(),
-        error,
-    ]);
+    // The message is what matters when something is wrong: it gets at least MESSAGE_MIN
+    // columns, the request count and then the sink state giving way for it.
+    let sep_w = 3;
+    let wanted =
+        Span::raw(text.as_str()).width().min(MESSAGE_MIN) + Span::raw(suffix.as_str()).width();
+    let mut requests = Some(Span::raw(requests));
+    let mut sink = Some(Span::raw(state.alert_sink.to_string()));
+    let fixed = |r: &Option<Span>, k: &Option<Span>| {
+        poll.width()
+            + sep_w
+            + [r, k]
+                .iter()
+                .filter_map(|x| x.as_ref())
+                .map(|x| x.width() + sep_w)
+                .sum::<usize>()
+    };
+    let width = area.width as usize;
+    if fixed(&requests, &sink) + wanted > width {
+        requests = None;
+    }
+    if fixed(&requests, &sink) + wanted > width {
+        sink = None;
+    }
+    let room = width
+        .saturating_sub(fixed(&requests, &sink))
+        .saturating_sub(Span::raw(suffix.as_str()).width());
+    let message = Span::styled(format!("{}{suffix}", ellipsize(&text, room)), style);
+    let machinery: Vec<Span> = [requests, sink].into_iter().flatten().collect();
+    let mut left = vec![poll];
+    if state.no_data.is_some() {
+        // A dead source leads: the machinery follows it.
+        left.push(sep());
+        left.push(message);
+        for m in machinery {
+            left.push(sep());
+            left.push(m);
+        }
+    } else {
+        for m in machinery {
+            left.push(sep());
+            left.push(m);
+        }
+        left.push(sep());
+        left.push(message);
+    }
+    let left = Line::from(left);
     let hint = " ? help  q quit ";
     let hint_w = width_of(hint);
     // The hint gives way to machinery when the line is full.

@@ -97,7 +97,19 @@ pub(super) fn field_panel<T>(
         Reading::Fresh(v) | Reading::Stale(v, ..) => {
             (body(v, inner.width), reading.value_style(theme))
         }
-        Reading::Absent(reason) => (vec![Line::from(gap_text(reason))], theme.warn()),
+        // The reason in full words: wrapped, and cut at a word boundary only when the panel
+        // has no more lines.
+        Reading::Absent(reason) => (
+            wrap_clipped(
+                &gap_text(reason),
+                inner.width as usize,
+                inner.height as usize,
+            )
+            .into_iter()
+            .map(Line::from)
+            .collect(),
+            theme.warn(),
+        ),
     };
     frame.render_widget(Paragraph::new(lines).style(style), inner);
 }
@@ -180,6 +192,57 @@ pub(super) fn fit(s: &str, width: usize) -> String {
     }
 }
 
+/// `s` in at most `width` columns: whole if it fits, else cut at the last word boundary that
+/// leaves room for `…` (a single word longer than the room is cut where it must be).
+pub(super) fn ellipsize(s: &str, width: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let room = width - 1;
+    let head: String = s.chars().take(room).collect();
+    let at_boundary = s.chars().nth(room).is_some_and(char::is_whitespace);
+    let kept = if at_boundary {
+        head.as_str()
+    } else {
+        match head.rfind(char::is_whitespace) {
+            Some(i) => &head[..i],
+            None => head.as_str(),
+        }
+    };
+    format!("{}…", kept.trim_end())
+}
+
+/// [`wrap`] to `width` columns, at most `max_lines` lines: when the text needs more, the last
+/// line ends in `…` at a word boundary.
+pub(super) fn wrap_clipped(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let lines = wrap(text, width);
+    if lines.len() <= max_lines {
+        return lines;
+    }
+    if max_lines == 0 {
+        return Vec::new();
+    }
+    let mut out = lines[..max_lines - 1].to_vec();
+    out.push(ellipsize(&lines[max_lines - 1..].join(" "), width.max(1)));
+    out
+}
+
+/// A `w`×`h` rectangle centred in `area`, shrunk to fit (popups).
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
 /// Greedy word wrap to `width` columns (long words are cut). Always at least one line.
 pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
@@ -246,6 +309,46 @@ mod tests {
         assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
         assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
         assert_eq!(wrap("", 3), vec![""]);
+    }
+
+    #[test]
+    fn ellipsize_cuts_at_a_word_boundary() {
+        assert_eq!(ellipsize("connection refused", 40), "connection refused");
+        assert_eq!(
+            ellipsize("temporary failure (connection refused)", 24),
+            "temporary failure…"
+        );
+        // Cut exactly before a space: the whole word stays.
+        assert_eq!(ellipsize("abc def ghi", 8), "abc def…");
+        assert_eq!(ellipsize("abc def ghi", 7), "abc…");
+        // One long word has no boundary: cut where it must be.
+        assert_eq!(ellipsize("abcdefghij", 5), "abcd…");
+        assert_eq!(ellipsize("abc", 0), "");
+        for w in 1..40 {
+            let cut = ellipsize(
+                "fetch failed: temporary failure (HTTP 500 from the server)",
+                w,
+            );
+            assert!(cut.chars().count() <= w, "{w}: {cut}");
+        }
+    }
+
+    #[test]
+    fn wrap_clipped_ends_in_an_ellipsis_at_a_word() {
+        let text = "n/a: fetch failed: temporary failure (connection refused)";
+        assert_eq!(
+            wrap_clipped(text, 20, 5),
+            vec![
+                "n/a: fetch failed:",
+                "temporary failure",
+                "(connection refused)"
+            ]
+        );
+        assert_eq!(
+            wrap_clipped(text, 20, 2),
+            vec!["n/a: fetch failed:", "temporary failure…"]
+        );
+        assert!(wrap_clipped(text, 20, 0).is_empty());
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub struct SymbolView {
     pub snapshot: Option<Snapshot>,
     pub funding_history: History,
     pub oi_history: History,
+    /// The last cycle fetched none of this symbol's metrics: its tab must not look calm.
+    pub no_data: bool,
 }
 
 impl SymbolView {
@@ -103,6 +105,7 @@ impl SymbolView {
         SymbolView {
             symbol: symbol.to_string(),
             level: Level::None,
+            no_data: false,
             snapshot: None,
             funding_history: History::default(),
             oi_history: History::default(),
@@ -208,10 +211,20 @@ impl Feed {
 /// State of the alert sink, for the status bar (one type with the alerter's).
 use crate::alerts::SinkState;
 
+/// How far the running cycle has got (from the monitor's `Update::Progress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub cycle: u64,
+    pub done: u32,
+    pub total: u32,
+}
+
 /// The poll loop as the status bar tells it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PollState {
     pub fetching: bool,
+    /// Progress of the running cycle, when the source reports it.
+    pub progress: Option<Progress>,
     pub paused: bool,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub last_cycle: Option<u64>,
@@ -248,9 +261,18 @@ pub struct UiState {
     /// Feed shows only the selected symbol.
     pub this_symbol_only: bool,
     pub help_open: bool,
+    /// The errors popup (`e`): every distinct error of the last cycle.
+    pub errors_open: bool,
     pub poll: PollState,
     pub requests: Option<RequestStats>,
     pub last_error: Option<LastError>,
+    /// The distinct errors of the last finished cycle, as the monitor said them.
+    pub cycle_errors: Vec<String>,
+    /// `Some(cause)` while the last cycle fetched nothing at all: a dead source.
+    pub no_data: Option<String>,
+    /// Some cycle has fetched something since start (until then "last error: none" would
+    /// be a lie).
+    pub ever_fetched: bool,
     pub alert_sink: SinkState,
     /// Set by `update` when the screen must be redrawn; the event loop clears it after drawing.
     pub dirty: bool,
@@ -273,9 +295,13 @@ impl UiState {
             min_level: Level::None,
             this_symbol_only: false,
             help_open: false,
+            errors_open: false,
             poll: PollState::default(),
             requests: None,
             last_error: None,
+            cycle_errors: Vec::new(),
+            no_data: None,
+            ever_fetched: false,
             alert_sink: SinkState::Off,
             dirty: true,
             pending_history: HashMap::new(),
@@ -357,8 +383,12 @@ impl UiState {
         self.source = Some(report.source.clone());
         self.requests = Some(report.requests);
         self.poll.fetching = false;
+        self.poll.progress = None;
         self.poll.next_poll_at = report.next_poll_at;
         self.poll.last_cycle = Some(report.cycle);
+        self.cycle_errors.clone_from(&report.errors);
+        self.no_data = report.no_data();
+        self.ever_fetched |= self.no_data.is_none();
         if let Some(first) = report.errors.first() {
             self.last_error = Some(LastError {
                 at: report.finished_at,
@@ -380,6 +410,7 @@ impl UiState {
                 }
             };
             self.symbols[index].observe(sym.level, &sym.snapshot);
+            self.symbols[index].no_data = !sym.fetched_anything();
         }
         let added = self.feed.observe(&report.symbols, report.finished_at);
         let added_visible = self
@@ -401,14 +432,21 @@ impl UiState {
     }
 
     fn on_action(&mut self, action: Action, key: &KeyEvent) -> Vec<Effect> {
-        if self.help_open {
-            // The popup is modal: it closes, or the app quits; nothing else happens beneath it.
+        if self.help_open || self.errors_open {
+            // A popup is modal: it closes (its own key, Esc), or the app quits; nothing else
+            // happens beneath it.
+            let closes = match action {
+                Action::ToggleHelp => self.help_open,
+                Action::ToggleErrors => self.errors_open,
+                Action::Back => true,
+                _ => false,
+            };
+            if closes {
+                self.help_open = false;
+                self.errors_open = false;
+                self.dirty = true;
+            }
             return match action {
-                Action::ToggleHelp | Action::Back => {
-                    self.help_open = false;
-                    self.dirty = true;
-                    vec![]
-                }
                 Action::Quit => vec![Effect::Quit],
                 _ => vec![],
             };
@@ -463,13 +501,17 @@ impl UiState {
                 self.help_open = true;
                 self.dirty = true;
             }
+            Action::ToggleErrors => {
+                self.errors_open = true;
+                self.dirty = true;
+            }
             Action::Back | Action::Quit => return vec![Effect::Quit],
         }
         vec![]
     }
 
     fn on_mouse(&mut self, m: &MouseEvent) {
-        if self.help_open {
+        if self.help_open || self.errors_open {
             return;
         }
         match m.kind {
@@ -527,6 +569,10 @@ pub fn update(state: &mut UiState, event: Event) -> Vec<Effect> {
                 Update::CycleStarted { at, .. } => {
                     state.now = state.now.max(at);
                     state.poll.fetching = true;
+                    state.poll.progress = None;
+                }
+                Update::Progress { cycle, done, total } => {
+                    state.poll.progress = Some(Progress { cycle, done, total });
                 }
                 Update::Cycle(report) => state.on_cycle(&report),
                 Update::Paused(paused) => state.poll.paused = paused,

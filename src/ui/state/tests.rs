@@ -473,3 +473,79 @@ fn cycle_errors_become_the_last_error() {
     update(&mut s, one_symbol_cycle(61, vec![]));
     assert!(s.last_error.is_some());
 }
+
+#[test]
+fn progress_belongs_to_the_running_cycle() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    update(
+        &mut s,
+        Event::Monitor(Update::CycleStarted { cycle: 1, at: t0() }),
+    );
+    assert_eq!(s.poll.progress, None);
+    s.dirty = false;
+    update(
+        &mut s,
+        Event::Monitor(Update::Progress {
+            cycle: 1,
+            done: 120,
+            total: 245,
+        }),
+    );
+    assert!(s.dirty, "progress redraws");
+    assert_eq!(
+        s.poll.progress,
+        Some(Progress {
+            cycle: 1,
+            done: 120,
+            total: 245
+        })
+    );
+    update(&mut s, one_symbol_cycle(1, vec![]));
+    assert_eq!(s.poll.progress, None, "the report supersedes it");
+    update(
+        &mut s,
+        Event::Monitor(Update::Progress {
+            cycle: 2,
+            done: 1,
+            total: 9,
+        }),
+    );
+    update(
+        &mut s,
+        Event::Monitor(Update::CycleStarted { cycle: 3, at: t0() }),
+    );
+    assert_eq!(s.poll.progress, None, "a new cycle starts from nothing");
+}
+
+#[test]
+fn a_cycle_that_fetched_nothing_marks_the_source_dead_until_one_does() {
+    let mut s = state();
+    assert!(s.ever_fetched && s.no_data.is_none());
+    let names = ["BTC", "ETH", "SOL", "XRP", "DOGE"];
+    let at = t0() + chrono::Duration::minutes(1);
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::dead_cycle(
+            49, at, &names, "HTTP 502",
+        ))),
+    );
+    assert_eq!(s.no_data.as_deref(), Some("HTTP 502"));
+    assert!(s
+        .symbols
+        .iter()
+        .all(|v| v.no_data && v.level == Level::None));
+    assert_eq!(s.cycle_errors.len(), 1);
+    assert!(s.last_error.is_some());
+    // `e` opens the list; it is modal and Esc closes it.
+    ch(&mut s, 'e');
+    assert!(s.errors_open);
+    ch(&mut s, '?');
+    assert!(!s.help_open, "one popup at a time");
+    press(&mut s, KeyCode::Esc);
+    assert!(!s.errors_open);
+    // One fetched value anywhere and the source is alive again.
+    update(&mut s, one_symbol_cycle(50, vec![]));
+    assert_eq!(s.no_data, None);
+    let btc = s.symbols.iter().find(|v| v.symbol == "BTC").unwrap();
+    assert!(!btc.no_data);
+}
