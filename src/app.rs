@@ -104,37 +104,6 @@ async fn connect_live(config: &Config) -> Result<LiveSource, StartError> {
     }
 }
 
-/// Why the plan in use is not the one the subscription reports, when it is not: the
-/// subscription call failed at start (not a refused key), so the plan is the configured or an
-/// assumed one. The one place that asks, so that the live source's own account (its label
-/// saying "assumed", or a `LiveSource::plan_note()`) wires in here.
-fn plan_note(source: &LiveSource, config: &Config) -> Option<String> {
-    let plan = source.plan();
-    let label = source.label().plan.unwrap_or_default();
-    let lower = label.to_ascii_lowercase();
-    if lower.contains("assumed") || lower.contains("unknown") {
-        return Some(format!(
-            "the CoinGlass plan is not confirmed by the subscription: {label}; perpwatch keeps \
-             to that plan's limits"
-        ));
-    }
-    // Every CoinGlass answer carries the rate-limit headers: none seen during start-up means the
-    // subscription call got no answer.
-    if source.client().limiter().server_used().is_some() {
-        return None;
-    }
-    let which = if config.plan.is_some() {
-        "the configured"
-    } else {
-        "an assumed"
-    };
-    Some(format!(
-        "could not read the CoinGlass subscription at start (no answer from {}): using {which} \
-         plan, {plan}, not confirmed by CoinGlass; perpwatch keeps to its limits",
-        config.base_url
-    ))
-}
-
 /// A source ready to poll, and the poll interval its schedule settled on.
 struct Started<S> {
     source: S,
@@ -144,7 +113,7 @@ struct Started<S> {
 /// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
 async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     let mut source = connect_live(&config).await?;
-    if let Some(note) = plan_note(&source, &config) {
+    if let Some(note) = source.plan_note() {
         // Headless: on stderr with the log; dashboard: the log file, and the top bar's label.
         tracing::warn!("{note}");
     }
@@ -157,12 +126,12 @@ async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
             schedule.explanation,
             schedule.poll_interval.as_secs()
         );
+        // Headless, the log is on stderr; with the dashboard, in the log file.
         tracing::warn!("{msg}");
-        if !config.mode.ui {
-            eprintln!("perpwatch: {msg}");
-        }
+    } else {
+        // The one line that says what a cycle costs (the source's "ready" line does not).
+        tracing::info!(plan = %source.plan(), "{}", schedule.explanation);
     }
-    // Otherwise the schedule is in the live source's own "ready" line: not said twice.
     let poll_interval = schedule.poll_interval;
     for (coin, prices) in crate::store::recent_live_prices(&config.data_dir, &source.symbols()) {
         source.seed_prices(&coin, &prices);

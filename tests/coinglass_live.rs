@@ -696,7 +696,10 @@ async fn an_unreadable_subscription_is_shown_as_an_assumption_with_the_reason() 
         "LIVE · HOBBYIST (assumed: subscription unreadable)"
     );
     let note = src.plan_note().unwrap();
-    assert!(note.contains("could not read the subscription"), "{note}");
+    assert!(
+        note.contains("could not read the CoinGlass subscription at start"),
+        "{note}"
+    );
     assert!(note.contains("503"), "{note}");
     assert!(!note.contains(TEST_KEY));
 

@@ -687,8 +687,19 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn transport_error(endpoint: &str, e: reqwest::Error) -> ApiError {
     let e = e.without_url();
+    // The innermost cause ("Connection refused (os error 111)", "failed to lookup address …")
+    // is what a user can act on; reqwest's and hyper's wrappers around it are not.
+    let root = {
+        let mut inner: &(dyn std::error::Error + 'static) = &e;
+        while let Some(next) = inner.source() {
+            inner = next;
+        }
+        inner.to_string()
+    };
     let detail = if e.is_timeout() {
-        format!("timed out: {}", error_chain(&e))
+        format!("timed out: {root}")
+    } else if e.is_connect() {
+        format!("cannot connect: {root}")
     } else {
         error_chain(&e)
     };

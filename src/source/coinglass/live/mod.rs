@@ -390,21 +390,21 @@ impl LiveSource {
                     Some(PlanBasis {
                         label: "configured; subscription unreadable".into(),
                         note: format!(
-                            "could not read the subscription ({e}); using the configured {} plan, \
-                             unconfirmed",
+                            "could not read the CoinGlass subscription at start ({e}); using the configured \
+                             {} plan, unconfirmed",
                             p.to_string().to_uppercase()
                         ),
                     }),
                 ),
                 None => assumed(
                     "subscription unreadable",
-                    format!("could not read the subscription ({e}), so the key's plan is unknown"),
+                    format!(
+                        "could not read the CoinGlass subscription at start ({e}), so the key's \
+                         plan is unknown"
+                    ),
                 ),
             },
         };
-        if let Some(basis) = &plan_basis {
-            tracing::warn!("{}", basis.note);
-        }
         client.limiter().set_plan_limit(plan.requests_per_minute());
         let mut input = ScheduleInput::for_plan(plan, coins.len(), cfg.poll_interval);
         input.limit_per_minute = client.limiter().limit();
