@@ -691,10 +691,7 @@ async fn an_unreadable_subscription_is_shown_as_an_assumption_with_the_reason() 
         Some(30),
         "conservative limits"
     );
-    assert_eq!(
-        Source::label(&src).to_string(),
-        "LIVE · HOBBYIST (assumed: subscription unreadable)"
-    );
+    assert_eq!(Source::label(&src).to_string(), "LIVE · HOBBYIST (assumed)");
     let note = src.plan_note().unwrap();
     assert!(
         note.contains("could not read the CoinGlass subscription at start"),
@@ -706,10 +703,7 @@ async fn an_unreadable_subscription_is_shown_as_an_assumption_with_the_reason() 
     let mut cfg = config(&server, &["BTC"]);
     cfg.plan_override = Some(Plan::Startup);
     let src = LiveSource::connect(cfg).await.unwrap();
-    assert_eq!(
-        src.label().plan.as_deref(),
-        Some("STARTUP (configured; subscription unreadable)")
-    );
+    assert_eq!(src.label().plan.as_deref(), Some("STARTUP (unconfirmed)"));
     assert!(src.plan_note().unwrap().contains("configured STARTUP plan"));
 
     let server = MockServer::start().await;
@@ -722,10 +716,7 @@ async fn an_unreadable_subscription_is_shown_as_an_assumption_with_the_reason() 
     let src = LiveSource::connect(config(&server, &["BTC"]))
         .await
         .unwrap();
-    assert_eq!(
-        src.label().plan.as_deref(),
-        Some("HOBBYIST (assumed: unknown level)")
-    );
+    assert_eq!(src.label().plan.as_deref(), Some("HOBBYIST (assumed)"));
     assert!(src.plan_note().unwrap().contains("\"PLATINUM\""));
 
     let server = MockServer::start().await;

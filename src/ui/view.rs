@@ -173,7 +173,8 @@ fn width_of(s: &str) -> u16 {
 }
 
 /// The right end of the top bar: a dead source's `no data: <cause>` banner, the source and the
-/// clock. The banner takes at most a third of the width (cut at a word; `e` shows it all).
+/// clock. The banner takes at most a quarter of the width, so the tabs keep theirs (cut at a
+/// word; `e` shows it all).
 fn top_right(state: &UiState, width: u16) -> Vec<Span<'static>> {
     let theme = state.theme;
     let source = match &state.source {
@@ -183,7 +184,7 @@ fn top_right(state: &UiState, width: u16) -> Vec<Span<'static>> {
     };
     let mut spans = Vec::with_capacity(6);
     if let Some(cause) = &state.no_data {
-        let room = (width as usize / 3).clamp(16, 60);
+        let room = (width as usize / 4).clamp(16, 60);
         let banner = ellipsize(&format!("no data: {cause}"), room);
         spans.push(Span::raw(SEP));
         spans.push(Span::styled(format!(" {banner} "), theme.no_data()));

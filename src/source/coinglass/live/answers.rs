@@ -66,6 +66,11 @@ pub(super) fn fail<T>(field: &mut Field<T>, failure: &Failure) {
 }
 
 fn gap_text(err: &ApiError) -> String {
+    // A transient failure's detail says it all ("cannot connect: …", "timed out: …", "HTTP 503");
+    // the others need their kind ("bad request (HTTP 400)", "malformed answer (…)").
+    if let ApiError::Transient { detail, .. } = err {
+        return detail.clone();
+    }
     let detail = match err {
         ApiError::Unauthorized { detail, .. }
         | ApiError::PlanGated { detail, .. }

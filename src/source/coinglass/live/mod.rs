@@ -246,7 +246,8 @@ impl<'a> Progress<'a> {
 /// Why the plan shown is what it is, when it is not simply what the subscription said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PlanBasis {
-    /// Short, for the label: `assumed: subscription unreadable`.
+    /// One word for the label, which the dashboard's top bar shows: `assumed`, `unconfirmed`.
+    /// The why is in the note.
     label: String,
     /// A sentence for the user.
     note: String,
@@ -338,10 +339,10 @@ impl LiveSource {
             cfg.api_key.clone(),
             cfg.client.clone(),
         )?;
-        let assumed = |why: &str, note: String| {
+        let assumed = |note: String| {
             let plan = Plan::Hobbyist;
             let basis = PlanBasis {
-                label: format!("assumed: {why}"),
+                label: "assumed".into(),
                 note: format!(
                     "{note}: assuming the {} plan's limits ({} requests/minute), the most \
                      conservative; set `plan` (PERPWATCH_PLAN, --plan) to say which plan the key has",
@@ -372,14 +373,12 @@ impl LiveSource {
                 }
                 (None, Some(Ok(p))) => (p, None),
                 (None, Some(Err(e))) => assumed(
-                    "unknown level",
                     format!(
                         "the subscription reports the level {:?}, which perpwatch does not know",
                         e.given
                     ),
                 ),
                 (None, None) => assumed(
-                    "no level reported",
                     "the subscription answer has no level".to_owned(),
                 ),
             },
@@ -388,7 +387,7 @@ impl LiveSource {
                 Some(p) => (
                     p,
                     Some(PlanBasis {
-                        label: "configured; subscription unreadable".into(),
+                        label: "unconfirmed".into(),
                         note: format!(
                             "could not read the CoinGlass subscription at start ({e}); using the configured \
                              {} plan, unconfirmed",
@@ -397,7 +396,6 @@ impl LiveSource {
                     }),
                 ),
                 None => assumed(
-                    "subscription unreadable",
                     format!(
                         "could not read the CoinGlass subscription at start ({e}), so the key's \
                          plan is unknown"
