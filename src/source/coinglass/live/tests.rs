@@ -238,8 +238,7 @@ fn failures_are_summarised_once_per_distinct_problem() {
     assert_eq!(
         summarize_failures(&results),
         [
-            "/api/futures/funding-rate/exchange-list: temporary failure (connection refused) \
-             (and 2 more requests)",
+            "/api/futures/funding-rate/exchange-list: connection refused (and 2 more requests)",
             "liquidation/exchange-list: timed out at the cycle deadline (and 1 more requests)"
         ]
     );
