@@ -383,27 +383,6 @@ async fn alert_test_covers_every_sink() {
         .is_some_and(|t| t.contains("perpwatch test alert")));
 }
 
-/// Sends SIGTERM and waits up to `secs` for the exit (then kills it and panics).
-#[cfg(unix)]
-fn terminate_within(child: &mut Child, secs: u64) -> (std::process::ExitStatus, Duration) {
-    let sent = std::time::Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(killed.success(), "kill -TERM failed");
-    loop {
-        if let Some(status) = child.try_wait().expect("wait for perpwatch") {
-            return (status, sent.elapsed());
-        }
-        if sent.elapsed() > Duration::from_secs(secs) {
-            let _ = child.kill();
-            panic!("still running {secs} s after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Four `--once` runs against a Telegram that answers after 3 s: the send in flight at each
 /// exit is finished and recorded, so every message arrives once (it used to arrive four times).
 #[tokio::test]
@@ -464,7 +443,7 @@ async fn sigterm_during_a_send_finishes_and_records_it() {
     wait_until("the first send", 30, || rec.count() >= 1).await;
     let in_flight = rec.texts()[0].clone();
     // Worst case: the 1.2 s flush window, then at most 6 s for the answer, then the record.
-    let (status, took) = terminate_within(&mut child, 20);
+    let (status, took) = common::terminate_within(&mut child, 20);
     assert_eq!(status.code(), Some(0));
     let rows = outbox(&sb);
     let row = rows

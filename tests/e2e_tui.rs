@@ -88,19 +88,17 @@ fn has_funding_number(screen: &str) -> bool {
     })
 }
 
-#[test]
-fn dashboard_in_tmux_navigates_helps_and_quits() {
-    if !tmux_available() {
-        eprintln!("SKIPPED: tmux is not on PATH (CI installs it); the dashboard was not exercised");
-        return;
-    }
+/// Starts perpwatch in a detached 120×36 tmux session with a HOME, config and data dirs of its
+/// own. `env_words` go right after `env` (`-u NAME` or `NAME=value`), `args` after the binary.
+/// Returns the temp dir (bind it first, so the session is dropped before it), the session and
+/// the file the exit code is written to.
+fn start_dashboard(env_words: &str, args: &str) -> (tempfile::TempDir, Tmux, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let home = dir.path();
     let exit_file: PathBuf = home.join("exit-code");
     let script = format!(
-        "cd {home} && env -u COINGLASS_API_KEY HOME={home} XDG_CONFIG_HOME={config} \
-         XDG_DATA_HOME={xdg_data} PERPWATCH_DATA_DIR={data} {bin} --demo --symbols BTC,ETH,SOL; \
-         echo EXIT=$? > {exit}",
+        "cd {home} && env {env_words} HOME={home} XDG_CONFIG_HOME={config} \
+         XDG_DATA_HOME={xdg_data} PERPWATCH_DATA_DIR={data} {bin} {args}; echo EXIT=$? > {exit}",
         home = quote(home),
         config = quote(&home.join("config")),
         xdg_data = quote(&home.join("xdg-data")),
@@ -123,6 +121,17 @@ fn dashboard_in_tmux_navigates_helps_and_quits() {
         &script,
     ]);
     assert!(started.status.success(), "tmux new-session: {started:?}");
+    (dir, tmux, exit_file)
+}
+
+#[test]
+fn dashboard_in_tmux_navigates_helps_and_quits() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not on PATH (CI installs it); the dashboard was not exercised");
+        return;
+    }
+    let (_dir, tmux, exit_file) =
+        start_dashboard("-u COINGLASS_API_KEY", "--demo --symbols BTC,ETH,SOL");
 
     let screen = tmux.wait_for("the dashboard with data", Duration::from_secs(10), |s| {
         s.contains("DEMO") && s.contains("BTC · Funding") && has_funding_number(s)
@@ -208,36 +217,10 @@ fn a_dead_source_is_unmistakable_on_the_dashboard() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let home = dir.path();
-    let exit_file: PathBuf = home.join("exit-code");
-    let script = format!(
-        "cd {home} && env HOME={home} XDG_CONFIG_HOME={config} XDG_DATA_HOME={xdg_data} \
-         PERPWATCH_DATA_DIR={data} COINGLASS_API_KEY=cg-tui-test-key \
-         COINGLASS_BASE_URL=http://127.0.0.1:{port} \
-         {bin} --symbols BTC,ETH,SOL --poll-interval 10s; echo EXIT=$? > {exit}",
-        home = quote(home),
-        config = quote(&home.join("config")),
-        xdg_data = quote(&home.join("xdg-data")),
-        data = quote(&home.join("data")),
-        bin = quote(Path::new(env!("CARGO_BIN_EXE_perpwatch"))),
-        exit = quote(&exit_file),
+    let (_dir, tmux, exit_file) = start_dashboard(
+        &format!("COINGLASS_API_KEY=cg-tui-test-key COINGLASS_BASE_URL=http://127.0.0.1:{port}"),
+        "--symbols BTC,ETH,SOL --poll-interval 10s",
     );
-    let tmux = Tmux::new();
-    let started = tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "ui",
-        "-x",
-        "120",
-        "-y",
-        "36",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(started.status.success(), "tmux new-session: {started:?}");
 
     // At once: the dashboard, connecting, and no claim that all is well.
     let first = tmux.wait_for(

@@ -419,6 +419,15 @@ pub(crate) async fn run(mut cmd: Command) -> Output {
 pub(crate) fn terminate(
     child: &mut std::process::Child,
 ) -> (std::process::ExitStatus, std::time::Duration) {
+    terminate_within(child, 5)
+}
+
+/// Sends SIGTERM to `child` and waits up to `secs` for the exit (then kills it and panics).
+#[cfg(unix)]
+pub(crate) fn terminate_within(
+    child: &mut std::process::Child,
+    secs: u64,
+) -> (std::process::ExitStatus, std::time::Duration) {
     use std::time::{Duration, Instant};
     let sent = Instant::now();
     let killed = Command::new("kill")
@@ -430,9 +439,9 @@ pub(crate) fn terminate(
         if let Some(status) = child.try_wait().expect("wait for perpwatch") {
             return (status, sent.elapsed());
         }
-        if sent.elapsed() > Duration::from_secs(5) {
+        if sent.elapsed() > Duration::from_secs(secs) {
             let _ = child.kill();
-            panic!("still running 5 s after SIGTERM");
+            panic!("still running {secs} s after SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
