@@ -85,6 +85,14 @@ async fn mount_history(server: &MockServer) {
         .mount(server)
         .await;
     Mock::given(method("GET"))
+        .and(path("/api/futures/supported-exchange-pairs"))
+        .respond_with(ok(json!({
+            "Binance": [{"instrument_id": "BTCUSDT", "base_asset": "BTC", "quote_asset": "USDT"}],
+            "OKX": [{"instrument_id": "BTC-USDT-SWAP", "base_asset": "BTC", "quote_asset": "USDT"}]
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
         .and(path_regex("history$"))
         .respond_with(Pages)
         .mount(server)
@@ -137,10 +145,10 @@ async fn history_is_paged_cached_and_a_rerun_spends_nothing() {
         .expect("download");
     let requests = server.received_requests().await.unwrap_or_default();
     // 180 days of 4h bars = 1080 bars = 2 pages of ≤ 1000 for each of 7 series, plus the
-    // subscription and the exchange list.
+    // subscription, the exchange list and the reference pair's lookup.
     assert_eq!(
         requests.len(),
-        7 * 2 + 2,
+        7 * 2 + 3,
         "{:?}",
         requests
             .iter()
@@ -148,7 +156,7 @@ async fn history_is_paged_cached_and_a_rerun_spends_nothing() {
             .collect::<Vec<_>>()
     );
     assert_eq!(first.bars.len(), 1080);
-    assert_eq!(first.source, BarSource::CoinGlass { requests: 16 });
+    assert_eq!(first.source, BarSource::CoinGlass { requests: 17 });
     let b = &first.bars[500];
     assert!(b.close.is_some() && b.oi_usd.is_some() && b.funding_8h_pct.is_some());
     assert_eq!(b.liq_long_usd, Some(1e6));
@@ -268,6 +276,64 @@ async fn a_plan_that_cannot_be_read_is_said_and_nothing_is_downloaded() {
             .count();
         assert_eq!(history_calls, 0, "no download on a guessed plan");
     }
+}
+
+#[tokio::test]
+async fn the_reference_pair_is_looked_up_not_guessed() {
+    // OKX calls the BTC perpetual BTC-USDT-SWAP: a guessed BTCUSDT would come back empty.
+    let server = history_mock().await;
+    let sb = Sandbox::new();
+    let (mut config, args) = config_for(&sb, &server, &["--symbol", "BTC", "--days", "30"]);
+    config.reference_exchange = "okx".into();
+    let loaded = load_bars(&config, &args, now(), false)
+        .await
+        .expect("download");
+    let pair_requests: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().ends_with("price/history"))
+        .map(|r| r.url.to_string())
+        .collect();
+    assert!(!pair_requests.is_empty());
+    assert!(
+        pair_requests
+            .iter()
+            .all(|u| u.contains("exchange=OKX") && u.contains("symbol=BTC-USDT-SWAP")),
+        "{pair_requests:?}"
+    );
+    assert!(loaded.bars.iter().any(|b| b.close.is_some()));
+
+    // A coin the exchange does not list: said, and its per-pair series are not asked for.
+    let server = history_mock().await;
+    let sb = Sandbox::new();
+    let (mut config, args) = config_for(&sb, &server, &["--symbol", "ETH", "--days", "30"]);
+    config.reference_exchange = "OKX".into();
+    let loaded = load_bars(&config, &args, now(), false)
+        .await
+        .expect("download");
+    assert!(
+        loaded
+            .notes
+            .iter()
+            .any(|n| n.contains("no ETH/USDT pair on OKX")),
+        "{:?}",
+        loaded.notes
+    );
+    let asked_pair_series = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            let p = r.url.path();
+            p.ends_with("price/history") || p.contains("long-short") || p.contains("taker")
+        })
+        .count();
+    assert_eq!(asked_pair_series, 0);
+    assert!(loaded.bars.iter().all(|b| b.close.is_none()));
+    assert!(loaded.bars.iter().any(|b| b.oi_usd.is_some()));
 }
 
 /// Requests to `path` since the `skip` first ones.

@@ -7,8 +7,8 @@
 //!    missing — nothing at all when the range is already there. Requests go through the client's
 //!    limiter, so the key's budget is respected.
 //!
-//! Downloaded series (coin = `BTC`, pair = reference exchange + `<COIN><quote>`, e.g. Binance
-//! `BTCUSDT`): price OHLC (pair), aggregated OI (coin), OI-weighted funding (coin), aggregated
+//! Downloaded series (coin = `BTC`, pair = the reference exchange's `<COIN>/<quote>` perpetual,
+//! looked up once in `supported-exchange-pairs`: Binance `BTCUSDT`, OKX `BTC-USDT-SWAP`): price OHLC (pair), aggregated OI (coin), OI-weighted funding (coin), aggregated
 //! liquidations (coin, over every exchange from `supported-exchanges`), global and top-trader
 //! account long/short (pair), taker buy/sell volume (pair). Only complete bars are kept.
 //!
@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::model::{Bar, HistorySeries};
 use crate::source::coinglass::client::{ApiError, ClientOptions, CoinGlassClient, HistoryQuery};
 use crate::source::coinglass::history::HistoryTarget;
+use crate::source::coinglass::PairVerdict;
 use crate::source::coinglass::Plan;
 use crate::source::demo::{DemoMarket, SIM_HOUR_S};
 use crate::store::{Store, StoreError, ORIGIN_COINGLASS, ORIGIN_IMPORT};
@@ -145,6 +146,7 @@ pub async fn load_bars(
     }
     let req = Request {
         coin: args.symbol.clone(),
+        reference_quote: config.reference_quote.clone(),
         pair: format!("{}{}", args.symbol, config.reference_quote),
         exchange: config.reference_exchange.clone(),
         interval: args.interval.clone(),
@@ -333,6 +335,8 @@ fn imported(
 #[derive(Debug, Clone)]
 pub struct Request {
     pub coin: String,
+    /// The quote asset of the reference pair (`USDT`).
+    pub reference_quote: String,
     pub pair: String,
     pub exchange: String,
     pub interval: String,
@@ -425,16 +429,32 @@ pub async fn download(
         .flat_map(|(_, parts)| parts.iter().map(|p| plan_pages(*p).len()))
         .sum();
     let bar = progress_bar(progress, total as u64);
-    let target = HistoryTarget {
+    let mut target = HistoryTarget {
         coin: req.coin.clone(),
         exchange: req.exchange.clone(),
         pair: req.pair.clone(),
     };
     let mut exchanges: Option<Vec<String>> = None;
+    // Whether the reference pair exists, looked up once before the first per-pair series.
+    let mut pair_exists: Option<bool> = None;
     'series: for (series, parts) in todo {
         if series == HistorySeries::Liquidations && exchanges.is_none() {
             let list = client.supported_exchanges().await.map_err(key_error)?;
             exchanges = Some(list.into_iter().map(|e| e.0).collect());
+        }
+        if on_reference_pair(series) {
+            let exists = match pair_exists {
+                Some(exists) => exists,
+                None => {
+                    let exists =
+                        check_pair(client, &mut target, &req.reference_quote, &mut notes).await?;
+                    pair_exists = Some(exists);
+                    exists
+                }
+            };
+            if !exists {
+                continue 'series;
+            }
         }
         let ex = exchanges.as_deref().unwrap_or(&[]);
         bar.set_message(series.name());
@@ -498,6 +518,59 @@ pub async fn download(
     }
     bar.finish_and_clear();
     Ok(notes)
+}
+
+/// Series read on the reference exchange's pair (the others are the coin's aggregates).
+fn on_reference_pair(series: HistorySeries) -> bool {
+    matches!(
+        series,
+        HistorySeries::Price | HistorySeries::Retail | HistorySeries::Top | HistorySeries::Taker
+    )
+}
+
+/// Looks up the reference pair's id (`BTC-USDT-SWAP` on OKX, not a guessed `BTCUSDT`, which
+/// would return zero rows with no error) and points `target` at it. `false` when the exchange
+/// has no such pair: said in the notes, and the per-pair series stay absent. When the lookup gives
+/// no verdict the guessed id is used, and the notes say it is unverified.
+async fn check_pair(
+    client: &CoinGlassClient,
+    target: &mut HistoryTarget,
+    quote: &str,
+    notes: &mut Vec<String>,
+) -> Result<bool, BacktestError> {
+    let unverified = |why: String| {
+        format!(
+            "the pair id {} on {} is a guess ({why}); if price, long/short and taker come back \
+             empty, set reference_exchange to another venue",
+            target.pair, target.exchange
+        )
+    };
+    match client
+        .reference_pair(&target.exchange, &target.coin, quote)
+        .await
+    {
+        Ok(PairVerdict::Found { exchange, pair }) => {
+            target.exchange = exchange;
+            target.pair = pair;
+            Ok(true)
+        }
+        Ok(PairVerdict::Missing(why)) => {
+            notes.push(format!(
+                "{why}: price, long/short and taker history are absent; set reference_exchange \
+                 to a venue that lists it"
+            ));
+            Ok(false)
+        }
+        Ok(PairVerdict::Unknown) => {
+            notes.push(unverified("the pair list came back empty".into()));
+            Ok(true)
+        }
+        Err(e) if e.is_fatal() => Err(key_error(e)),
+        Err(e) => {
+            notes.push(unverified(format!("the pair list could not be read: {e}")));
+            Ok(true)
+        }
+    }
 }
 
 fn progress_bar(visible: bool, total: u64) -> indicatif::ProgressBar {

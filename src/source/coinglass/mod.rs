@@ -10,6 +10,7 @@ pub(crate) mod budget;
 pub(crate) mod client;
 pub(crate) mod history;
 pub(crate) mod live;
+pub(crate) mod pairs;
 pub(crate) mod wire;
 
 pub use budget::{
@@ -20,3 +21,4 @@ pub use client::{
     paths, ApiError, ClientOptions, CoinGlassClient, HistoryQuery, LongShortKind, DEFAULT_BASE_URL,
 };
 pub use live::{LiveConfig, LiveSource};
+pub use pairs::PairVerdict;

@@ -2,10 +2,11 @@
 //! fetch marks a field. No I/O.
 
 use super::super::client::ApiError;
+use super::super::pairs::pair_key;
 use super::super::wire::ms_to_time;
 use super::super::wire::{
-    exchange_key, same_exchange, ExchangePair, ExchangePairs, FundingCoin, FundingRow,
-    LiquidationExchangeRow, OiExchangeRow, PairMarket, TakerExchangeList,
+    exchange_key, same_exchange, FundingCoin, FundingRow, LiquidationExchangeRow, OiExchangeRow,
+    PairMarket, TakerExchangeList,
 };
 use super::state::ExchangeOi;
 use crate::model::{
@@ -123,90 +124,6 @@ pub(super) fn taker_of(t: &TakerExchangeList) -> Option<TakerFlow> {
         sell_usd: t.sell_vol_usd,
     };
     (flow != TakerFlow::default()).then_some(flow)
-}
-
-/// Perpetual suffixes of pair ids: OKX `-SWAP`, Binance coin-margined `_PERP`, Bitget's
-/// `_UMCBL` (USDT-margined), `_DMCBL` (coin-margined) and `_CMCBL` (USDC-margined).
-const PERP_SUFFIXES: [&str; 5] = ["SWAP", "PERP", "UMCBL", "DMCBL", "CMCBL"];
-
-/// Strips separators and a perpetual suffix so `BTC-USDT-SWAP`, `BTC_USDT`, `BTCUSDT_UMCBL`,
-/// `BTC/USDT` and `BTCUSDT` compare.
-pub(super) fn pair_key(id: &str) -> String {
-    let up: String = id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    PERP_SUFFIXES
-        .iter()
-        .find_map(|s| up.strip_suffix(s).filter(|rest| !rest.is_empty()))
-        .map(str::to_owned)
-        .unwrap_or(up)
-}
-
-/// A delivery contract (`BTCUSD_250627`, `BTC-USDT-250328`): its last part is a date.
-fn is_dated(id: &str) -> bool {
-    id.rsplit(['_', '-'])
-        .next()
-        .is_some_and(|last| last.len() >= 4 && last.chars().all(|c| c.is_ascii_digit()))
-}
-
-/// What `supported-exchange-pairs` says about the reference pairs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct PairLookup {
-    /// The exchange as the answer spells it (the spelling later requests must use), or `None`
-    /// when the answer does not list the exchange at all.
-    pub(super) exchange: Option<String>,
-    /// Per watched coin (in order): its pair id, or `None` when the exchange has no such pair.
-    pub(super) ids: Vec<Option<String>>,
-}
-
-/// Finds each coin's `<COIN>/<QUOTE>` perpetual among the exchange's pairs. `None` when the
-/// answer lists nothing at all (no verdict: the caller keeps its guess and asks again later).
-pub(super) fn resolve_pairs(
-    answer: &ExchangePairs,
-    exchange: &str,
-    coins: &[String],
-    quote: &str,
-) -> Option<PairLookup> {
-    if answer.values().all(Vec::is_empty) {
-        return None;
-    }
-    let listed = answer
-        .iter()
-        .find(|(name, _)| same_exchange(name, exchange));
-    let Some((name, pairs)) = listed else {
-        return Some(PairLookup {
-            exchange: None,
-            ids: vec![None; coins.len()],
-        });
-    };
-    Some(PairLookup {
-        exchange: Some(name.clone()),
-        ids: coins.iter().map(|c| find_pair(pairs, c, quote)).collect(),
-    })
-}
-
-/// The perpetual `coin`/`quote` pair: an id that reads `<COIN><QUOTE>` once separators and a
-/// perpetual suffix are gone (`BTC-USDT-SWAP`, `BTC_USDT`, `BTCUSDT_UMCBL`), else the shortest
-/// undated id whose base and quote assets match.
-fn find_pair(pairs: &[ExchangePair], coin: &str, quote: &str) -> Option<String> {
-    let want = format!("{coin}{quote}").to_ascii_uppercase();
-    let same = |a: &Option<String>, b: &str| {
-        a.as_deref()
-            .is_some_and(|a| a.trim().eq_ignore_ascii_case(b))
-    };
-    let usable = pairs.iter().filter(|p| !p.instrument_id.trim().is_empty());
-    usable
-        .clone()
-        .find(|p| pair_key(&p.instrument_id) == want)
-        .or_else(|| {
-            usable
-                .filter(|p| same(&p.base_asset, coin) && same(&p.quote_asset, quote))
-                .filter(|p| !is_dated(&p.instrument_id))
-                .min_by_key(|p| p.instrument_id.len())
-        })
-        .map(|p| p.instrument_id.trim().to_owned())
 }
 
 /// The reference exchange's reference pair, else the largest-OI row with a price.

@@ -34,9 +34,10 @@ mod answers;
 mod apply;
 mod state;
 
+use super::pairs::{resolve_pairs, PairLookup};
 use answers::{
     fail, funding_of, funding_weights, liquidations_of, next_ls_due, open_interest_of,
-    reference_pair, resolve_pairs, settle, taker_of, unreported, Failure, PairLookup,
+    reference_pair, settle, taker_of, unreported, Failure,
 };
 use apply::summarize_failures;
 use state::{PairState, SymbolState};

@@ -1,4 +1,4 @@
-use super::answers::pair_key;
+use super::super::pairs::{self, pair_key};
 use super::state::{PriceRing, PRICE_RING_MAX, PRICE_RING_SPAN_MIN};
 use super::*;
 use chrono::TimeZone;
@@ -99,10 +99,10 @@ fn pair_ids_are_resolved_in_each_exchanges_own_spelling() {
             {"instrument_id": "ETH-USDT-SWAP", "base_asset": "ETH", "quote_asset": "USDT"}
         ]
     }));
-    let l = answers::resolve_pairs(&answer, "okx", &coins(&["BTC", "ETH", "NOPE"]), "USDT");
+    let l = pairs::resolve_pairs(&answer, "okx", &coins(&["BTC", "ETH", "NOPE"]), "USDT");
     assert_eq!(
         l,
-        Some(answers::PairLookup {
+        Some(pairs::PairLookup {
             exchange: Some("OKX".into()),
             ids: vec![
                 Some("BTC-USDT-SWAP".into()),
@@ -121,7 +121,7 @@ fn pair_ids_are_resolved_in_each_exchanges_own_spelling() {
             {"instrument_id": "BTCUSDT_250627", "base_asset": "BTC", "quote_asset": "USDT"},
             {"instrument_id": id, "base_asset": "BTC", "quote_asset": "USDT"}
         ]}));
-        let l = answers::resolve_pairs(&answer, exchange, &coins(&["BTC"]), "USDT").unwrap();
+        let l = pairs::resolve_pairs(&answer, exchange, &coins(&["BTC"]), "USDT").unwrap();
         assert_eq!(l.ids, vec![Some(id.to_string())], "{exchange}");
     }
 }
@@ -133,21 +133,21 @@ fn pair_lookup_matches_other_spellings_and_says_when_nothing_is_listed() {
         "Binance": [{"instrument_id": "BTCUSDT", "base_asset": "BTC", "quote_asset": "USDT"}],
         "Gate": [{"instrument_id": "BTC_USDT", "base_asset": "BTC", "quote_asset": "USDT"}]
     }));
-    let l = answers::resolve_pairs(&answer, "Gate.io", &coins(&["BTC"]), "USDT").unwrap();
+    let l = pairs::resolve_pairs(&answer, "Gate.io", &coins(&["BTC"]), "USDT").unwrap();
     assert_eq!(l.exchange.as_deref(), Some("Gate"));
     assert_eq!(l.ids, vec![Some("BTC_USDT".to_string())]);
     // Base and quote assets decide when the id does not read <COIN><QUOTE>.
     let answer = pairs_answer(serde_json::json!({"KuCoin": [
         {"instrument_id": "XBTUSDTM", "base_asset": "BTC", "quote_asset": "USDT"}
     ]}));
-    let l = answers::resolve_pairs(&answer, "KuCoin", &coins(&["BTC"]), "USDT").unwrap();
+    let l = pairs::resolve_pairs(&answer, "KuCoin", &coins(&["BTC"]), "USDT").unwrap();
     assert_eq!(l.ids, vec![Some("XBTUSDTM".to_string())]);
     // An exchange the answer does not list: every pair is missing.
-    let l = answers::resolve_pairs(&answer, "Kraken", &coins(&["BTC"]), "USDT").unwrap();
+    let l = pairs::resolve_pairs(&answer, "Kraken", &coins(&["BTC"]), "USDT").unwrap();
     assert_eq!((l.exchange, l.ids), (None, vec![None]));
     // An empty answer is no verdict.
     assert_eq!(
-        answers::resolve_pairs(
+        pairs::resolve_pairs(
             &pairs_answer(serde_json::json!({})),
             "OKX",
             &coins(&["BTC"]),
