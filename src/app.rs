@@ -582,8 +582,8 @@ pub async fn check(config: Config) -> ExitCode {
         config.poll_interval.as_secs()
     ));
     lines.push(format!(
-        "  reference pair:  {} <COIN>{}",
-        config.reference_exchange, config.reference_quote
+        "  reference pair:  <COIN>/{} perpetual on {} (its id is looked up at start)",
+        config.reference_quote, config.reference_exchange
     ));
     lines.push(format!("  data dir:        {}", config.data_dir.display()));
     let print = |head: &str, lines: &[String]| {
