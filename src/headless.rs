@@ -166,7 +166,10 @@ pub(crate) async fn run(
                     }
                 }
                 Some(Update::Fatal(msg)) => return Ok(HeadlessExit::Fatal(msg)),
-                Some(Update::Paused(_)) | Some(Update::History(_)) => {}
+                // Lines are per finished cycle; early arrivals are for the dashboard.
+                Some(Update::Paused(_))
+                | Some(Update::History(_))
+                | Some(Update::Arrived { .. }) => {}
             },
         }
     }

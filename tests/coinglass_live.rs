@@ -220,6 +220,54 @@ async fn a_recorded_shape_liquidation_answer_fills_liquidations_and_the_cascade_
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn every_symbols_funding_is_shown_while_a_long_first_cycle_is_still_running() {
+    let server = MockServer::start().await;
+    mount_market(&server).await;
+    // Everything per symbol hangs: only the one funding list answers.
+    for p in [
+        paths::OI_EXCHANGE_LIST,
+        paths::LIQUIDATION_EXCHANGE_LIST,
+        paths::TAKER_EXCHANGE_LIST,
+        paths::PAIRS_MARKETS,
+    ] {
+        hang(&server, p, 60).await;
+    }
+    let mut src = LiveSource::connect(config(&server, &["BTC", "ETH"]))
+        .await
+        .unwrap();
+    let ctx = ctx(t0(), Duration::from_secs(3));
+    let mut arrived = ctx.arrived.subscribe();
+    let started = Instant::now();
+    let poll = src.poll_within(&ctx);
+    tokio::pin!(poll);
+    let early = tokio::select! {
+        _ = &mut poll => panic!("the cycle ended before anything was shown"),
+        changed = arrived.changed() => {
+            changed.expect("arrivals");
+            arrived.borrow_and_update().clone().expect("snapshots")
+        }
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shown at once, not at the deadline: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(early.len(), 2);
+    for s in early.iter() {
+        assert!(
+            s.funding.get().and_then(|f| f.rate_8h_pct).is_some(),
+            "{}",
+            s.symbol
+        );
+        assert_eq!(s.funding.observed_at, Some(t0()));
+        // Nothing else has arrived, and nothing pretends it has.
+        assert!(s.open_interest.value.is_none() && s.liquidations.value.is_none());
+    }
+    let snaps = poll.await.unwrap();
+    assert!(snaps[0].open_interest.gap.is_some());
+}
+
+#[tokio::test]
 async fn a_hanging_endpoint_ends_the_cycle_at_its_deadline_with_the_rest_fresh() {
     let server = MockServer::start().await;
     mount_market(&server).await;

@@ -3,7 +3,7 @@
 
 use crate::model::{GapReason, Snapshot, SourceKind};
 use crate::report::{CycleReport, SparkSeed, SymbolReport};
-use crate::source::{FatalSourceError, PollContext, PollProgress, Source, SourceLabel};
+use crate::source::{Arrived, FatalSourceError, PollContext, PollProgress, Source, SourceLabel};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -17,6 +17,12 @@ pub enum Update {
     /// How far the running cycle has got: requests answered (or given up) of those it plans.
     /// Sent while the cycle runs, as the source reports it; may skip values.
     Progress { cycle: u64, done: u32, total: u32 },
+    /// What the running cycle has fetched so far (before it ends): frontends may show these
+    /// values; levels, signals and history wait for the cycle's report.
+    Arrived {
+        cycle: u64,
+        snapshots: Arc<Vec<Snapshot>>,
+    },
     /// A cycle finished.
     Cycle(Arc<CycleReport>),
     /// Polling paused or resumed (by a command).
@@ -276,21 +282,42 @@ pub fn unanswered_cycle(
     }
 }
 
-/// Polls `source` within `ctx.deadline` (plus [`OVERRUN_GRACE`]), passing its progress on to the
-/// frontend as it comes. `None` when the source overran.
+/// What a running poll reports besides its result.
+struct Watched {
+    progress: watch::Receiver<PollProgress>,
+    arrived: watch::Receiver<Arrived>,
+}
+
+/// Polls `source` within `ctx.deadline` (plus [`OVERRUN_GRACE`]), passing its progress and what
+/// has arrived on to the frontend as they come. `None` when the source overran.
 async fn poll_watched<S: Source>(
     source: &mut S,
     ctx: &PollContext,
-    mut progress: watch::Receiver<PollProgress>,
+    watched: Watched,
     cycle: u64,
     updates: &mpsc::Sender<Update>,
 ) -> Option<Result<Vec<Snapshot>, FatalSourceError>> {
+    let Watched {
+        mut progress,
+        mut arrived,
+    } = watched;
     let poll = tokio::time::timeout_at(ctx.deadline + OVERRUN_GRACE, source.poll(ctx));
     tokio::pin!(poll);
     let mut watching = true;
+    let mut watching_arrivals = true;
     loop {
         tokio::select! {
             polled = &mut poll => return polled.ok(),
+            changed = arrived.changed(), if watching_arrivals => match changed {
+                Ok(()) => {
+                    let latest = arrived.borrow_and_update().clone();
+                    if let Some(snapshots) = latest {
+                        // A courtesy like progress: never hold the poll up for the frontend.
+                        let _ = updates.try_send(Update::Arrived { cycle, snapshots });
+                    }
+                }
+                Err(_) => watching_arrivals = false,
+            },
             changed = progress.changed(), if watching => match changed {
                 Ok(()) => {
                     let p = *progress.borrow_and_update();
@@ -342,12 +369,18 @@ pub async fn run<S: Source>(
         }
         let deadline = cycle_deadline(&opts, start);
         let (progress_tx, progress_rx) = watch::channel(PollProgress::default());
+        let (arrived_tx, arrived_rx) = watch::channel(None);
         let ctx = PollContext {
             now: started_at,
             deadline,
             progress: progress_tx,
+            arrived: arrived_tx,
         };
-        let snapshots = match poll_watched(&mut source, &ctx, progress_rx, cycle, &updates).await {
+        let watch = Watched {
+            progress: progress_rx,
+            arrived: arrived_rx,
+        };
+        let snapshots = match poll_watched(&mut source, &ctx, watch, cycle, &updates).await {
             Some(Ok(s)) => s,
             Some(Err(FatalSourceError(msg))) => {
                 // The frontend tells the user (once); this is for the log file's timeline.

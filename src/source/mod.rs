@@ -57,7 +57,13 @@ pub struct PollContext {
     pub now: DateTime<Utc>,
     pub deadline: tokio::time::Instant,
     pub progress: tokio::sync::watch::Sender<PollProgress>,
+    /// What has arrived so far, published while a long cycle runs (e.g. every symbol's funding
+    /// from the one funding list) so frontends can show it before the cycle ends.
+    pub arrived: tokio::sync::watch::Sender<Arrived>,
 }
+
+/// Snapshots of what a running cycle has fetched so far (`None` until something arrived).
+pub type Arrived = Option<std::sync::Arc<Vec<Snapshot>>>;
 
 impl PollContext {
     /// A poll at `now` that must end within `budget`, with nobody watching its progress.
@@ -66,6 +72,7 @@ impl PollContext {
             now,
             deadline: tokio::time::Instant::now() + budget,
             progress: tokio::sync::watch::Sender::new(PollProgress::default()),
+            arrived: tokio::sync::watch::Sender::new(None),
         }
     }
 }

@@ -378,6 +378,34 @@ impl UiState {
         }
     }
 
+    /// What the running cycle has fetched so far: the values show at once (a long first cycle
+    /// is not a blank screen); levels, signals and history wait for the cycle's report. Ignored
+    /// once that cycle has reported.
+    fn on_arrived(&mut self, cycle: u64, snapshots: &[Snapshot]) {
+        if self.poll.last_cycle.is_some_and(|last| last >= cycle) {
+            return;
+        }
+        for snap in snapshots {
+            let index = self.view_index(&snap.symbol);
+            self.symbols[index].snapshot = Some(snap.clone());
+        }
+    }
+
+    /// The view of `name`, made (and seeded from stored history) the first time it is seen.
+    fn view_index(&mut self, name: &str) -> usize {
+        match self.symbols.iter().position(|v| v.symbol == name) {
+            Some(i) => i,
+            None => {
+                let mut view = SymbolView::new(name);
+                if let Some(seed) = self.pending_history.remove(name) {
+                    view.seed(&seed);
+                }
+                self.symbols.push(view);
+                self.symbols.len() - 1
+            }
+        }
+    }
+
     fn on_cycle(&mut self, report: &CycleReport) {
         self.now = self.now.max(report.finished_at);
         self.source = Some(report.source.clone());
@@ -397,18 +425,7 @@ impl UiState {
             });
         }
         for sym in &report.symbols {
-            let name = &sym.snapshot.symbol;
-            let index = match self.symbols.iter().position(|v| &v.symbol == name) {
-                Some(i) => i,
-                None => {
-                    let mut view = SymbolView::new(name);
-                    if let Some(seed) = self.pending_history.remove(name) {
-                        view.seed(&seed);
-                    }
-                    self.symbols.push(view);
-                    self.symbols.len() - 1
-                }
-            };
+            let index = self.view_index(&sym.snapshot.symbol);
             self.symbols[index].observe(sym.level, &sym.snapshot);
             self.symbols[index].no_data = !sym.fetched_anything();
         }
@@ -574,6 +591,7 @@ pub fn update(state: &mut UiState, event: Event) -> Vec<Effect> {
                 Update::Progress { cycle, done, total } => {
                     state.poll.progress = Some(Progress { cycle, done, total });
                 }
+                Update::Arrived { cycle, snapshots } => state.on_arrived(cycle, &snapshots),
                 Update::Cycle(report) => state.on_cycle(&report),
                 Update::Paused(paused) => state.poll.paused = paused,
                 Update::Fatal(msg) => return vec![Effect::Fatal(msg)],

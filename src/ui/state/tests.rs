@@ -549,3 +549,56 @@ fn a_cycle_that_fetched_nothing_marks_the_source_dead_until_one_does() {
     let btc = s.symbols.iter().find(|v| v.symbol == "BTC").unwrap();
     assert!(!btc.no_data);
 }
+
+#[test]
+fn what_arrives_during_a_long_first_cycle_is_shown_and_a_reported_cycle_wins() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    update(
+        &mut s,
+        Event::Monitor(Update::CycleStarted { cycle: 1, at: t0() }),
+    );
+    let mut early = Snapshot::new("BTC", crate::model::SourceKind::Live, t0());
+    early.funding = crate::model::Field::fresh(
+        crate::model::Funding {
+            rate_8h_pct: Some(0.0123),
+            by_exchange: vec![],
+        },
+        t0(),
+    );
+    update(
+        &mut s,
+        Event::Monitor(Update::Arrived {
+            cycle: 1,
+            snapshots: std::sync::Arc::new(vec![early.clone()]),
+        }),
+    );
+    let btc = s
+        .selected_view()
+        .expect("the symbol shows before its cycle ends");
+    assert_eq!(btc.symbol, "BTC");
+    assert_eq!(
+        btc.snapshot
+            .as_ref()
+            .and_then(|snap| snap.funding.get())
+            .and_then(|f| f.rate_8h_pct),
+        Some(0.0123)
+    );
+    assert_eq!(
+        btc.level,
+        Level::None,
+        "no level before the cycle's signals"
+    );
+    assert!(btc.funding_history.is_empty(), "no history from a preview");
+
+    // The cycle reports; a late arrival of that same cycle changes nothing.
+    update(&mut s, one_symbol_cycle(1, vec![]));
+    let reported = s.selected_view().and_then(|v| v.snapshot.clone());
+    update(
+        &mut s,
+        Event::Monitor(Update::Arrived {
+            cycle: 1,
+            snapshots: std::sync::Arc::new(vec![early]),
+        }),
+    );
+    assert_eq!(s.selected_view().and_then(|v| v.snapshot.clone()), reported);
+}

@@ -3,8 +3,28 @@
 //! are summarised once per distinct problem.
 
 use super::*;
+use crate::model::Field;
 
 impl LiveSource {
+    /// Every symbol's snapshot as it stands, with this cycle's funding list applied: what the
+    /// frontends can show while the rest of a long cycle is still coming. Changes nothing.
+    pub(super) fn with_funding(&self, coins: &[FundingCoin], now: DateTime<Utc>) -> Vec<Snapshot> {
+        self.symbols
+            .iter()
+            .map(|st| {
+                let mut snap = st.snapshot(now);
+                let value = coins
+                    .iter()
+                    .find(|c| c.symbol.trim().eq_ignore_ascii_case(&st.coin))
+                    .and_then(|c| funding_of(c, &st.weights).0);
+                if let Some(funding) = value {
+                    snap.funding = Field::fresh(funding, now);
+                }
+                snap
+            })
+            .collect()
+    }
+
     /// Says `text` once per session (the `key` tells repeats apart).
     pub(super) fn say_once(&mut self, key: String, text: impl FnOnce() -> String) {
         if self.told.insert(key) {

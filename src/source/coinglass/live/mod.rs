@@ -20,7 +20,7 @@ use super::wire::{
 };
 use crate::model::{GapReason, Liquidations, LongShort, OpenInterest, Snapshot, SourceKind};
 use crate::source::{
-    FatalSourceError, PollContext, PollProgress, RequestStats, Source, SourceLabel,
+    Arrived, FatalSourceError, PollContext, PollProgress, RequestStats, Source, SourceLabel,
 };
 use chrono::{DateTime, Utc};
 use futures::stream::FuturesUnordered;
@@ -201,16 +201,20 @@ struct LsTarget {
     pair: String,
 }
 
-/// Requests answered (or given up) out of those planned, published as they change.
+/// Requests answered (or given up) out of those planned, published as they change; and what
+/// has arrived so far, for frontends to show before the cycle ends.
 struct Progress<'a> {
     tx: &'a tokio::sync::watch::Sender<PollProgress>,
     now: PollProgress,
+    /// Where early arrivals go, and the moment the cycle stands for.
+    arrived: Option<(&'a tokio::sync::watch::Sender<Arrived>, DateTime<Utc>)>,
 }
 
 impl<'a> Progress<'a> {
     fn start(tx: &'a tokio::sync::watch::Sender<PollProgress>, total: usize) -> Progress<'a> {
         let p = Progress {
             tx,
+            arrived: None,
             now: PollProgress {
                 done: 0,
                 total: u32::try_from(total).unwrap_or(u32::MAX),
@@ -222,6 +226,23 @@ impl<'a> Progress<'a> {
     fn publish(&self) {
         // No receiver is fine: nobody is watching this poll.
         self.tx.send_replace(self.now);
+    }
+    /// Also publish early arrivals on `arrived` (snapshots as of `at`).
+    fn with_arrivals(
+        mut self,
+        arrived: &'a tokio::sync::watch::Sender<Arrived>,
+        at: DateTime<Utc>,
+    ) -> Progress<'a> {
+        self.arrived = Some((arrived, at));
+        self
+    }
+    /// Publishes what `build` makes of the answers so far, if anyone is watching.
+    fn arrived(&self, build: impl FnOnce(DateTime<Utc>) -> Vec<Snapshot>) {
+        if let Some((tx, at)) = self.arrived {
+            if tx.receiver_count() > 0 {
+                tx.send_replace(Some(std::sync::Arc::new(build(at))));
+            }
+        }
     }
     fn planned(&mut self, more: usize) {
         self.now.total = self
@@ -508,7 +529,8 @@ impl LiveSource {
         let mut progress = Progress::start(
             &ctx.progress,
             planned.jobs.len() + planned.after_pairs.len(),
-        );
+        )
+        .with_arrivals(&ctx.arrived, now);
         let mut results = self
             .run(
                 planned.jobs,
@@ -648,6 +670,10 @@ impl LiveSource {
                 break;
             };
             progress.finished();
+            if let Ok(Answer::Funding(coins)) = &outcome {
+                // One answer covers every symbol: show it while the rest is still coming.
+                progress.arrived(|at| self.with_funding(coins, at));
+            }
             if job == Job::PairList {
                 let lookup = match &outcome {
                     Ok(Answer::PairList(Some(lookup))) => Some(lookup),
