@@ -213,12 +213,13 @@ where
     let alerter = match alerts::start(alerts::AlerterOptions::from_config(config)).await {
         Ok(a) => a,
         Err(e) => {
-            tell_user(
-                config,
-                &format!(
-                    "{e}. Alerts cannot be queued safely; check the data directory (--data-dir)"
-                ),
-            );
+            let fix = match e {
+                alerts::AlertError::Db { .. } => "check the data directory (--data-dir)",
+                alerts::AlertError::Sink { .. } => {
+                    "check the alert settings (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, WEBHOOK_URL)"
+                }
+            };
+            tell_user(config, &format!("{e}; {fix}"));
             return ExitCode::from(exit::FAILURE);
         }
     };
