@@ -1,4 +1,4 @@
-use clap::Parser;
+use clap::FromArgMatches;
 use perpwatch::app;
 use perpwatch::config::cli::{Cli, Command};
 use perpwatch::config::Config;
@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("perpwatch: cannot install the error reporter: {e}");
     }
-    let cli = Cli::parse();
+    let cli =
+        match Cli::from_arg_matches(&perpwatch::config::cli::command_with_paths().get_matches()) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        };
     let mut config = match Config::load(&cli) {
         Ok(c) => c,
         Err(e) => {

@@ -170,6 +170,63 @@ async fn json_alone_with_piped_stdout_streams_json_lines() {
 }
 
 #[tokio::test]
+async fn help_shows_the_defaults_and_this_machines_paths() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.arg("--help");
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stdout.contains("Defaults: symbols BTC,ETH; poll interval 60s"),
+        "{stdout}"
+    );
+    let config = sb
+        .path()
+        .join("config")
+        .join("perpwatch")
+        .join("config.toml");
+    assert!(
+        stdout.contains(&format!("config file  {} (not there", config.display())),
+        "{stdout}"
+    );
+    let data = sb.data_dir();
+    assert!(
+        stdout.contains(&format!(
+            "data dir     {} (from PERPWATCH_DATA_DIR)",
+            data.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("log dir      {}", data.join("logs").display())),
+        "{stdout}"
+    );
+    // `check` prints the same resolved paths, and the log dir is where the logs went.
+    let mut cmd = sb.command();
+    cmd.arg("check");
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stdout.contains(&format!("looked for {}", config.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("data dir:        {}", data.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("log dir:         {}", data.join("logs").display())),
+        "{stdout}"
+    );
+    assert!(
+        data.join("logs").is_dir(),
+        "the log dir printed is the one logging uses"
+    );
+}
+
+#[tokio::test]
 async fn text_mode_labels_demo_and_prints_one_line_per_symbol() {
     let sb = Sandbox::new();
     let mut cmd = sb.command();

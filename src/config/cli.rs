@@ -34,6 +34,13 @@ too, never overriding the real environment):
   WEBHOOK_URL                   webhook alerts
 Precedence, lowest first: defaults, config file, .env, environment, flags.";
 
+/// The clap command with the machine-specific part of `--help` (defaults, resolved paths)
+/// appended at run time.
+pub fn command_with_paths() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().after_help(format!("{AFTER_HELP}\n\n{}", crate::config::machine_help()))
+}
+
 /// `perpwatch [OPTIONS] [COMMAND]`
 #[derive(Debug, Clone, Parser)]
 #[command(

@@ -345,6 +345,47 @@ impl Config {
     }
 }
 
+/// Where the config file is looked for when `--config` is not given.
+pub fn default_config_file() -> Option<PathBuf> {
+    default_config_path()
+}
+
+/// The log directory under a data directory (where `logging` writes its rolling files).
+pub fn log_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("logs")
+}
+
+/// The part of `--help` that depends on this machine: the defaults of the symbols and the poll
+/// interval, and the config file, data and log directories as resolved here (the platform's
+/// defaults, and `PERPWATCH_DATA_DIR` when set).
+pub fn machine_help() -> String {
+    let defaults = Defaults::system();
+    let config = match &defaults.config_file {
+        Some(p) if p.is_file() => format!("{} (found)", p.display()),
+        Some(p) => format!("{} (not there: defaults apply)", p.display()),
+        None => "none (this platform has no config directory)".to_string(),
+    };
+    let (data_dir, from) = match std::env::var(DATA_DIR.env.unwrap_or_default())
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(v) => (PathBuf::from(v), " (from PERPWATCH_DATA_DIR)"),
+        None => (defaults.data_dir, ""),
+    };
+    format!(
+        "Defaults: symbols {}; poll interval {}s (10s to 1h; the demo without a set interval: \
+         60s / --demo-speed)\n\
+         On this machine (--config and --data-dir override):\n  \
+         config file  {config}\n  \
+         data dir     {}{from}\n  \
+         log dir      {}",
+        DEFAULT_SYMBOLS.join(","),
+        DEFAULT_POLL_INTERVAL.as_secs(),
+        data_dir.display(),
+        log_dir(&data_dir).display(),
+    )
+}
+
 /// The demo's default poll interval at `speed`: the default interval divided by the speed-up,
 /// kept within the allowed poll intervals (10 s to 1 h). Used only when no poll interval is set.
 pub fn demo_poll_interval(speed: f64) -> Duration {
