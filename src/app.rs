@@ -575,7 +575,12 @@ pub async fn check(config: Config) -> ExitCode {
     let mut lines = Vec::new();
     match &config.config_path {
         Some(p) => lines.push(format!("  config file:     {}", p.display())),
-        None => lines.push("  config file:     none (defaults, .env, environment, flags)".into()),
+        None => lines.push(format!(
+            "  config file:     none (defaults, .env, environment, flags){}",
+            crate::config::default_config_file()
+                .map(|p| format!("; looked for {}", p.display()))
+                .unwrap_or_default()
+        )),
     }
     lines.push(format!("  symbols:         {}", config.symbols.join(", ")));
     lines.push(format!(
@@ -587,6 +592,10 @@ pub async fn check(config: Config) -> ExitCode {
         config.reference_quote, config.reference_exchange
     ));
     lines.push(format!("  data dir:        {}", config.data_dir.display()));
+    lines.push(format!(
+        "  log dir:         {}",
+        crate::config::log_dir(&config.data_dir).display()
+    ));
     let print = |head: &str, lines: &[String]| {
         println!("{head}");
         for l in lines {

@@ -1,4 +1,4 @@
-use clap::Parser;
+use clap::FromArgMatches;
 use perpwatch::app;
 use perpwatch::config::cli::{Cli, Command};
 use perpwatch::config::Config;
@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("perpwatch: cannot install the error reporter: {e}");
     }
-    let cli = Cli::parse();
+    let cli =
+        match Cli::from_arg_matches(&perpwatch::config::cli::command_with_paths().get_matches()) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        };
     let mut config = match Config::load(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -18,13 +22,16 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    // The dashboard needs a terminal; piped or redirected output gets the headless lines.
-    // Subcommands (check, backtest, import) print their own output and log to the file only.
+    // The dashboard needs a terminal; piped or redirected output gets the headless lines
+    // (`--json` included). Subcommands print their own output and log to the file only.
     let dashboard_without_terminal =
-        cli.command.is_none() && config.mode.ui && !std::io::stdout().is_terminal();
-    if dashboard_without_terminal {
-        config.mode.ui = false;
-    }
+        match config.settle_output(cli.command.is_some(), std::io::stdout().is_terminal()) {
+            Ok(switched) => switched,
+            Err(e) => {
+                eprintln!("perpwatch: {e}");
+                return ExitCode::from(exit::USAGE);
+            }
+        };
     // Logs go to stderr only when nothing else owns the terminal.
     let headless = !config.mode.ui;
     let _log_guard = match perpwatch::logging::init(&config.data_dir, &config.log_level, headless) {

@@ -122,6 +122,111 @@ async fn no_key_runs_the_labelled_demo() {
 }
 
 #[tokio::test]
+async fn json_with_piped_stdout_runs_headless_without_no_ui() {
+    // `perpwatch --demo --json --once | cat`: JSON lines, exit 0.
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.args(["--demo", "--json", "--once", "--symbols", "BTC,SOL"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let lines = json_lines(&stdout);
+    let symbols: Vec<&str> = lines.iter().filter_map(|l| l["symbol"].as_str()).collect();
+    assert_eq!(symbols, ["BTC", "SOL"], "{stdout}");
+    assert!(lines.iter().all(|l| l["source"] == "demo"), "{stdout}");
+}
+
+/// `perpwatch --demo --json | cat` (no --no-ui, no --once): the piped run is headless and keeps
+/// printing JSON lines until stopped, instead of being refused.
+#[cfg(unix)]
+#[tokio::test]
+async fn json_alone_with_piped_stdout_streams_json_lines() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.args(["--demo", "--json", "--symbols", "ETH"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("read a line");
+    let line: Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first:?}"));
+    assert_eq!(line["symbol"], "ETH");
+    assert_eq!(line["source"], "demo");
+    let (status, _) = common::terminate(&mut child);
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut stderr).expect("stderr");
+    }
+    assert!(
+        stderr.contains("stdout is not a terminal: running headless"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("config error"), "not refused: {stderr}");
+}
+
+#[tokio::test]
+async fn help_shows_the_defaults_and_this_machines_paths() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.arg("--help");
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stdout.contains("Defaults: symbols BTC,ETH; poll interval 60s"),
+        "{stdout}"
+    );
+    let config = sb
+        .path()
+        .join("config")
+        .join("perpwatch")
+        .join("config.toml");
+    assert!(
+        stdout.contains(&format!("config file  {} (not there", config.display())),
+        "{stdout}"
+    );
+    let data = sb.data_dir();
+    assert!(
+        stdout.contains(&format!(
+            "data dir     {} (from PERPWATCH_DATA_DIR)",
+            data.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("log dir      {}", data.join("logs").display())),
+        "{stdout}"
+    );
+    // `check` prints the same resolved paths, and the log dir is where the logs went.
+    let mut cmd = sb.command();
+    cmd.arg("check");
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stdout.contains(&format!("looked for {}", config.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("data dir:        {}", data.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("log dir:         {}", data.join("logs").display())),
+        "{stdout}"
+    );
+    assert!(
+        data.join("logs").is_dir(),
+        "the log dir printed is the one logging uses"
+    );
+}
+
+#[tokio::test]
 async fn text_mode_labels_demo_and_prints_one_line_per_symbol() {
     let sb = Sandbox::new();
     let mut cmd = sb.command();

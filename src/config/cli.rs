@@ -34,6 +34,13 @@ too, never overriding the real environment):
   WEBHOOK_URL                   webhook alerts
 Precedence, lowest first: defaults, config file, .env, environment, flags.";
 
+/// The clap command with the machine-specific part of `--help` (defaults, resolved paths)
+/// appended at run time.
+pub fn command_with_paths() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().after_help(format!("{AFTER_HELP}\n\n{}", crate::config::machine_help()))
+}
+
 /// `perpwatch [OPTIONS] [COMMAND]`
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -41,8 +48,7 @@ Precedence, lowest first: defaults, config file, .env, environment, flags.";
     version,
     about = "Watch crypto perpetual futures (funding, open interest, liquidations, long/short \
              positioning) through the CoinGlass API V4 and fire signals",
-    after_help = AFTER_HELP,
-    group(ArgGroup::new("headless").args(["no_ui", "once"]).multiple(true))
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     /// Config file [default: $XDG_CONFIG_HOME/perpwatch/config.toml]
@@ -85,8 +91,9 @@ pub struct Cli {
     #[arg(long)]
     pub no_ui: bool,
 
-    /// Print updates as JSON lines (needs --no-ui or --once)
-    #[arg(long, requires = "headless")]
+    /// Print updates as JSON lines (headless: with --no-ui or --once, or when stdout is not a
+    /// terminal, e.g. perpwatch --json | jq)
+    #[arg(long)]
     pub json: bool,
 
     /// Run one poll cycle, print it (headless) and exit
@@ -269,9 +276,11 @@ mod tests {
     }
 
     #[test]
-    fn json_needs_a_headless_mode() -> Result<(), clap::Error> {
-        let err = parse(&["--json"]).err().map(|e| e.kind());
-        assert_eq!(err, Some(ErrorKind::MissingRequiredArgument));
+    fn json_parses_alone_for_piped_output() -> Result<(), clap::Error> {
+        // `perpwatch --json | jq`: whether it may run (stdout not a terminal) is settled by
+        // `Config::settle_output`, not refused by the parser.
+        let cli = parse(&["--json"])?;
+        assert!(cli.json && !cli.no_ui && !cli.once);
         assert!(parse(&["--json", "--no-ui"])?.json);
         assert!(parse(&["--json", "--once"])?.json);
         Ok(())

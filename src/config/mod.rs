@@ -159,12 +159,12 @@ impl Config {
         let symbols = layers.get_or(SYMBOLS, flag(&cli.symbols), parse_symbol_list, || {
             DEFAULT_SYMBOLS.iter().map(|s| s.to_string()).collect()
         })?;
-        let poll_interval = layers.get_or(
-            POLL_INTERVAL,
-            flag(&cli.poll_interval),
-            |raw| duration_between(raw, MIN_POLL_INTERVAL, MAX_POLL_INTERVAL),
-            || DEFAULT_POLL_INTERVAL,
-        )?;
+        // Set by the user (any layer), or `None`: the default depends on the source (below).
+        let poll_interval_set = layers
+            .get(POLL_INTERVAL, flag(&cli.poll_interval), |raw| {
+                duration_between(raw, MIN_POLL_INTERVAL, MAX_POLL_INTERVAL)
+            })?
+            .map(|(d, _)| d);
         let plan = layers
             .get(PLAN, flag(&cli.plan), parse_plan)?
             .map(|(p, _)| p);
@@ -247,6 +247,14 @@ impl Config {
             }
         };
         let backtest_demo = matches!(&cli.command, Some(Command::Backtest(b)) if b.demo);
+        let demo = cli.demo || backtest_demo || api_key.is_none();
+        // The demo's clock runs `demo_speed` times faster: so does its default poll, or a sped-up
+        // loop would be sampled at the same phase every cycle and the screen would not move.
+        let poll_interval = match poll_interval_set {
+            Some(d) => d,
+            None if demo => demo_poll_interval(demo_speed),
+            None => DEFAULT_POLL_INTERVAL,
+        };
         let mode = Mode {
             ui: !(cli.no_ui || cli.once),
             json: cli.json,
@@ -334,6 +342,90 @@ impl Config {
     /// Demo market: asked for, or no API key.
     pub fn is_demo(&self) -> bool {
         self.mode.demo || self.api_key.is_none()
+    }
+}
+
+/// Where the config file is looked for when `--config` is not given.
+pub fn default_config_file() -> Option<PathBuf> {
+    default_config_path()
+}
+
+/// The log directory under a data directory (where `logging` writes its rolling files).
+pub fn log_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("logs")
+}
+
+/// The part of `--help` that depends on this machine: the defaults of the symbols and the poll
+/// interval, and the config file, data and log directories as resolved here (the platform's
+/// defaults, and `PERPWATCH_DATA_DIR` when set).
+pub fn machine_help() -> String {
+    let defaults = Defaults::system();
+    let config = match &defaults.config_file {
+        Some(p) if p.is_file() => format!("{} (found)", p.display()),
+        Some(p) => format!("{} (not there: defaults apply)", p.display()),
+        None => "none (this platform has no config directory)".to_string(),
+    };
+    let (data_dir, from) = match std::env::var(DATA_DIR.env.unwrap_or_default())
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(v) => (PathBuf::from(v), " (from PERPWATCH_DATA_DIR)"),
+        None => (defaults.data_dir, ""),
+    };
+    format!(
+        "Defaults: symbols {}; poll interval {}s (10s to 1h; the demo without a set interval: \
+         60s / --demo-speed)\n\
+         On this machine (--config and --data-dir override):\n  \
+         config file  {config}\n  \
+         data dir     {}{from}\n  \
+         log dir      {}",
+        DEFAULT_SYMBOLS.join(","),
+        DEFAULT_POLL_INTERVAL.as_secs(),
+        data_dir.display(),
+        log_dir(&data_dir).display(),
+    )
+}
+
+/// The demo's default poll interval at `speed`: the default interval divided by the speed-up,
+/// kept within the allowed poll intervals (10 s to 1 h). Used only when no poll interval is set.
+pub fn demo_poll_interval(speed: f64) -> Duration {
+    let secs = DEFAULT_POLL_INTERVAL.as_secs_f64() / speed;
+    if !secs.is_finite() {
+        return DEFAULT_POLL_INTERVAL;
+    }
+    Duration::from_secs_f64(secs.clamp(
+        MIN_POLL_INTERVAL.as_secs_f64(),
+        MAX_POLL_INTERVAL.as_secs_f64(),
+    ))
+}
+
+impl Config {
+    /// Settles the frontend for where stdout goes. The dashboard needs a terminal: piped or
+    /// redirected output runs headless, as with `--no-ui` (`--json` included, so
+    /// `perpwatch --json | jq` works). On a terminal `--json` needs `--no-ui` or `--once`.
+    /// Subcommands print their own output and are left alone. Returns whether the run switched
+    /// to headless because stdout is not a terminal.
+    pub fn settle_output(
+        &mut self,
+        subcommand: bool,
+        stdout_is_terminal: bool,
+    ) -> Result<bool, ConfigError> {
+        if subcommand || !self.mode.ui {
+            return Ok(false);
+        }
+        if !stdout_is_terminal {
+            self.mode.ui = false;
+            return Ok(true);
+        }
+        if self.mode.json {
+            return Err(ConfigError::Missing {
+                key: "--no-ui".to_string(),
+                reason: "--json prints JSON lines instead of the dashboard; on a terminal add \
+                         --no-ui (or --once), or pipe the output (perpwatch --json | jq)"
+                    .to_string(),
+            });
+        }
+        Ok(false)
     }
 }
 
@@ -540,6 +632,74 @@ mod tests {
         assert!(!c.is_demo());
         let c = ok(&["--demo"], &[("COINGLASS_API_KEY", "k")], None);
         assert!(c.is_demo());
+    }
+
+    #[test]
+    fn config_json_without_no_ui_runs_headless_when_stdout_is_not_a_terminal() {
+        // `perpwatch --json | cat`: headless JSON lines, as documented.
+        let mut c = ok(&["--json"], &[], None);
+        assert_eq!(c.settle_output(false, false).ok(), Some(true));
+        assert!(!c.mode.ui && c.mode.json);
+        // Piped dashboard without --json: headless text.
+        let mut c = ok(&[], &[], None);
+        assert_eq!(c.settle_output(false, false).ok(), Some(true));
+        assert!(!c.mode.ui && !c.mode.json);
+        // Already headless, or a subcommand: nothing to switch.
+        let mut c = ok(&["--no-ui", "--json"], &[], None);
+        assert_eq!(c.settle_output(false, false).ok(), Some(false));
+        assert!(!c.mode.ui && c.mode.json);
+        let mut c = ok(&["check"], &[], None);
+        assert_eq!(c.settle_output(true, false).ok(), Some(false));
+        // On a terminal the dashboard stays; --json there needs --no-ui or --once, said clearly.
+        let mut c = ok(&[], &[], None);
+        assert_eq!(c.settle_output(false, true).ok(), Some(false));
+        assert!(c.mode.ui);
+        let mut c = ok(&["--json"], &[], None);
+        let message = c
+            .settle_output(false, true)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains("--json") && message.contains("--no-ui") && message.contains("--once"),
+            "{message}"
+        );
+        let mut c = ok(&["--json", "--once"], &[], None);
+        assert_eq!(c.settle_output(false, true).ok(), Some(false));
+    }
+
+    #[test]
+    fn config_demo_speed_scales_the_default_poll_only() {
+        let secs = |c: &Config| c.poll_interval.as_secs_f64();
+        // No key: the demo runs; its default poll follows the speed-up.
+        assert_eq!(secs(&ok(&["--demo-speed", "4"], &[], None)), 15.0);
+        assert_eq!(secs(&ok(&["--demo", "--demo-speed", "2"], &[], None)), 30.0);
+        // Bounded by the allowed poll intervals (10 s to 1 h).
+        assert_eq!(secs(&ok(&["--demo-speed", "10"], &[], None)), 10.0);
+        assert_eq!(secs(&ok(&["--demo-speed", "1000"], &[], None)), 10.0);
+        assert_eq!(secs(&ok(&["--demo-speed", "0.5"], &[], None)), 120.0);
+        assert_eq!(secs(&ok(&["--demo-speed", "0.001"], &[], None)), 3600.0);
+        assert_eq!(secs(&ok(&[], &[], None)), 60.0, "speed 1: the default");
+        // A poll interval the user set wins, from any layer.
+        assert_eq!(
+            secs(&ok(
+                &["--demo-speed", "10", "--poll-interval", "45s"],
+                &[],
+                None
+            )),
+            45.0
+        );
+        let env = [("PERPWATCH_POLL_INTERVAL", "90s")];
+        assert_eq!(secs(&ok(&["--demo-speed", "10"], &env, None)), 90.0);
+        let file = "poll_interval = \"20s\"";
+        assert_eq!(secs(&ok(&["--demo-speed", "10"], &[], Some(file))), 20.0);
+        // Live (a key, no --demo): the speed-up is the demo's, the default stays 60 s.
+        let key = [("COINGLASS_API_KEY", "k")];
+        assert_eq!(secs(&ok(&["--demo-speed", "10"], &key, None)), 60.0);
+        assert_eq!(
+            secs(&ok(&["--demo", "--demo-speed", "10"], &key, None)),
+            10.0
+        );
     }
 
     #[cfg(unix)]

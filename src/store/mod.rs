@@ -720,7 +720,14 @@ const PRICE_SEED_SPAN: chrono::Duration = chrono::Duration::hours(2);
 
 /// The last 24 h of funding/OI points per symbol for the dashboard, or nothing (logged) when
 /// the store cannot be read.
+///
+/// Only a live run is seeded, and only from live rows. Demo cycles are stored (tagged `demo`)
+/// but never seed anything: the simulation starts its loop afresh each run, so points from an
+/// earlier demo run would draw jumps that never happened.
 pub fn load_spark_seeds(data_dir: &Path, symbols: &[String], source: SourceKind) -> Vec<SparkSeed> {
+    if source == SourceKind::Demo {
+        return Vec::new();
+    }
     let read = || {
         Store::open_in(data_dir)?.spark_seeds(
             symbols,

@@ -389,3 +389,55 @@ fn gated_series_are_remembered_per_symbol_interval_and_series() -> Result<(), St
     assert_eq!(store.gated("BTC", "4h", "liquidations")?, None);
     Ok(())
 }
+
+#[test]
+fn demo_cycles_never_seed_and_live_seeds_never_read_demo_rows() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let now = Utc::now();
+    let mut s = Store::open_in(dir.path())?;
+    // An earlier demo run (OI 9e9, funding 0.3) and a live run (OI 5e9, funding 0.012).
+    let demo = |cycle: u64, at: DateTime<Utc>| {
+        let mut snap = snapshot("BTC", at, 50.0);
+        snap.source = SourceKind::Demo;
+        snap.funding = Field::fresh(
+            Funding {
+                rate_8h_pct: Some(0.3),
+                by_exchange: vec![],
+            },
+            at,
+        );
+        snap.open_interest = Field::fresh(
+            OpenInterest {
+                oi_usd: Some(9e9),
+                ..OpenInterest::default()
+            },
+            at,
+        );
+        let symbols = vec![fixtures::symbol_report(snap, vec![])];
+        fixtures::cycle_report(cycle, at, fixtures::demo_label(), symbols)
+    };
+    for i in 0..3 {
+        s.write_cycle(&demo(i, now - chrono::Duration::minutes(30 - i as i64)))?;
+    }
+    s.write_cycle(&report(9, now - chrono::Duration::minutes(10), &["BTC"]))?;
+    let symbols = ["BTC".to_string()];
+    // The demo rows are kept apart in the store ...
+    assert_eq!(
+        s.snapshots_since("BTC", SourceKind::Demo, now - SEED_SPAN)?
+            .len(),
+        3
+    );
+    drop(s);
+    // ... but a demo run's sparklines start empty rather than from an earlier demo run.
+    assert!(load_spark_seeds(dir.path(), &symbols, SourceKind::Demo).is_empty());
+    // A live run is seeded from the live row only.
+    let live = load_spark_seeds(dir.path(), &symbols, SourceKind::Live);
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].oi_usd, vec![5e9]);
+    assert_eq!(live[0].funding_8h_pct, vec![0.012]);
+    // The live price ring is seeded from live prices only (the demo's 50.0 never appears).
+    let prices = recent_live_prices(dir.path(), &symbols);
+    let btc: Vec<f64> = prices[0].1.iter().map(|(_, p)| *p).collect();
+    assert_eq!(btc, vec![109.0]);
+    Ok(())
+}
