@@ -1,7 +1,7 @@
 //! Signal feed: new signals of all symbols (or the selected one), newest first, filtered by a
 //! minimum level; the highlighted entry can be expanded to its full message.
 
-use super::state::{FeedEntry, UiState};
+use super::state::{duration_text, FeedEntry, FeedKind, UiState};
 use super::widgets::{self, wrap};
 use crate::model::{Bias, Level};
 use ratatui::layout::Rect;
@@ -21,7 +21,7 @@ pub(super) fn level_short(level: Level) -> &'static str {
     }
 }
 
-fn bias_marker(bias: Bias) -> &'static str {
+pub(super) fn bias_marker(bias: Bias) -> &'static str {
     match bias {
         Bias::Bullish => "▲",
         Bias::Bearish => "▼",
@@ -53,6 +53,15 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let block = widgets::panel(&title(state), None, theme).title_bottom(
         Line::from(count.map(|c| format!(" {c} ")).unwrap_or_default()).right_aligned(),
     );
+    // On a narrow screen the selected symbol's active signals sit on the bottom border, left of
+    // the count: no feed line is given up for them.
+    let block = if super::view::active_pinned(state.size.0) {
+        let count_w = total.to_string().len() * 2 + 3;
+        let room = (area.width as usize).saturating_sub(count_w + 6);
+        block.title_bottom(super::active::summary(state, room).left_aligned())
+    } else {
+        block
+    };
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if total == 0 {
@@ -105,7 +114,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
             line_no += n;
             continue;
         }
-        let mut block = vec![row(e, sym_w, i == state.feed_cursor, state)];
+        let mut block = vec![row(e, sym_w, width, i == state.feed_cursor, state)];
         if n > 1 {
             block.extend(
                 expansion(e, width)
@@ -123,7 +132,13 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row(e: &FeedEntry, sym_w: usize, highlighted: bool, state: &UiState) -> Line<'static> {
+fn row(
+    e: &FeedEntry,
+    sym_w: usize,
+    width: usize,
+    highlighted: bool,
+    state: &UiState,
+) -> Line<'static> {
     let theme = state.theme;
     // Today's entries show the time; older ones the date, so a days-long session stays readable.
     let when = if e.at.date_naive() == state.now.date_naive() {
@@ -131,15 +146,36 @@ fn row(e: &FeedEntry, sym_w: usize, highlighted: bool, state: &UiState) -> Line<
     } else {
         e.at.format("%m-%d").to_string()
     };
-    let line = Line::from(vec![
+    let ended = matches!(e.kind, FeedKind::Ended { .. });
+    let level_style = if ended {
+        theme.dim()
+    } else {
+        theme.level(e.level)
+    };
+    // The change is what the line is about: the title gives way for it.
+    let suffix = change_text(e);
+    let fixed = when.chars().count() + 1 + sym_w + 1 + 4 + 3;
+    let room = width
+        .saturating_sub(fixed)
+        .saturating_sub(suffix.chars().count());
+    let mut spans = vec![
         Span::styled(when, theme.dim()),
         Span::raw(" "),
         Span::raw(widgets::fit(&e.symbol, sym_w)),
         Span::raw(" "),
-        Span::styled(format!("{:<4}", level_short(e.level)), theme.level(e.level)),
+        Span::styled(format!("{:<4}", level_short(e.level)), level_style),
         Span::raw(format!(" {} ", bias_marker(e.bias))),
-        Span::raw(e.title.clone()),
-    ]);
+    ];
+    if suffix.is_empty() {
+        spans.push(Span::raw(e.title.clone()));
+    } else {
+        spans.push(Span::raw(widgets::ellipsize(&e.title, room)));
+        spans.push(Span::styled(
+            suffix,
+            if ended { theme.dim() } else { theme.bold() },
+        ));
+    }
+    let line = Line::from(spans);
     if highlighted {
         line.style(theme.selected())
     } else {
@@ -147,12 +183,26 @@ fn row(e: &FeedEntry, sym_w: usize, highlighted: bool, state: &UiState) -> Line<
     }
 }
 
+/// What a level change or an end adds to the title: ` · MEDIUM → HIGH`, ` ended after 2h10m`.
+pub(super) fn change_text(e: &FeedEntry) -> String {
+    match e.kind {
+        FeedKind::Onset => String::new(),
+        FeedKind::LevelChanged { from } => format!(" · {from} → {}", e.level),
+        FeedKind::Ended { after_s } => format!(" ended after {}", duration_text(after_s)),
+    }
+}
+
 /// The expanded entry: its message, then when/what/which way.
 fn expansion(e: &FeedEntry, width: usize) -> Vec<String> {
     let text_w = width.saturating_sub(INDENT).max(10);
     let mut out = wrap(&e.message, text_w);
+    let what = match e.kind {
+        FeedKind::Onset => "began".to_string(),
+        FeedKind::LevelChanged { from } => format!("{from} → {}", e.level),
+        FeedKind::Ended { after_s } => format!("ended after {}", duration_text(after_s)),
+    };
     out.push(format!(
-        "{} · {} · {} · {}",
+        "{} · {} · {} · {} · {what}",
         e.at.format("%Y-%m-%d %H:%M:%S UTC"),
         e.id,
         e.level,

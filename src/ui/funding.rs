@@ -16,29 +16,39 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let view = state.selected_view();
     let reading = read(state.selected_snapshot().map(|s| &s.funding), state.now);
     let theme = state.theme;
-    let rows_room = area.height.saturating_sub(2 + 4) as usize;
+    // Two for the frame, one for the price, four for the headline, sparkline and table header.
+    let rows_room = area.height.saturating_sub(2 + 1 + 4) as usize;
     // The symbol leads the first panel's title so the screen says whose numbers these are.
     let title = match view {
         Some(v) => format!("{} · Funding · 8h OI-weighted", v.symbol),
         None => "Funding · 8h OI-weighted".to_string(),
     };
-    widgets::field_panel(frame, area, &title, reading, theme, |funding, width| {
-        let mut lines = headline(funding, width as usize, state);
-        lines.push(match view.map(|v| &v.funding_history) {
-            Some(h) if h.len() >= 2 => {
-                // Room for the longest label first, then say how many points are drawn.
-                let label_w = format!(" last {}", h.len()).len();
-                let w = (width as usize).saturating_sub(label_w).max(1);
-                Line::from(vec![
-                    Span::raw(widgets::sparkline(h.last(w))),
-                    Span::styled(format!(" last {}", h.len().min(w)), theme.dim()),
-                ])
-            }
-            _ => Line::styled("collecting history…", theme.dim()),
-        });
-        lines.extend(table(&funding.by_exchange, rows_room, state.now, state));
-        lines
-    });
+    let price = super::price::line(state, area.width.saturating_sub(2) as usize);
+    widgets::field_panel_led(
+        frame,
+        area,
+        &title,
+        Some(price),
+        reading,
+        theme,
+        |funding, width| {
+            let mut lines = headline(funding, width as usize, state);
+            lines.push(match view.map(|v| &v.funding_history) {
+                Some(h) if h.len() >= 2 => {
+                    // Room for the longest label first, then say how many points are drawn.
+                    let label_w = format!(" last {}", h.len()).len();
+                    let w = (width as usize).saturating_sub(label_w).max(1);
+                    Line::from(vec![
+                        Span::raw(widgets::sparkline(h.last(w))),
+                        Span::styled(format!(" last {}", h.len().min(w)), theme.dim()),
+                    ])
+                }
+                _ => Line::styled("collecting history…", theme.dim()),
+            });
+            lines.extend(table(&funding.by_exchange, rows_room, state.now, state));
+            lines
+        },
+    );
 }
 
 fn headline(f: &Funding, width: usize, state: &UiState) -> Vec<Line<'static>> {

@@ -5,6 +5,7 @@
 //! panel draw the state; `keys` is the key table both the handler and the help read. [`run`] is the
 //! event loop: it redraws only when something changed (input, data, the 1 Hz clock tick).
 
+mod active;
 mod errors;
 mod feed;
 mod funding;
@@ -13,6 +14,7 @@ pub(crate) mod keys;
 mod liquidations;
 mod open_interest;
 mod positioning;
+mod price;
 #[doc(hidden)]
 #[cfg(any(test, feature = "test-support"))]
 pub mod sample;

@@ -633,3 +633,110 @@ fn the_word_cut_check_can_fail() {
     assert!(cut.is_err(), "a word cut short is caught");
     no_word_cut("│temporary…│ failure", "temporary failure");
 }
+
+/// The live sketch with BTC's price replaced, `minutes` after the sketch's last cycle.
+fn with_price(
+    w: u16,
+    h: u16,
+    price: crate::model::Field<crate::model::Price>,
+    minutes: i64,
+) -> UiState {
+    let mut s = live(w, h);
+    s.now = t0() + Duration::minutes(minutes);
+    s.symbols[0].snapshot.as_mut().expect("BTC snapshot").price = price;
+    s
+}
+
+fn price_header(s: &UiState) -> String {
+    // The frame, the price line and the first funding line: the detail's header area.
+    text(&panel(s, 40, 4, super::funding::render))
+}
+
+#[test]
+fn the_price_header_fresh_stale_and_absent() {
+    use crate::model::{Field, GapReason, Price};
+    let fresh = live(80, 24);
+    let mut stale_price = fresh.selected_snapshot().unwrap().price.clone();
+    stale_price.mark_failed(GapReason::FetchFailed("HTTP 500".into()));
+    let stale = with_price(80, 24, stale_price, 4);
+    let absent = with_price(80, 24, Field::absent(GapReason::NotInPlan), 0);
+    let partial = with_price(
+        80,
+        24,
+        Field::fresh(
+            Price {
+                price: Some(0.000_012_345_6),
+                change_1h_pct: None,
+                change_24h_pct: Some(-12.5),
+            },
+            t0(),
+        ),
+        0,
+    );
+    insta::assert_snapshot!("price_header_fresh", price_header(&fresh));
+    insta::assert_snapshot!("price_header_stale", price_header(&stale));
+    insta::assert_snapshot!("price_header_absent", price_header(&absent));
+    insta::assert_snapshot!("price_header_partial", price_header(&partial));
+    // Wider, the stale note says why.
+    let wide = text(&panel(&stale, 100, 4, super::funding::render));
+    assert!(wide.contains("stale 4m (fetch failed: HTTP 500)"), "{wide}");
+    // Absent is never a zero.
+    for s in [&absent, &partial] {
+        let h = price_header(s);
+        assert!(!h.contains("$0 ") && !h.contains("+0.00%"), "{h}");
+    }
+    assert!(price_header(&absent).contains("price n/a: not in your plan"));
+}
+
+#[test]
+fn the_price_shows_at_every_size() {
+    for (w, h) in [(80, 24), (120, 36), (200, 50)] {
+        let shown = text(&screen(&live(w, h)));
+        assert!(
+            shown.contains("$97,000.00") && shown.contains("+1.20%") && shown.contains("+3.40%"),
+            "{w}×{h}: {shown}"
+        );
+    }
+}
+
+#[test]
+fn active_now_lists_the_selected_symbols_signals() {
+    let mut s = live(120, 36);
+    s.now = t0() + Duration::minutes(130);
+    insta::assert_snapshot!(
+        "panel_active_now",
+        panel(&s, 60, 8, super::active::render).backend()
+    );
+    // At 80 columns the same list is one line on the feed's bottom border.
+    s.size = (80, 24);
+    let shown = text(&screen(&s));
+    assert!(shown.contains("BTC now: HIGH Classic top"), "{shown}");
+    assert!(shown.contains("2h10m"), "{shown}");
+}
+
+#[test]
+fn the_feed_says_when_a_signal_ended_and_when_its_level_changed() {
+    use crate::signals::SignalId;
+    let mut s = live(80, 24);
+    let at = t0() + Duration::minutes(130);
+    // BTC: everything ends but the classic top, which drops to MEDIUM.
+    let mut top = sample::btc_signals()
+        .into_iter()
+        .find(|x| x.id == SignalId::SetupClassicTop)
+        .expect("classic top");
+    top.level = crate::model::Level::Medium;
+    let report = sample::cycle(
+        49,
+        at,
+        sample::live_hobbyist(),
+        vec![crate::fixtures::symbol_report(
+            sample::full_snapshot("BTC", at, 1.0),
+            vec![top],
+        )],
+    );
+    update(&mut s, Event::Monitor(Update::Cycle(report)));
+    let shown = text(&screen(&s));
+    assert!(shown.contains("· HIGH → MEDIUM"), "{shown}");
+    assert!(shown.contains("ended after 2h10m"), "{shown}");
+    insta::assert_snapshot!("feed_onset_end_and_level_change_at_80x24", shown);
+}

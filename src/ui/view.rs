@@ -3,7 +3,7 @@
 
 use super::state::UiState;
 use super::widgets::ellipsize;
-use super::{errors, feed, funding, help, liquidations, open_interest, positioning, taker};
+use super::{active, errors, feed, funding, help, liquidations, open_interest, positioning, taker};
 use crate::format;
 use crate::model::Level;
 use ratatui::layout::{Alignment, Rect};
@@ -30,6 +30,8 @@ pub struct ScreenLayout {
     pub open_interest: Rect,
     pub liquidations: Rect,
     pub positioning: Rect,
+    /// The selected symbol's active signals, left of the feed.
+    pub active: Rect,
     pub feed: Rect,
     pub status: Rect,
 }
@@ -51,7 +53,23 @@ pub fn layout(area: Rect) -> Option<ScreenLayout> {
         .min(body - FEED_MIN);
     let top = rows(area.y, 1);
     let panels_y = area.y + 1;
-    let feed = rows(panels_y + panels_h, body - panels_h);
+    let bottom = rows(panels_y + panels_h, body - panels_h);
+    // Wide enough: the active list gets its own panel left of the feed; narrower, it is one
+    // line pinned at the top of the feed (a zero-width `active`).
+    let active_w = if active_pinned(area.width) {
+        0
+    } else {
+        (area.width * 2 / 5).clamp(34, 64)
+    };
+    let active = Rect {
+        width: active_w,
+        ..bottom
+    };
+    let feed = Rect {
+        x: bottom.x + active_w,
+        width: bottom.width - active_w,
+        ..bottom
+    };
     let status = rows(area.y + area.height - 1, 1);
     let left_w = area.width / 2;
     let left = Rect {
@@ -93,9 +111,19 @@ pub fn layout(area: Rect) -> Option<ScreenLayout> {
         open_interest,
         liquidations,
         positioning,
+        active,
         feed,
         status,
     })
+}
+
+/// Below this width the selected symbol's active signals are one line on the feed's bottom
+/// border; from it on they have their own panel left of the feed.
+pub const ACTIVE_PANEL_WIDTH: u16 = 120;
+
+/// Whether the active list is the feed's pinned first line at this terminal width.
+pub fn active_pinned(width: u16) -> bool {
+    width < ACTIVE_PANEL_WIDTH
 }
 
 /// Feed lines per page (PgUp/PgDn) at the current terminal size.
@@ -116,6 +144,9 @@ pub fn render(frame: &mut Frame, state: &UiState) {
     open_interest::render(frame, l.open_interest, state);
     liquidations::render(frame, l.liquidations, state);
     positioning::render(frame, l.positioning, state);
+    if l.active.width > 0 {
+        active::render(frame, l.active, state);
+    }
     feed::render(frame, l.feed, state);
     status_bar(frame, l.status, state);
     if state.help_open {

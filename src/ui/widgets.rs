@@ -77,6 +77,20 @@ pub(super) fn field_panel<T>(
     theme: Theme,
     body: impl FnOnce(&T, u16) -> Vec<Line<'static>>,
 ) {
+    field_panel_led(frame, area, title, None, reading, theme, body);
+}
+
+/// [`field_panel`] with a `lead` line above the body that does not depend on the field (the
+/// price above the funding).
+pub(super) fn field_panel_led<T>(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    lead: Option<Line<'static>>,
+    reading: Reading<'_, T>,
+    theme: Theme,
+    body: impl FnOnce(&T, u16) -> Vec<Line<'static>>,
+) {
     // The title says how old, and why when there is room for it.
     let note = match (&reading, reading.stale_note()) {
         (Reading::Stale(_, _, why), Some(age)) => {
@@ -91,8 +105,15 @@ pub(super) fn field_panel<T>(
         _ => None,
     };
     let block = panel(title, note, theme);
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     frame.render_widget(block, area);
+    if let Some(lead) = lead {
+        if inner.height > 0 {
+            frame.render_widget(Paragraph::new(lead), Rect { height: 1, ..inner });
+            inner.y += 1;
+            inner.height -= 1;
+        }
+    }
     let (lines, style) = match &reading {
         Reading::Fresh(v) | Reading::Stale(v, ..) => {
             (body(v, inner.width), reading.value_style(theme))

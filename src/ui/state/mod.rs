@@ -135,6 +135,17 @@ impl SymbolView {
     }
 }
 
+/// What a feed line records about a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedKind {
+    /// The signal appeared.
+    Onset,
+    /// The signal went from `from` to the entry's level.
+    LevelChanged { from: Level },
+    /// The signal stopped firing after `after_s` seconds; the entry keeps its last level.
+    Ended { after_s: i64 },
+}
+
 /// One line of the signal feed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEntry {
@@ -147,51 +158,136 @@ pub struct FeedEntry {
     pub bias: Bias,
     pub title: String,
     pub message: String,
+    pub kind: FeedKind,
 }
 
-/// New signals only, newest first, bounded. A (symbol, id) pair enters the feed when it appears or
-/// its level changes, not on every cycle it keeps firing.
+/// A signal that is firing now for one symbol: as of its newest cycle, and since when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveSignal {
+    pub id: SignalId,
+    pub level: Level,
+    pub bias: Bias,
+    pub title: String,
+    pub message: String,
+    /// The first cycle of this run of the signal (a level change does not reset it).
+    pub since: DateTime<Utc>,
+    /// Its place in the newest report (most severe first, as the signals module orders them).
+    pub rank: usize,
+}
+
+/// `2h10m`, `45m`, `30s`, `3d4h`: how long a signal has been (or was) active.
+pub fn duration_text(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 86_400 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}d{}h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+/// The signal feed, newest first, bounded, and the signals active now. A (symbol, id) pair
+/// enters the feed when it appears, when its level changes and when it ends, not on every cycle
+/// it keeps firing.
 #[derive(Debug, Clone, Default)]
 pub struct Feed {
     entries: VecDeque<FeedEntry>,
-    /// The level each symbol's signals had in the last cycle that reported the symbol.
-    active: HashMap<String, HashMap<SignalId, Level>>,
+    /// Each symbol's signals as of the last cycle that fetched anything for the symbol.
+    active: HashMap<String, HashMap<SignalId, ActiveSignal>>,
     next_seq: u64,
 }
 
 impl Feed {
     /// Records the signals of one cycle; returns how many entries were added (at the front).
+    /// A symbol the cycle fetched nothing for keeps its active signals: no data says nothing
+    /// about whether they ended.
     pub fn observe(&mut self, symbols: &[SymbolReport], at: DateTime<Utc>) -> usize {
-        let mut added: Vec<(&str, &Signal)> = Vec::new();
+        let mut added: Vec<FeedEntry> = Vec::new();
         for report in symbols {
+            if !report.fetched_anything() {
+                continue;
+            }
             let symbol = report.snapshot.symbol.as_str();
-            let previous = self.active.remove(symbol).unwrap_or_default();
-            let mut now_active = HashMap::with_capacity(report.signals.len());
-            for s in &report.signals {
-                if previous.get(&s.id) != Some(&s.level) && !now_active.contains_key(&s.id) {
-                    added.push((symbol, s));
+            let mut previous = self.active.remove(symbol).unwrap_or_default();
+            let mut now_active: HashMap<SignalId, ActiveSignal> =
+                HashMap::with_capacity(report.signals.len());
+            for (rank, s) in report.signals.iter().enumerate() {
+                if now_active.contains_key(&s.id) {
+                    continue;
                 }
-                now_active.insert(s.id, s.level);
+                let before = previous.remove(&s.id);
+                let kind = match &before {
+                    None => Some(FeedKind::Onset),
+                    Some(b) if b.level != s.level => Some(FeedKind::LevelChanged { from: b.level }),
+                    Some(_) => None,
+                };
+                if let Some(kind) = kind {
+                    added.push(entry(symbol, s, at, kind));
+                }
+                now_active.insert(
+                    s.id,
+                    ActiveSignal {
+                        id: s.id,
+                        level: s.level,
+                        bias: s.bias,
+                        title: s.title.clone(),
+                        message: s.message.clone(),
+                        since: before.map_or(at, |b| b.since),
+                        rank,
+                    },
+                );
+            }
+            // What fired before and not now has ended, in the order it was reported.
+            let mut ended: Vec<ActiveSignal> = previous.into_values().collect();
+            ended.sort_by(|a, b| b.level.cmp(&a.level).then(a.id.cmp(&b.id)));
+            for a in ended {
+                let after_s = (at - a.since).num_seconds();
+                added.push(FeedEntry {
+                    seq: 0,
+                    at,
+                    symbol: symbol.to_string(),
+                    id: a.id,
+                    level: a.level,
+                    bias: a.bias,
+                    title: a.title,
+                    message: a.message,
+                    kind: FeedKind::Ended { after_s },
+                });
             }
             self.active.insert(symbol.to_string(), now_active);
         }
         // Within a cycle keep the report's order (symbols as configured, most severe first) at
         // the top of the feed.
-        for (symbol, s) in added.iter().rev() {
+        let n = added.len();
+        for mut e in added.into_iter().rev() {
             self.next_seq += 1;
-            self.entries.push_front(FeedEntry {
-                seq: self.next_seq,
-                at,
-                symbol: symbol.to_string(),
-                id: s.id,
-                level: s.level,
-                bias: s.bias,
-                title: s.title.clone(),
-                message: s.message.clone(),
-            });
+            e.seq = self.next_seq;
+            self.entries.push_front(e);
         }
         self.entries.truncate(FEED_CAP);
-        added.len().min(FEED_CAP)
+        n.min(FEED_CAP)
+    }
+
+    /// The signals `symbol` has now, most severe first, then in the report's order.
+    pub fn active(&self, symbol: &str) -> Vec<&ActiveSignal> {
+        let mut out: Vec<&ActiveSignal> = self
+            .active
+            .get(symbol)
+            .map(|m| m.values().collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| b.level.cmp(&a.level).then(a.rank.cmp(&b.rank)));
+        out
+    }
+
+    /// The most severe level among `symbol`'s active signals (`Level::None` without any).
+    pub fn active_level(&self, symbol: &str) -> Level {
+        self.active
+            .get(symbol)
+            .and_then(|m| m.values().map(|a| a.level).max())
+            .unwrap_or(Level::None)
     }
 
     /// Newest first.
@@ -205,6 +301,20 @@ impl Feed {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+fn entry(symbol: &str, s: &Signal, at: DateTime<Utc>, kind: FeedKind) -> FeedEntry {
+    FeedEntry {
+        seq: 0,
+        at,
+        symbol: symbol.to_string(),
+        id: s.id,
+        level: s.level,
+        bias: s.bias,
+        title: s.title.clone(),
+        message: s.message.clone(),
+        kind,
     }
 }
 
@@ -430,6 +540,11 @@ impl UiState {
             self.symbols[index].no_data = !sym.fetched_anything();
         }
         let added = self.feed.observe(&report.symbols, report.finished_at);
+        // A tab never looks calmer than the signals its symbol has active.
+        // (A symbol the cycle fetched nothing for shows its `n/a` marker instead.)
+        for view in self.symbols.iter_mut().filter(|v| !v.no_data) {
+            view.level = view.level.max(self.feed.active_level(&view.symbol));
+        }
         let added_visible = self
             .feed
             .entries()

@@ -313,10 +313,133 @@ fn feed_shows_new_signals_and_level_changes_only() {
     update(&mut s, one_symbol_cycle(3, vec![sig(Level::High)]));
     assert_eq!(s.feed.len(), 2, "a level change is");
     update(&mut s, one_symbol_cycle(4, vec![]));
+    assert_eq!(s.feed.len(), 3, "so is its end (issue 12)");
     update(&mut s, one_symbol_cycle(5, vec![sig(Level::High)]));
-    assert_eq!(s.feed.len(), 3, "a signal that went away and came back is");
+    assert_eq!(s.feed.len(), 4, "a signal that went away and came back is");
     let levels: Vec<Level> = s.feed.entries().map(|e| e.level).collect();
-    assert_eq!(levels, vec![Level::High, Level::High, Level::Medium]);
+    assert_eq!(
+        levels,
+        vec![Level::High, Level::High, Level::High, Level::Medium]
+    );
+}
+
+fn feed_kinds(s: &UiState) -> Vec<FeedKind> {
+    s.feed.entries().map(|e| e.kind).collect()
+}
+
+#[test]
+fn the_feed_records_onset_level_change_and_end_with_how_long() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    let sig = |level| sample::signal(SignalId::OiMoving, level, Bias::Neutral, "OI moving");
+    // Cycles are a minute apart (see `one_symbol_cycle`).
+    update(&mut s, one_symbol_cycle(1, vec![sig(Level::High)]));
+    update(&mut s, one_symbol_cycle(2, vec![sig(Level::High)]));
+    update(&mut s, one_symbol_cycle(3, vec![sig(Level::Medium)]));
+    update(&mut s, one_symbol_cycle(131, vec![sig(Level::Medium)]));
+    update(&mut s, one_symbol_cycle(132, vec![]));
+    assert_eq!(
+        feed_kinds(&s),
+        vec![
+            FeedKind::Ended { after_s: 131 * 60 },
+            FeedKind::LevelChanged { from: Level::High },
+            FeedKind::Onset,
+        ]
+    );
+    let ended = s.feed.entries().next().unwrap();
+    assert_eq!(ended.level, Level::Medium, "an end keeps the last level");
+    assert_eq!(ended.title, "OI moving");
+    assert_eq!(duration_text(131 * 60), "2h11m");
+    assert!(s.feed.active("BTC").is_empty());
+}
+
+#[test]
+fn onset_is_kept_per_symbol_and_signal_across_level_changes() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    let oi = |level| sample::signal(SignalId::OiMoving, level, Bias::Neutral, "OI moving");
+    let tb = sample::signal(
+        SignalId::TakerBuyPressure,
+        Level::Low,
+        Bias::Bullish,
+        "Taker buy",
+    );
+    update(&mut s, one_symbol_cycle(1, vec![oi(Level::Low)]));
+    update(
+        &mut s,
+        one_symbol_cycle(2, vec![oi(Level::High), tb.clone()]),
+    );
+    update(&mut s, one_symbol_cycle(3, vec![oi(Level::High), tb]));
+    let active = s.feed.active("BTC");
+    let got: Vec<(SignalId, Level, i64)> = active
+        .iter()
+        .map(|a| (a.id, a.level, (a.since - t0()).num_minutes()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (SignalId::OiMoving, Level::High, 1),
+            (SignalId::TakerBuyPressure, Level::Low, 2),
+        ],
+        "most severe first; a level change keeps the onset"
+    );
+    assert!(s.feed.active("ETH").is_empty(), "per symbol");
+    assert_eq!(s.feed.active_level("BTC"), Level::High);
+}
+
+#[test]
+fn a_cycle_without_data_for_a_symbol_does_not_end_its_signals() {
+    let mut s = state();
+    let before = s.feed.active("BTC").len();
+    assert!(before > 0);
+    let feed_len = s.feed.len();
+    let at = t0() + chrono::Duration::minutes(1);
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::dead_cycle(
+            49,
+            at,
+            &["BTC"],
+            "HTTP 502",
+        ))),
+    );
+    assert_eq!(
+        s.feed.len(),
+        feed_len,
+        "no end is made up from missing data"
+    );
+    assert_eq!(s.feed.active("BTC").len(), before);
+}
+
+#[test]
+fn a_tab_is_never_calm_while_its_symbol_has_an_active_signal() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    let sig = sample::signal(
+        SignalId::OiMoving,
+        Level::Medium,
+        Bias::Neutral,
+        "OI moving",
+    );
+    // A report whose symbol level lags its signals (as a setup-only level could).
+    let at = t0() + chrono::Duration::minutes(1);
+    let mut report =
+        crate::fixtures::symbol_report(sample::full_snapshot("BTC", at, 1.0), vec![sig]);
+    report.level = Level::None;
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::cycle(
+            1,
+            at,
+            sample::live_hobbyist(),
+            vec![report],
+        ))),
+    );
+    assert_eq!(s.symbols[0].level, Level::Medium);
+    // Once the signal ends the tab may be calm again.
+    update(&mut s, one_symbol_cycle(2, vec![]));
+    assert_eq!(s.symbols[0].level, Level::None);
+    assert!(matches!(
+        s.feed.entries().next().map(|e| e.kind),
+        Some(FeedKind::Ended { after_s: 60 })
+    ));
 }
 
 #[test]
