@@ -44,6 +44,35 @@ pub(crate) fn share_pct_or_na(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| share_pct(v, 1))
 }
 
+/// A price with the precision its size needs: `$97,000.00`, `$3.4512`, `$0.0000123400`.
+pub(crate) fn price(v: f64) -> String {
+    let a = v.abs();
+    let sign = if v < 0.0 { "-" } else { "" };
+    if a >= 1000.0 {
+        let cents = (a * 100.0).round() as u128;
+        let (whole, frac) = (cents / 100, cents % 100);
+        let digits = whole.to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        format!("{sign}${grouped}.{frac:02}")
+    } else if a >= 100.0 {
+        format!("{sign}${a:.2}")
+    } else if a >= 1.0 {
+        format!("{sign}${a:.4}")
+    } else if a > 0.0 {
+        // Six significant digits.
+        let decimals = (5 - a.log10().floor() as i32).clamp(0, 12) as usize;
+        format!("{sign}${a:.decimals$}")
+    } else {
+        "$0".to_string()
+    }
+}
+
 /// Hours and minutes, for countdowns to funding: `2h13m`, `0h28m`; `due` at or below zero.
 pub(crate) fn hours_minutes(secs: i64) -> String {
     if secs <= 0 {
@@ -127,5 +156,17 @@ mod tests {
         assert_eq!(interval_hours(Some(8.0)), "8h");
         assert_eq!(interval_hours(Some(0.5)), "0.5h");
         assert_eq!(interval_hours(None), "?");
+    }
+
+    #[test]
+    fn prices_keep_the_precision_their_size_needs() {
+        assert_eq!(price(97_000.0), "$97,000.00");
+        assert_eq!(price(1_234_567.891), "$1,234,567.89");
+        assert_eq!(price(1000.0), "$1,000.00");
+        assert_eq!(price(245.5), "$245.50");
+        assert_eq!(price(3.45123), "$3.4512");
+        assert_eq!(price(0.5), "$0.500000");
+        assert_eq!(price(0.0000123456), "$0.0000123456");
+        assert_eq!(price(0.0), "$0");
     }
 }

@@ -8,35 +8,6 @@ use crate::model::Price;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-/// A price with the precision its size needs: `$97,000.00`, `$3.4512`, `$0.0000123400`.
-pub(super) fn price_text(v: f64) -> String {
-    let a = v.abs();
-    let sign = if v < 0.0 { "-" } else { "" };
-    if a >= 1000.0 {
-        let cents = (a * 100.0).round() as u128;
-        let (whole, frac) = (cents / 100, cents % 100);
-        let digits = whole.to_string();
-        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        format!("{sign}${grouped}.{frac:02}")
-    } else if a >= 100.0 {
-        format!("{sign}${a:.2}")
-    } else if a >= 1.0 {
-        format!("{sign}${a:.4}")
-    } else if a > 0.0 {
-        // Six significant digits.
-        let decimals = (5 - a.log10().floor() as i32).clamp(0, 12) as usize;
-        format!("{sign}${a:.decimals$}")
-    } else {
-        "$0".to_string()
-    }
-}
-
 /// The price line in at most `width` columns: the most that fits of
 /// `price $97,000.00  1h +1.20%  24h +3.40%  stale 4m (HTTP 500)`.
 pub(super) fn line(state: &UiState, width: usize) -> Line<'static> {
@@ -53,7 +24,7 @@ pub(super) fn line(state: &UiState, width: usize) -> Line<'static> {
     };
     let value_style = reading.value_style(theme);
     let price = match p.price.filter(|v| v.is_finite()) {
-        Some(v) => Span::styled(price_text(v), value_style.patch(theme.bold())),
+        Some(v) => Span::styled(format::price(v), value_style.patch(theme.bold())),
         None => Span::styled("n/a (not reported)", theme.warn()),
     };
     let change = |v: Option<f64>| -> Span<'static> {
@@ -104,21 +75,4 @@ pub(super) fn line(state: &UiState, width: usize) -> Line<'static> {
         .find(|l| l.width() <= width)
         .unwrap_or(fallback)
         .style(Style::new())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::price_text;
-
-    #[test]
-    fn prices_keep_the_precision_their_size_needs() {
-        assert_eq!(price_text(97_000.0), "$97,000.00");
-        assert_eq!(price_text(1_234_567.891), "$1,234,567.89");
-        assert_eq!(price_text(1000.0), "$1,000.00");
-        assert_eq!(price_text(245.5), "$245.50");
-        assert_eq!(price_text(3.45123), "$3.4512");
-        assert_eq!(price_text(0.5), "$0.500000");
-        assert_eq!(price_text(0.0000123456), "$0.0000123456");
-        assert_eq!(price_text(0.0), "$0");
-    }
 }
