@@ -9,6 +9,41 @@ mod history;
 
 pub use history::{Bar, HistorySeries, BAR_COLUMNS};
 
+/// Runs `$body` with `$field` bound to each of a snapshot's seven metric groups in turn (their
+/// value types differ, so a closure cannot).
+macro_rules! each_group {
+    ($snap:expr, $field:ident => $body:block) => {{
+        {
+            let $field = &mut $snap.funding;
+            $body
+        }
+        {
+            let $field = &mut $snap.open_interest;
+            $body
+        }
+        {
+            let $field = &mut $snap.liquidations;
+            $body
+        }
+        {
+            let $field = &mut $snap.retail;
+            $body
+        }
+        {
+            let $field = &mut $snap.top;
+            $body
+        }
+        {
+            let $field = &mut $snap.taker;
+            $body
+        }
+        {
+            let $field = &mut $snap.price;
+            $body
+        }
+    }};
+}
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;
@@ -344,22 +379,21 @@ impl Snapshot {
     /// by schedule (no gap) are untouched.
     pub fn expire_stale(&mut self, max_age_s: i64) {
         let now = self.time;
-        macro_rules! expire {
-            ($($field:ident),*) => {$(
-                if self.$field.is_stale() {
-                    self.$field.expire_older_than(now, max_age_s);
-                }
-            )*};
-        }
-        expire!(
-            funding,
-            open_interest,
-            liquidations,
-            retail,
-            top,
-            taker,
-            price
-        );
+        each_group!(self, field => {
+            if field.is_stale() {
+                field.expire_older_than(now, max_age_s);
+            }
+        });
+    }
+
+    /// Marks every metric group failed with `reason` (a kept value stays, stale; a group the
+    /// plan does not include stays "not in your plan").
+    pub fn mark_all_failed(&mut self, reason: &GapReason) {
+        each_group!(self, field => {
+            if field.gap != Some(GapReason::NotInPlan) {
+                field.mark_failed(reason.clone());
+            }
+        });
     }
 
     /// `(metric group name, field gap, age)` for every group that is stale or absent.

@@ -236,22 +236,7 @@ fn unanswered_snapshots(
     base.into_iter()
         .map(|mut s| {
             s.time = now;
-            macro_rules! mark {
-                ($($field:ident),*) => {$(
-                    if s.$field.gap != Some(GapReason::NotInPlan) {
-                        s.$field.mark_failed(reason.clone());
-                    }
-                )*};
-            }
-            mark!(
-                funding,
-                open_interest,
-                liquidations,
-                retail,
-                top,
-                taker,
-                price
-            );
+            s.mark_all_failed(reason);
             s
         })
         .collect()
