@@ -754,31 +754,22 @@ async fn an_unreadable_subscription_is_shown_as_an_assumption_with_the_reason() 
     assert_eq!(src.label().plan.as_deref(), Some("STARTUP (unconfirmed)"));
     assert!(src.plan_note().unwrap().contains("configured STARTUP plan"));
 
-    let server = MockServer::start().await;
-    mount(
-        &server,
-        paths::SUBSCRIPTION,
-        ok(json!({"level": "PLATINUM"})),
-    )
-    .await;
-    let src = LiveSource::connect(config(&server, &["BTC"]))
-        .await
-        .unwrap();
+    let src = connected_at_level("PLATINUM").await;
     assert_eq!(src.label().plan.as_deref(), Some("HOBBYIST (assumed)"));
     assert!(src.plan_note().unwrap().contains("\"PLATINUM\""));
 
-    let server = MockServer::start().await;
-    mount(
-        &server,
-        paths::SUBSCRIPTION,
-        ok(json!({"level": "Startup"})),
-    )
-    .await;
-    let src = LiveSource::connect(config(&server, &["BTC"]))
-        .await
-        .unwrap();
+    let src = connected_at_level("Startup").await;
     assert_eq!(src.label().plan.as_deref(), Some("STARTUP"));
     assert_eq!(src.plan_note(), None);
+}
+
+/// A BTC live source whose subscription reports `level`.
+async fn connected_at_level(level: &str) -> LiveSource {
+    let server = MockServer::start().await;
+    mount(&server, paths::SUBSCRIPTION, ok(json!({ "level": level }))).await;
+    LiveSource::connect(config(&server, &["BTC"]))
+        .await
+        .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
