@@ -258,7 +258,10 @@ where
             .as_ref()
             .map(|a| a.state.clone())
             .unwrap_or_else(crate::alerts::off_state);
-        crate::ui::run(update_rx, command_tx, sink_state, shutdown)
+        let options = crate::ui::UiOptions {
+            mouse: config.mode.mouse,
+        };
+        crate::ui::run(update_rx, command_tx, sink_state, shutdown, options)
             .await
             .map(|exit| match exit {
                 crate::ui::UiExit::Quit => FrontendEnd::Stopped,

@@ -88,15 +88,11 @@ fn has_funding_number(screen: &str) -> bool {
     })
 }
 
-/// Starts perpwatch in a detached 120×36 tmux session with a HOME, config and data dirs of its
-/// own. `env_words` go right after `env` (`-u NAME` or `NAME=value`), `args` after the binary.
-/// Returns the temp dir (bind it first, so the session is dropped before it), the session and
-/// the file the exit code is written to.
-fn start_dashboard(env_words: &str, args: &str) -> (tempfile::TempDir, Tmux, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let home = dir.path();
-    let exit_file: PathBuf = home.join("exit-code");
-    let script = format!(
+/// The shell line that runs perpwatch with a HOME, config and data dirs of its own under `home`
+/// and writes its exit code to `exit_file`. `env_words` go right after `env` (`-u NAME` or
+/// `NAME=value`), `args` after the binary.
+fn command_line(home: &Path, exit_file: &Path, env_words: &str, args: &str) -> String {
+    format!(
         "cd {home} && env {env_words} HOME={home} XDG_CONFIG_HOME={config} \
          XDG_DATA_HOME={xdg_data} PERPWATCH_DATA_DIR={data} {bin} {args}; echo EXIT=$? > {exit}",
         home = quote(home),
@@ -104,8 +100,18 @@ fn start_dashboard(env_words: &str, args: &str) -> (tempfile::TempDir, Tmux, Pat
         xdg_data = quote(&home.join("xdg-data")),
         data = quote(&home.join("data")),
         bin = quote(Path::new(env!("CARGO_BIN_EXE_perpwatch"))),
-        exit = quote(&exit_file),
-    );
+        exit = quote(exit_file),
+    )
+}
+
+/// Starts perpwatch in a detached 120×36 tmux session (see [`command_line`]). Returns the temp
+/// dir (bind it first, so the session is dropped before it), the session and the file the exit
+/// code is written to.
+fn start_dashboard(env_words: &str, args: &str) -> (tempfile::TempDir, Tmux, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path();
+    let exit_file: PathBuf = home.join("exit-code");
+    let script = command_line(home, &exit_file, env_words, args);
     let tmux = Tmux::new();
     let started = tmux.run(&[
         "new-session",
@@ -163,12 +169,37 @@ fn dashboard_in_tmux_navigates_helps_and_quits() {
 
     tmux.keys("?");
     tmux.wait_for("the help popup", Duration::from_secs(5), |s| {
-        s.contains("Keys") && s.contains("refresh now") && s.contains("Esc or ? closes this help")
+        s.contains("Keys")
+            && s.contains("refresh now")
+            && s.contains("Esc, q or ? closes this help")
     });
     tmux.keys("Escape");
     tmux.wait_for("the help to close", Duration::from_secs(5), |s| {
-        !s.contains("Esc or ? closes this help") && s.contains("SOL · Funding")
+        !s.contains("closes this help") && s.contains("SOL · Funding")
     });
+    // Esc on the main view does not quit (given time to, it has not); in the help, q closes it
+    // and does not quit either. (The pause also keeps Esc and ? apart: together they read as
+    // Alt-?.)
+    tmux.keys("Escape");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!exit_file.exists(), "Esc quit:\n{}", tmux.screen());
+    assert!(tmux.screen().contains("SOL · Funding"));
+    tmux.keys("?");
+    tmux.wait_for("the help again", Duration::from_secs(5), |s| {
+        s.contains("closes this help")
+    });
+    tmux.keys("q");
+    let screen = tmux.wait_for("q to close the help", Duration::from_secs(5), |s| {
+        !s.contains("closes this help") && s.contains("SOL · Funding")
+    });
+    assert!(
+        screen
+            .lines()
+            .last()
+            .is_some_and(|bar| bar.contains("? help  q quit")),
+        "the key bar is the last row:\n{screen}"
+    );
+    assert!(!exit_file.exists(), "still running");
 
     tmux.keys("q");
     let start = Instant::now();
@@ -232,9 +263,12 @@ fn a_dead_source_is_unmistakable_on_the_dashboard() {
 
     // The first cycle fetches nothing (by its deadline: the poll interval, 10 s asked for,
     // stretched by the plan's budget): both bars say so.
+    // The status bar is the row above the key bar.
     let screen = tmux.wait_for("no data on the screen", Duration::from_secs(60), |s| {
         s.lines().next().is_some_and(|top| top.contains("no data:"))
-            && s.lines().last().is_some_and(|st| st.contains("no data:"))
+            && s.lines()
+                .nth_back(1)
+                .is_some_and(|st| st.contains("no data:"))
     });
     let top = screen.lines().next().unwrap_or_default();
     for tab in ["BTC", "ETH", "SOL"] {
@@ -254,4 +288,149 @@ fn a_dead_source_is_unmistakable_on_the_dashboard() {
     });
     tmux.keys("q");
     assert_eq!(exit_line(&tmux, &exit_file), "EXIT=0");
+}
+
+/// A session running an interactive `sh` at `w`×`h` whose prompt is `PROMPT`, with a temp dir.
+fn start_shell(w: u16, h: u16) -> (tempfile::TempDir, Tmux, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let exit_file = dir.path().join("exit-code");
+    let tmux = Tmux::new();
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        &w.to_string(),
+        "-y",
+        &h.to_string(),
+        "env",
+        &format!("PS1={PROMPT} "),
+        "sh",
+    ]);
+    assert!(started.status.success(), "tmux new-session: {started:?}");
+    tmux.wait_for("the shell prompt", Duration::from_secs(5), |s| {
+        s.contains(PROMPT)
+    });
+    (dir, tmux, exit_file)
+}
+
+/// The shell's prompt (followed by a space, which `capture-pane` trims at a line's end).
+const PROMPT: &str = "shell-is-back$";
+
+/// What only the dashboard draws: its brand, panel frames, the key bar.
+fn dashboard_lines(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .filter(|l| {
+            l.contains("perpwatch │")
+                || l.contains(['┌', '┐', '└', '┘', '│', '─'])
+                || l.contains("q quit")
+        })
+        .collect()
+}
+
+impl Tmux {
+    fn resize(&self, w: u16, h: u16) {
+        let out = self.run(&[
+            "resize-window",
+            "-t",
+            "ui",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+        ]);
+        assert!(out.status.success(), "resize-window: {out:?}");
+        // Redrawn at the new size: the key bar on the new last row.
+        self.wait_for(
+            &format!("the dashboard at {w}×{h}"),
+            Duration::from_secs(5),
+            |s| {
+                let rows: Vec<&str> = s.lines().collect();
+                rows.len() == usize::from(h)
+                    && rows[0].contains("perpwatch │")
+                    && rows[usize::from(h) - 1].contains("q quit")
+            },
+        );
+    }
+
+    fn option(&self, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "ui", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+#[test]
+fn quitting_after_resizes_leaves_the_shell_clean() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not on PATH (CI installs it); the dashboard was not exercised");
+        return;
+    }
+    let (dir, tmux, exit_file) = start_shell(80, 24);
+    let line = command_line(
+        dir.path(),
+        &exit_file,
+        "-u COINGLASS_API_KEY",
+        "--demo --symbols BTC,ETH,SOL",
+    );
+    tmux.keys(&line);
+    tmux.keys("Enter");
+    tmux.wait_for("the dashboard", Duration::from_secs(10), |s| {
+        s.contains("DEMO") && has_funding_number(s)
+    });
+    // The reported case (80×24 → 120×36, then q), and one more size on the way.
+    tmux.resize(140, 40);
+    tmux.resize(120, 36);
+    tmux.keys("q");
+    assert_eq!(exit_line(&tmux, &exit_file), "EXIT=0");
+    let last_line = |s: &str| {
+        s.lines()
+            .rfind(|l| !l.trim().is_empty())
+            .map(|l| l.trim_end().to_string())
+    };
+    let screen = tmux.wait_for("the prompt back", Duration::from_secs(5), |s| {
+        last_line(s).as_deref() == Some(PROMPT)
+    });
+    assert!(
+        dashboard_lines(&screen).is_empty(),
+        "dashboard lines left in the shell:\n{screen}"
+    );
+    // Nor above it, in the pane's scrollback.
+    let history = String::from_utf8_lossy(
+        &tmux
+            .run(&["capture-pane", "-p", "-S", "-", "-t", "ui"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(
+        dashboard_lines(&history).is_empty(),
+        "dashboard lines in the scrollback:\n{history}"
+    );
+}
+
+#[test]
+fn no_mouse_leaves_the_mouse_to_the_terminal() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not on PATH (CI installs it); the dashboard was not exercised");
+        return;
+    }
+    for (args, captured) in [("--demo", "1"), ("--demo --no-mouse", "0")] {
+        let (_dir, tmux, exit_file) = start_dashboard("-u COINGLASS_API_KEY", args);
+        tmux.wait_for("the dashboard", Duration::from_secs(10), |s| {
+            s.contains("DEMO") && has_funding_number(s)
+        });
+        // tmux knows whether the program in the pane asked for mouse events.
+        assert_eq!(tmux.option("#{mouse_any_flag}"), captured, "{args}");
+        assert_eq!(tmux.option("#{alternate_on}"), "1", "{args}");
+        tmux.keys("?");
+        let help = tmux.wait_for("the help", Duration::from_secs(5), |s| {
+            s.contains("closes this help")
+        });
+        let says_off = help.contains("Mouse: off (--no-mouse)");
+        assert_eq!(says_off, captured == "0", "{args}:\n{help}");
+        tmux.keys("q");
+        tmux.keys("q");
+        assert_eq!(exit_line(&tmux, &exit_file), "EXIT=0", "{args}");
+    }
 }

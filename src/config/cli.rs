@@ -104,6 +104,11 @@ pub struct Cli {
     #[arg(long)]
     pub demo: bool,
 
+    /// Leave the mouse to the terminal (select and copy text); the dashboard's clicks and wheel
+    /// are off [config: [ui] mouse = false]
+    #[arg(long)]
+    pub no_mouse: bool,
+
     /// Demo clock speed-up factor (> 0), e.g. 10
     #[arg(long, value_name = "FACTOR", value_parser = parse_demo_speed)]
     pub demo_speed: Option<f64>,

@@ -77,11 +77,13 @@ pub(super) const WEBHOOK_URL: Key = Key::file("webhook.url").env("WEBHOOK_URL").
 pub(super) const METRICS_ADDR: Key = Key::file("metrics_addr")
     .env("PERPWATCH_METRICS_ADDR")
     .flag("--metrics-addr");
+/// `[ui] mouse = false` or `--no-mouse`: the dashboard leaves the mouse to the terminal.
+pub(super) const UI_MOUSE: Key = Key::file("ui.mouse").flag("--no-mouse");
 /// Flag-only; named in errors about `--demo-speed`.
 pub(super) const DEMO_SPEED: Key = Key::file("demo_speed").flag("--demo-speed");
 
 /// Every key the config file may hold outside `[thresholds]` and `[symbol.*]`, in file order.
-pub(super) const KEYS: [Key; 21] = [
+pub(super) const KEYS: [Key; 22] = [
     SYMBOLS,
     POLL_INTERVAL,
     PLAN,
@@ -99,6 +101,7 @@ pub(super) const KEYS: [Key; 21] = [
     FAILURE_CYCLES,
     MAX_AGE,
     HISTORY_RETENTION,
+    UI_MOUSE,
     TELEGRAM_BOT_TOKEN,
     TELEGRAM_CHAT_ID,
     TELEGRAM_API_URL,

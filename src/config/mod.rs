@@ -26,11 +26,11 @@ use keys::{
     Key, API_KEY, BASE_URL, COOLDOWN_HIGH, COOLDOWN_LOW, COOLDOWN_MEDIUM, DATA_DIR, DEMO_SPEED,
     FAILURE_CYCLES, HISTORY_RETENTION, LOG_LEVEL, MAX_AGE, METRICS_ADDR, MIN_LEVEL, PLAN,
     POLL_INTERVAL, REFERENCE_EXCHANGE, REFERENCE_QUOTE, SYMBOLS, TELEGRAM_API_URL,
-    TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, WEBHOOK_URL,
+    TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, UI_MOUSE, WEBHOOK_URL,
 };
 use layers::{DotEnv, Env, FileLayer, Layers, Raw};
 use parse::{
-    alert_duration, duration_between, parse_api_key, parse_bot_token, parse_chat_id,
+    alert_duration, duration_between, parse_api_key, parse_bool, parse_bot_token, parse_chat_id,
     parse_data_dir, parse_exchange, parse_failure_cycles, parse_http_url, parse_log_level,
     parse_metrics_addr, parse_min_level, parse_plan, parse_quote, parse_symbol_list, usable_dir,
 };
@@ -225,6 +225,12 @@ impl Config {
             || DEFAULT_HISTORY_RETENTION,
         )?;
 
+        // `--no-mouse` is the flag layer of `[ui] mouse`: it can only turn the mouse off.
+        let no_mouse = cli
+            .no_mouse
+            .then_some(Raw::Toml(toml::Value::Boolean(false)));
+        let mouse = layers.get_or(UI_MOUSE, no_mouse, parse_bool, || true)?;
+
         let telegram = Config::telegram(&layers)?;
         let webhook = layers
             .get(WEBHOOK_URL, None, |raw| {
@@ -261,6 +267,7 @@ impl Config {
             once: cli.once,
             demo: cli.demo || backtest_demo,
             demo_speed,
+            mouse,
         };
 
         let mut warnings = file.as_ref().map(file_warnings).unwrap_or_default();
@@ -496,6 +503,28 @@ mod tests {
     }
 
     #[test]
+    fn config_mouse_is_on_by_default_and_off_from_the_file_or_the_flag() {
+        assert!(ok(&[], &[], None).mode.mouse, "on by default");
+        let off = "[ui]\nmouse = false";
+        assert!(!ok(&[], &[], Some(off)).mode.mouse);
+        assert!(!ok(&["--no-mouse"], &[], None).mode.mouse);
+        assert!(
+            !ok(&["--no-mouse"], &[], Some("[ui]\nmouse = true"))
+                .mode
+                .mouse,
+            "the flag wins over the file"
+        );
+        assert!(ok(&[], &[], Some("[ui]\nmouse = true")).mode.mouse);
+        let e = err(&[], &[], Some("[ui]\nmouse = \"sometimes\""));
+        assert!(
+            e.contains("ui.mouse") && e.contains("true or false") && e.contains("sometimes"),
+            "{e}"
+        );
+        let e = err(&[], &[], Some("[ui]\nmice = false"));
+        assert!(e.contains("ui.mice") && e.contains("mouse"), "{e}");
+    }
+
+    #[test]
     fn config_metrics_addr_is_off_by_default_and_validated_in_every_layer() {
         use std::net::SocketAddr;
         let addr = |s: &str| s.parse::<SocketAddr>().ok();
@@ -580,7 +609,8 @@ mod tests {
                 json: false,
                 once: false,
                 demo: false,
-                demo_speed: 1.0
+                demo_speed: 1.0,
+                mouse: true,
             }
         );
         assert!(c.is_demo(), "no API key means demo");
@@ -755,6 +785,7 @@ mod tests {
             "[alerts] shows the defaults"
         );
         assert_eq!(c.history_retention, DEFAULT_HISTORY_RETENTION);
+        assert!(c.mode.mouse, "[ui] shows the default");
         assert!(c.telegram.is_none() && c.webhook.is_none() && c.api_key.is_none());
         assert_eq!(c.thresholds_for("DOGE").liq_cascade_usd, 5_000_000.0);
         assert!(c.warnings.is_empty());

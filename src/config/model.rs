@@ -107,6 +107,9 @@ pub struct Mode {
     /// `--demo` (or `backtest --demo`). See also [`Config::is_demo`].
     pub demo: bool,
     pub demo_speed: f64,
+    /// The dashboard captures the mouse; false with `--no-mouse` or `[ui] mouse = false`, which
+    /// leave the mouse to the terminal (text selection).
+    pub mouse: bool,
 }
 
 #[cfg(test)]

@@ -342,6 +342,18 @@ pub(super) fn parse_metrics_addr(raw: &Raw) -> Result<std::net::SocketAddr, Stri
     addr.filter(|a| a.port() != 0).ok_or_else(expected)
 }
 
+/// A switch: `true` or `false` (a TOML boolean, or the words in any case).
+pub(super) fn parse_bool(raw: &Raw) -> Result<bool, String> {
+    match raw {
+        Raw::Toml(Value::Boolean(b)) => Ok(*b),
+        _ => match raw.text().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            _ => Err("true or false".to_string()),
+        },
+    }
+}
+
 pub(super) fn parse_failure_cycles(raw: &Raw) -> Result<u32, String> {
     let n = match raw {
         Raw::Toml(Value::Integer(n)) => Some(*n),

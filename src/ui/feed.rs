@@ -1,7 +1,9 @@
 //! Signal feed: new signals of all symbols (or the selected one), newest first, filtered by a
-//! minimum level; the highlighted entry can be expanded to its full message.
+//! minimum level; the highlighted entry can be expanded to its full message. The wide layout
+//! shows each signal's message after its title.
 
 use super::state::{duration_text, FeedEntry, FeedKind, UiState};
+use super::view::Density;
 use super::widgets::{self, wrap};
 use crate::model::{Bias, Level};
 use ratatui::layout::Rect;
@@ -42,7 +44,8 @@ pub(super) fn title(state: &UiState) -> String {
     format!("Signals · {who} · {levels}")
 }
 
-pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
+pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState, density: Density) {
+    let with_message = density == Density::Wide;
     let theme = state.theme;
     let total = state.visible_feed_len();
     let count = if total > 0 {
@@ -114,7 +117,8 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
             line_no += n;
             continue;
         }
-        let mut block = vec![row(e, sym_w, width, i == state.feed_cursor, state)];
+        let highlighted = i == state.feed_cursor;
+        let mut block = vec![row(e, sym_w, width, highlighted, with_message, state)];
         if n > 1 {
             block.extend(
                 expansion(e, width)
@@ -132,11 +136,15 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// Columns a message needs to be worth showing after the title (` — ` and a few words).
+const MESSAGE_MIN: usize = 16;
+
 fn row(
     e: &FeedEntry,
     sym_w: usize,
     width: usize,
     highlighted: bool,
+    with_message: bool,
     state: &UiState,
 ) -> Line<'static> {
     let theme = state.theme;
@@ -166,14 +174,29 @@ fn row(
         Span::styled(format!("{:<4}", level_short(e.level)), level_style),
         Span::raw(format!(" {} ", bias_marker(e.bias))),
     ];
-    if suffix.is_empty() {
-        spans.push(Span::raw(e.title.clone()));
-    } else {
-        spans.push(Span::raw(widgets::ellipsize(&e.title, room)));
+    // Cut at a word with `…` rather than mid-word at the panel's edge.
+    let title = widgets::ellipsize(&e.title, room);
+    let title_w = title.chars().count();
+    spans.push(Span::raw(title));
+    if !suffix.is_empty() {
         spans.push(Span::styled(
             suffix,
             if ended { theme.dim() } else { theme.bold() },
         ));
+    }
+    // Wide: the message follows, as much of it as fits (cut at a word).
+    let left = room.saturating_sub(title_w);
+    // (A message that opens with the title does not say it twice.)
+    let message = e
+        .message
+        .strip_prefix(e.title.as_str())
+        .map_or(e.message.as_str(), |rest| {
+            rest.trim_start_matches(['.', ':', ' '])
+        })
+        .trim();
+    if with_message && left >= MESSAGE_MIN && !message.is_empty() {
+        let message = widgets::ellipsize(message, left - 3);
+        spans.push(Span::styled(format!(" — {message}"), theme.dim()));
     }
     let line = Line::from(spans);
     if highlighted {
@@ -201,12 +224,14 @@ fn expansion(e: &FeedEntry, width: usize) -> Vec<String> {
         FeedKind::LevelChanged { from } => format!("{from} → {}", e.level),
         FeedKind::Ended { after_s } => format!("ended after {}", duration_text(after_s)),
     };
-    out.push(format!(
+    let meta = format!(
         "{} · {} · {} · {} · {what}",
         e.at.format("%Y-%m-%d %H:%M:%S UTC"),
         e.id,
         e.level,
         e.bias
-    ));
+    );
+    // Wrapped too: on a narrow feed it must not lose its end ("began", "ended after 2h10m").
+    out.extend(wrap(&meta, text_w));
     out
 }

@@ -1,5 +1,5 @@
-//! The key table: one list of bindings that both the key handler and the help popup read, so the
-//! help always shows the keys actually in force.
+//! The key table: one list of bindings that the key handler, the help popup and the key bar all
+//! read, so the help and the bar always show the keys actually in force.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -24,9 +24,12 @@ pub(crate) enum Action {
     ToggleHelp,
     /// The errors popup: every distinct error of the last cycle.
     ToggleErrors,
-    /// Esc: closes a popup first, quits otherwise.
+    /// Esc: closes a popup; never quits.
     Back,
+    /// `q`: closes a popup first, quits otherwise.
     Quit,
+    /// Ctrl-C: quits from anywhere, a popup included.
+    ForceQuit,
 }
 
 /// One key with the modifiers it needs.
@@ -47,7 +50,22 @@ const fn ch(c: char) -> Key {
     plain(KeyCode::Char(c))
 }
 
-/// One line of the table: the keys, what the help says, what they do.
+/// One item of the key bar: `←→ symbol`, `? help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BarItem {
+    /// The keys as the bar shows them (may stand for a pair of bindings: `←→`).
+    pub keys: &'static str,
+    pub label: &'static str,
+    /// Which items give way first on a narrow bar: the highest number goes first;
+    /// [`KEEP`] is never dropped.
+    pub priority: u8,
+}
+
+/// The priority of a bar item that is never dropped (`? help`, `q quit`).
+pub(crate) const KEEP: u8 = 0;
+
+/// One line of the table: the keys, what the help says, what they do, and how the key bar
+/// shows them (on the main view, and while a popup is open).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Binding {
     pub keys: &'static [Key],
@@ -55,6 +73,10 @@ pub(crate) struct Binding {
     pub keys_label: Option<&'static str>,
     pub help: &'static str,
     pub action: Action,
+    /// Its item on the key bar of the main view, if it has one.
+    pub bar: Option<BarItem>,
+    /// Its item on the key bar while a popup is open, if it has one.
+    pub popup_bar: Option<BarItem>,
 }
 
 const fn bind(keys: &'static [Key], help: &'static str, action: Action) -> Binding {
@@ -63,6 +85,32 @@ const fn bind(keys: &'static [Key], help: &'static str, action: Action) -> Bindi
         keys_label: None,
         help,
         action,
+        bar: None,
+        popup_bar: None,
+    }
+}
+
+const fn item(keys: &'static str, label: &'static str, priority: u8) -> Option<BarItem> {
+    Some(BarItem {
+        keys,
+        label,
+        priority,
+    })
+}
+
+impl Binding {
+    const fn bar(self, keys: &'static str, label: &'static str, priority: u8) -> Binding {
+        Binding {
+            bar: item(keys, label, priority),
+            ..self
+        }
+    }
+
+    const fn popup_bar(self, keys: &'static str, label: &'static str, priority: u8) -> Binding {
+        Binding {
+            popup_bar: item(keys, label, priority),
+            ..self
+        }
     }
 }
 
@@ -77,7 +125,8 @@ pub(crate) static BINDINGS: &[Binding] = &[
         &[plain(KeyCode::Right), ch('l'), plain(KeyCode::Tab)],
         "next symbol",
         Action::NextSymbol,
-    ),
+    )
+    .bar("←→", "symbol", 1),
     Binding {
         keys: &[
             ch('1'),
@@ -93,6 +142,8 @@ pub(crate) static BINDINGS: &[Binding] = &[
         keys_label: Some("1–9"),
         help: "jump to symbol N",
         action: Action::JumpToSymbol,
+        bar: None,
+        popup_bar: None,
     },
     bind(
         &[plain(KeyCode::Up), ch('k')],
@@ -103,7 +154,9 @@ pub(crate) static BINDINGS: &[Binding] = &[
         &[plain(KeyCode::Down), ch('j')],
         "signal feed: down",
         Action::FeedDown,
-    ),
+    )
+    .bar("↑↓", "feed", 2)
+    .popup_bar("↑↓", "scroll", 2),
     bind(
         &[plain(KeyCode::PageUp)],
         "signal feed: page up",
@@ -120,41 +173,41 @@ pub(crate) static BINDINGS: &[Binding] = &[
         &[plain(KeyCode::Enter)],
         "expand / collapse the selected signal",
         Action::ToggleExpand,
-    ),
+    )
+    .bar("⏎", "expand", 4),
     bind(
         &[ch('f')],
         "feed filter: all → ≥ LOW → ≥ MEDIUM → HIGH",
         Action::CycleLevelFilter,
-    ),
+    )
+    .bar("f", "filter", 3),
     bind(
         &[ch('s')],
         "feed filter: this symbol only / all symbols",
         Action::ToggleSymbolFilter,
-    ),
-    bind(&[ch('r')], "refresh now", Action::RefreshNow),
-    bind(&[ch('p')], "pause / resume polling", Action::TogglePause),
+    )
+    .bar("s", "this symbol", 6),
+    bind(&[ch('r')], "refresh now", Action::RefreshNow).bar("r", "refresh", 5),
+    bind(&[ch('p')], "pause / resume polling", Action::TogglePause).bar("p", "pause", 3),
     bind(
         &[ch('e')],
         "errors of the last cycle, in full",
         Action::ToggleErrors,
-    ),
-    bind(&[ch('?')], "this help", Action::ToggleHelp),
+    )
+    .bar("e", "errors", 2),
+    bind(&[ch('?')], "this help", Action::ToggleHelp).bar("?", "help", KEEP),
+    // Esc never quits: a pane kept open for days must not close on a stray Esc.
+    bind(&[plain(KeyCode::Esc)], "close the popup", Action::Back).popup_bar("Esc/q", "close", KEEP),
+    bind(&[ch('q')], "quit (in a popup: close it)", Action::Quit).bar("q", "quit", KEEP),
     bind(
-        &[plain(KeyCode::Esc)],
-        "close the popup, or quit",
-        Action::Back,
-    ),
-    bind(
-        &[
-            ch('q'),
-            Key {
-                code: KeyCode::Char('c'),
-                mods: KeyModifiers::CONTROL,
-            },
-        ],
-        "quit",
-        Action::Quit,
-    ),
+        &[Key {
+            code: KeyCode::Char('c'),
+            mods: KeyModifiers::CONTROL,
+        }],
+        "quit, from anywhere",
+        Action::ForceQuit,
+    )
+    .popup_bar("Ctrl-C", "quit", 1),
 ];
 
 /// Whether a pressed key matches a table key. Shift is ignored for characters and Shift-Tab
@@ -248,7 +301,7 @@ mod tests {
         );
         assert_eq!(
             lookup(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
+            Some(Action::ForceQuit)
         );
         assert_eq!(lookup(&ev(KeyCode::Char('c'), KeyModifiers::NONE)), None);
         assert_eq!(lookup(&ev(KeyCode::Char('q'), KeyModifiers::CONTROL)), None);
@@ -258,7 +311,62 @@ mod tests {
     fn help_names_read_like_keys() {
         assert_eq!(keys_text(&BINDINGS[0]), "← h Shift-Tab");
         assert_eq!(keys_text(&BINDINGS[2]), "1–9");
-        let quit = BINDINGS.iter().find(|b| b.action == Action::Quit);
-        assert_eq!(quit.map(keys_text).as_deref(), Some("q Ctrl-C"));
+        let keys_of = |action| BINDINGS.iter().find(|b| b.action == action).map(keys_text);
+        assert_eq!(keys_of(Action::Quit).as_deref(), Some("q"));
+        assert_eq!(keys_of(Action::ForceQuit).as_deref(), Some("Ctrl-C"));
+    }
+
+    /// The keys a bar item shows, as the help names them: `←→` is two keys, `Esc/q` too, `⏎`
+    /// is Enter.
+    fn bar_key_names(keys: &str) -> Vec<String> {
+        if keys.contains('/') {
+            keys.split('/').map(str::to_string).collect()
+        } else if keys == "⏎" {
+            vec!["Enter".to_string()]
+        } else if keys.chars().all(|c| "←→↑↓".contains(c)) {
+            keys.chars().map(String::from).collect()
+        } else {
+            vec![keys.to_string()]
+        }
+    }
+
+    #[test]
+    fn every_bar_item_shows_keys_that_are_bound() {
+        let names: Vec<String> = BINDINGS
+            .iter()
+            .flat_map(|b| b.keys.iter().map(key_name))
+            .collect();
+        let items: Vec<BarItem> = BINDINGS
+            .iter()
+            .flat_map(|b| [b.bar, b.popup_bar])
+            .flatten()
+            .collect();
+        assert!(items.len() >= 10, "{items:?}");
+        for item in items {
+            for name in bar_key_names(item.keys) {
+                assert!(names.contains(&name), "{item:?}: {name} is not bound");
+            }
+        }
+        // An item that stands for one binding shows that binding's own key.
+        for b in BINDINGS {
+            if let Some(item) = b.bar.filter(|i| bar_key_names(i.keys).len() == 1) {
+                let own: Vec<String> = b.keys.iter().map(key_name).collect();
+                assert!(own.contains(&bar_key_names(item.keys)[0]), "{item:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn help_and_quit_are_kept_on_every_bar() {
+        let kept = |popup: bool| -> Vec<&str> {
+            BINDINGS
+                .iter()
+                .filter_map(|b| if popup { b.popup_bar } else { b.bar })
+                .filter(|i| i.priority == KEEP)
+                .map(|i| i.label)
+                .collect()
+        };
+        assert_eq!(kept(false), ["help", "quit"]);
+        assert_eq!(kept(true), ["close"]);
     }
 }

@@ -22,15 +22,15 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     widgets::field_panel(
         frame,
         area,
-        "Liquidations · last 1h",
+        &["Liquidations · last 1h", "Liquidations 1h", "Liq. 1h"],
         reading,
         theme,
-        |liq, width| {
+        |liq, width, height| {
             let bar_w = (width as usize)
                 .saturating_sub(LABEL_W + VALUE_W + 1)
                 .min(widgets::MAX_BAR);
             let total = liq.total_1h_usd().filter(|t| *t > 0.0);
-            vec![
+            let mut lines = vec![
                 side("longs", liq.long_1h_usd, total, bar_w, theme.short(), state),
                 side(
                     "shorts",
@@ -40,8 +40,12 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
                     theme.long(),
                     state,
                 ),
-                verdict(liq, state),
-            ]
+            ];
+            // Short of a line (compact), the bars and their values say who dominates.
+            if height >= 3 {
+                lines.push(verdict(liq, width as usize, state));
+            }
+            lines
         },
     );
 }
@@ -64,10 +68,14 @@ fn side(
     Line::from(spans)
 }
 
-fn verdict(liq: &Liquidations, state: &UiState) -> Line<'static> {
+/// `dominant: longs · imbalance 5.1×`, shorter on a narrow panel (never a number cut).
+fn verdict(liq: &Liquidations, width: usize, state: &UiState) -> Line<'static> {
     let dim = state.theme.dim();
     let (Some(long), Some(short)) = (liq.long_1h_usd, liq.short_1h_usd) else {
-        return Line::styled("dominant: n/a (one side not reported)", dim);
+        return Line::styled(
+            widgets::ellipsize("dominant: n/a (one side not reported)", width),
+            dim,
+        );
     };
     let (side, big, small) = if long >= short {
         ("longs", long, short)
@@ -75,17 +83,28 @@ fn verdict(liq: &Liquidations, state: &UiState) -> Line<'static> {
         ("shorts", short, long)
     };
     if big <= 0.0 {
-        return Line::styled("no liquidations in the last hour", dim);
+        return Line::styled(
+            widgets::ellipsize("no liquidations in the last hour", width),
+            dim,
+        );
     }
     let ratio = if small > 0.0 {
         format!("{:.1}×", big / small)
     } else {
         "one-sided".to_string()
     };
-    Line::from(vec![
-        Span::styled("dominant: ", dim),
-        Span::styled(side.to_string(), state.theme.bold()),
-        Span::styled(" · imbalance ", dim),
-        Span::raw(ratio),
-    ])
+    let line = |lead: &'static str, between: &'static str| {
+        Line::from(vec![
+            Span::styled(lead, dim),
+            Span::styled(side.to_string(), state.theme.bold()),
+            Span::styled(between, dim),
+            Span::raw(ratio.clone()),
+        ])
+    };
+    let wide = line("dominant: ", " · imbalance ");
+    if wide.width() <= width {
+        wide
+    } else {
+        line("dominant: ", " · ")
+    }
 }

@@ -1,15 +1,17 @@
 //! The interactive dashboard. It only consumes the monitor's [`Update`]s and sends [`Command`]s
 //! back: no network code here.
 //!
-//! `app` holds the state and the pure `update(state, event) -> effects`; `view` and one module per
-//! panel draw the state; `keys` is the key table both the handler and the help read. [`run`] is the
-//! event loop: it redraws only when something changed (input, data, the 1 Hz clock tick).
+//! `state` holds the state and the pure `update(state, event) -> effects`; `view` (the compact,
+//! normal and wide layouts) and one module per panel draw the state; `keys` is the key table the
+//! handler, the help and the key bar (`keybar`) all read. [`run`] is the event loop: it redraws
+//! only when something changed (input, data, the 1 Hz clock tick).
 
 mod active;
 mod errors;
 mod feed;
 mod funding;
 mod help;
+mod keybar;
 pub(crate) mod keys;
 mod liquidations;
 mod open_interest;
@@ -25,6 +27,8 @@ pub mod view;
 mod widgets;
 
 #[cfg(test)]
+mod layout_tests;
+#[cfg(test)]
 mod tests;
 
 pub use state::{update, Effect, Event, UiState};
@@ -32,7 +36,9 @@ pub use theme::Theme;
 
 use crate::monitor::{Command, Update};
 use chrono::Utc;
+use crossterm::cursor::MoveTo;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
+use crossterm::terminal::{Clear, ClearType};
 use futures::StreamExt;
 use std::future::Future;
 use std::io;
@@ -49,26 +55,42 @@ pub enum UiExit {
     Fatal(String),
 }
 
+/// How the dashboard uses the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UiOptions {
+    /// Capture the mouse (click a tab, wheel scrolls); off (`--no-mouse`, `[ui] mouse = false`)
+    /// leaves the mouse to the terminal, so its own text selection works.
+    pub mouse: bool,
+}
+
+impl Default for UiOptions {
+    fn default() -> Self {
+        UiOptions { mouse: true }
+    }
+}
+
 /// Runs the dashboard until the user quits, a fatal update, a signal, or `shutdown` resolves.
 ///
 /// Takes over the terminal (`ratatui::init`, which installs a panic hook that restores it; call
-/// `color_eyre::install()` before this so that hook wraps color-eyre's), enables mouse capture,
-/// and restores both on every exit path, including panics.
+/// `color_eyre::install()` before this so that hook wraps color-eyre's), enables mouse capture
+/// unless `options` say not to, and restores the terminal on every exit path, including panics.
 pub async fn run(
     updates: mpsc::Receiver<Update>,
     commands: mpsc::Sender<Command>,
     alert_sink: tokio::sync::watch::Receiver<crate::alerts::SinkState>,
     shutdown: impl Future<Output = ()>,
+    options: UiOptions,
 ) -> io::Result<UiExit> {
     let theme = Theme::from_env();
     let mut terminal = ratatui::try_init()?;
-    install_mouse_restore_hook();
+    install_leave_hook(options);
     // From here on every path goes through `leave`.
-    let result = match crossterm::execute!(io::stdout(), EnableMouseCapture) {
+    let result = match enter(&mut io::stdout(), options) {
         Ok(()) => {
             event_loop(
                 &mut terminal,
                 theme,
+                options,
                 updates,
                 commands,
                 alert_sink,
@@ -78,22 +100,44 @@ pub async fn run(
         }
         Err(e) => Err(e),
     };
-    leave();
+    leave(options);
     result
 }
 
-/// Gives the terminal back: mouse capture off, raw mode off, main screen. Errors are ignored:
-/// after SIGHUP the terminal may be gone, and there is nothing better to do.
-fn leave() {
-    let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
+/// What the dashboard asks of the terminal beyond ratatui's raw mode and alternate screen: the
+/// mouse, when the options want it.
+fn enter(out: &mut impl io::Write, options: UiOptions) -> io::Result<()> {
+    if options.mouse {
+        crossterm::execute!(out, EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
+/// Readies the alternate screen to be left: mouse capture off (when it was on), and the screen
+/// cleared with the cursor home. Leaving a screen that still holds the dashboard after a resize
+/// makes tmux (which resizes the alternate screen back to the main screen's old size on the way
+/// out) push dashboard lines into the shell's screen; an empty one leaves nothing behind.
+fn before_leaving(out: &mut impl io::Write, options: UiOptions) -> io::Result<()> {
+    if options.mouse {
+        crossterm::queue!(out, DisableMouseCapture)?;
+    }
+    crossterm::execute!(out, Clear(ClearType::All), MoveTo(0, 0))
+}
+
+/// Gives the terminal back: mouse capture off, an empty alternate screen, raw mode off, the main
+/// screen. Errors are ignored: after SIGHUP the terminal may be gone, and there is nothing better
+/// to do.
+fn leave(options: UiOptions) {
+    let _ = before_leaving(&mut io::stdout(), options);
     ratatui::restore();
 }
 
-/// ratatui's panic hook restores raw mode and the screen but not mouse capture.
-fn install_mouse_restore_hook() {
+/// ratatui's panic hook restores raw mode and the screen, but neither turns mouse capture off nor
+/// empties the alternate screen first: this hook does, then runs ratatui's.
+fn install_leave_hook(options: UiOptions) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
+        let _ = before_leaving(&mut io::stdout(), options);
         previous(info);
     }));
 }
@@ -126,6 +170,7 @@ async fn terminate_or_hangup() {
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     theme: Theme,
+    options: UiOptions,
     mut updates: mpsc::Receiver<Update>,
     commands: mpsc::Sender<Command>,
     mut alert_sink: tokio::sync::watch::Receiver<crate::alerts::SinkState>,
@@ -133,6 +178,7 @@ async fn event_loop(
 ) -> io::Result<UiExit> {
     let size = terminal.size()?;
     let mut state = UiState::new(Utc::now(), (size.width, size.height), theme);
+    state.mouse = options.mouse;
     state.alert_sink = alert_sink.borrow_and_update().clone();
     let mut alerts_open = true;
     let mut events = EventStream::new();

@@ -16,27 +16,44 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
         state.selected_snapshot().map(|s| &s.open_interest),
         state.now,
     );
-    widgets::field_panel(frame, area, "Open interest", reading, theme, |oi, width| {
-        let total = format::usd(oi.oi_usd);
-        let spark_w = (width as usize).saturating_sub(total.len() + 2);
-        let spark = match history {
-            Some(h) if h.len() >= 2 => widgets::sparkline(h.last(spark_w)),
-            _ => String::new(),
-        };
-        vec![
-            Line::from(vec![
+    widgets::field_panel(
+        frame,
+        area,
+        &["Open interest", "OI"],
+        reading,
+        theme,
+        |oi, width, height| {
+            let total = format::usd(oi.oi_usd);
+            let spark_w = (width as usize).saturating_sub(total.len() + 2);
+            let spark = match history {
+                Some(h) if h.len() >= 2 => widgets::sparkline(h.last(spark_w)),
+                _ => String::new(),
+            };
+            let mut lines = vec![Line::from(vec![
                 Span::styled(total, theme.bold()),
                 Span::raw("  "),
                 Span::raw(spark),
-            ]),
-            changes(oi, 0, state),
-            changes(oi, 3, state),
-        ]
-    });
+            ])];
+            lines.extend(changes(
+                oi,
+                width as usize,
+                height.saturating_sub(1) as usize,
+                state,
+            ));
+            lines
+        },
+    );
 }
 
-/// One row of three `label value` cells, starting at window `from`.
-fn changes(oi: &OpenInterest, from: usize, state: &UiState) -> Line<'static> {
+/// ` 1h   +7.0%`: a window's label and its change.
+const CELL_W: usize = 3 + 1 + 7;
+const CELL_GAP: usize = 2;
+/// Which windows stay when not all fit, most telling first.
+const PRIORITY: [usize; 6] = [3, 5, 4, 1, 0, 2];
+
+/// The six windows' changes in `lines` rows of `width` columns, in time order: all six (three
+/// a row) when they fit, else the most telling ones (1h, 24h, 4h, 15m, 5m, 30m) that do.
+fn changes(oi: &OpenInterest, width: usize, lines: usize, state: &UiState) -> Vec<Line<'static>> {
     let windows = [
         ("5m", oi.change_5m_pct),
         ("15m", oi.change_15m_pct),
@@ -45,11 +62,20 @@ fn changes(oi: &OpenInterest, from: usize, state: &UiState) -> Line<'static> {
         ("4h", oi.change_4h_pct),
         ("24h", oi.change_24h_pct),
     ];
-    let mut spans = Vec::with_capacity(6);
-    for (i, (label, v)) in windows.iter().skip(from).take(3).enumerate() {
-        let gap = if i == 0 { "" } else { "  " };
-        spans.push(Span::styled(format!("{gap}{label:>3} "), state.theme.dim()));
-        spans.push(widgets::signed_cell(*v, 1, 7, state.theme));
-    }
-    Line::from(spans)
+    let per_line = ((width + CELL_GAP) / (CELL_W + CELL_GAP)).clamp(1, 3);
+    let room = (per_line * lines).min(windows.len());
+    let mut keep: Vec<usize> = PRIORITY.iter().take(room).copied().collect();
+    keep.sort_unstable();
+    keep.chunks(per_line)
+        .map(|chunk| {
+            let mut spans = Vec::with_capacity(2 * chunk.len());
+            for (i, &w) in chunk.iter().enumerate() {
+                let (label, v) = windows[w];
+                let gap = if i == 0 { "" } else { "  " };
+                spans.push(Span::styled(format!("{gap}{label:>3} "), state.theme.dim()));
+                spans.push(widgets::signed_cell(v, 1, 7, state.theme));
+            }
+            Line::from(spans)
+        })
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! Positioning panel: retail and top-trader long share as two gauges on the reference pair, and
-//! their divergence in points. Retail and top are fetched separately, so each line says on its
-//! own whether it is fresh, stale or missing.
+//! their divergence in points; with room to spare, the history of both shares as sparklines.
+//! Retail and top are fetched separately, so each line says on its own whether it is fresh,
+//! stale or missing.
 
 use super::state::UiState;
 use super::widgets::{self, read, Reading};
@@ -24,10 +25,19 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
         Reading::Fresh(ls) | Reading::Stale(ls, ..) => Some(ls.source.clone()),
         Reading::Absent(_) => None,
     });
-    let title = match source {
-        Some(src) => format!("Positioning · {src}"),
-        None => "Positioning".to_string(),
-    };
+    // The pair and bar, cut at a word when the panel is narrow (`Binance BTCUSDT 4h…`).
+    let long_title = source.map(|src| format!("Positioning · {src}"));
+    let cut_title = long_title
+        .as_deref()
+        .map(|t| widgets::ellipsize(t, (area.width as usize).saturating_sub(4)))
+        .filter(|t| t.chars().count() > "Positioning · ".len() + 4);
+    let titles: Vec<&str> = long_title
+        .iter()
+        .chain(cut_title.iter())
+        .map(String::as_str)
+        .chain(["Positioning"])
+        .collect();
+    let (title, _) = widgets::fit_title(&titles, &[], area.width as usize);
     let block = widgets::panel(&title, None, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -42,12 +52,65 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     let bar_w = width
         .saturating_sub(LABEL_W + VALUE_W + note_w)
         .min(widgets::MAX_BAR);
-    let lines = vec![
+    let mut lines = vec![
         gauge("retail", &retail, bar_w, width, state),
         gauge("top", &top, bar_w, width, state),
         divergence(&retail, &top, width, state),
     ];
+    // Rows to spare: how both shares moved, one point per cycle that fetched them.
+    let spare = (inner.height as usize).saturating_sub(lines.len());
+    if let (Some(view), true) = (state.selected_view(), spare >= 2) {
+        if spare >= 4 {
+            lines.push(Line::raw(""));
+        }
+        if spare >= 3 {
+            lines.push(Line::styled(
+                widgets::ellipsize("long share, one point per cycle (low–high):", width),
+                theme.dim(),
+            ));
+        }
+        lines.push(history("retail", &view.retail_long_history, width, state));
+        lines.push(history("top", &view.top_long_history, width, state));
+    }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `retail ▁▂▃▅▇█ 62.0–70.0%`: the share's sparkline, scaled to its own range, which follows.
+fn history(
+    label: &str,
+    h: &crate::ui::state::History,
+    width: usize,
+    state: &UiState,
+) -> Line<'static> {
+    let theme = state.theme;
+    let head = Span::raw(format!("{label:<LABEL_W$}"));
+    if h.len() < 2 {
+        return Line::from(vec![
+            head,
+            Span::styled(
+                widgets::ellipsize("collecting history…", width.saturating_sub(LABEL_W)),
+                theme.dim(),
+            ),
+        ]);
+    }
+    // ` 100.0–100.0%` at most: the range of the points drawn.
+    const RANGE_W: usize = 13;
+    let spark_w = width.saturating_sub(LABEL_W + RANGE_W).min(h.len()).max(1);
+    let (lo, hi) = h
+        .last(spark_w)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let range = if hi - lo < 0.05 {
+        format!(" {} flat", format::share_pct(hi, 1))
+    } else {
+        format!(" {lo:.1}–{}", format::share_pct(hi, 1))
+    };
+    Line::from(vec![
+        head,
+        Span::styled(widgets::sparkline(h.last(spark_w)), theme.long()),
+        Span::styled(range, theme.dim()),
+    ])
 }
 
 fn long_pct(r: &Reading<'_, LongShort>) -> Option<f64> {
@@ -106,7 +169,10 @@ fn divergence(
 ) -> Line<'static> {
     let dim = state.theme.dim();
     let (Some(r), Some(t)) = (long_pct(retail), long_pct(top)) else {
-        return Line::styled("divergence: n/a (needs retail and top)", dim);
+        return Line::styled(
+            widgets::ellipsize("divergence: n/a (needs retail and top)", width),
+            dim,
+        );
     };
     let pts = t - r;
     // (wide, narrow) readings: the narrow one fits half of an 80-column screen.
@@ -119,14 +185,15 @@ fn divergence(
     };
     let value = format!("{:.1} pts", pts.abs());
     let fixed = "divergence ".len() + value.len() + 2;
-    let reading = if fixed + wide.len() <= width {
-        wide
-    } else {
-        narrow
-    };
+    // The reading that fits; on the narrowest panel the number alone (the bars show which way).
+    let reading = [wide, narrow]
+        .into_iter()
+        .find(|r| fixed + r.len() <= width)
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
     Line::from(vec![
         Span::styled("divergence ", dim),
         Span::styled(value, state.theme.bold()),
-        Span::styled(format!(": {reading}"), dim),
+        Span::styled(reading, dim),
     ])
 }

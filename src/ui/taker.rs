@@ -16,10 +16,10 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     widgets::field_panel(
         frame,
         area,
-        "Taker flow · 1h",
+        &["Taker flow · 1h", "Taker 1h"],
         reading,
         theme,
-        |t, width| {
+        |t, width, _| {
             let Some(buy) = t.buy_pct.filter(|b| b.is_finite()) else {
                 return vec![Line::styled(
                     widgets::gap_text(&crate::model::GapReason::NotReported),

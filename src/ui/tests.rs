@@ -12,30 +12,30 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 use ratatui::{Frame, Terminal};
 
-type PanelFn = fn(&mut Frame, Rect, &UiState);
+pub(super) type PanelFn = fn(&mut Frame, Rect, &UiState);
 
-fn color() -> Theme {
+pub(super) fn color() -> Theme {
     Theme { color: true }
 }
 
-fn live(w: u16, h: u16) -> UiState {
+pub(super) fn live(w: u16, h: u16) -> UiState {
     sample::sketch_state((w, h), color(), sample::live_hobbyist())
 }
 
-fn screen(state: &UiState) -> Terminal<TestBackend> {
+pub(super) fn screen(state: &UiState) -> Terminal<TestBackend> {
     let (w, h) = state.size;
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
     t.draw(|f| view::render(f, state)).expect("draw");
     t
 }
 
-fn panel(state: &UiState, w: u16, h: u16, render: PanelFn) -> Terminal<TestBackend> {
+pub(super) fn panel(state: &UiState, w: u16, h: u16, render: PanelFn) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
     t.draw(|f| render(f, f.area(), state)).expect("draw");
     t
 }
 
-fn text(t: &Terminal<TestBackend>) -> String {
+pub(super) fn text(t: &Terminal<TestBackend>) -> String {
     t.backend().to_string()
 }
 
@@ -195,7 +195,7 @@ fn many_symbols_scroll_the_tabs_with_markers() {
     insta::assert_snapshot!(t.backend());
 }
 
-fn key(c: char) -> Event {
+pub(super) fn key(c: char) -> Event {
     Event::Key(crossterm::event::KeyEvent::new(
         crossterm::event::KeyCode::Char(c),
         crossterm::event::KeyModifiers::NONE,
@@ -203,8 +203,8 @@ fn key(c: char) -> Event {
 }
 
 #[test]
-fn help_popup_lists_every_binding() {
-    let mut s = live(80, 24);
+fn help_popup_lists_every_binding_and_the_legend() {
+    let mut s = live(120, 36);
     update(&mut s, key('?'));
     let t = screen(&s);
     insta::assert_snapshot!(t.backend());
@@ -217,17 +217,92 @@ fn help_popup_lists_every_binding() {
             b.help
         );
     }
+    for legend in [
+        "● HIGH ◐ MED ○ LOW",
+        "✕ n/a",
+        "▲ ▼ ·",
+        "bullish, bearish, neutral",
+        "Only q and Ctrl-C quit. Esc never quits",
+        "click a tab",
+    ] {
+        assert!(shown.contains(legend), "help lacks {legend:?}:\n{shown}");
+    }
+    assert!(!shown.contains("↑↓ 1–"), "it all fits: no scrolling");
+}
+
+/// The popup's text at 60 columns (where it spans the screen), as one line of words.
+fn flat_words(t: &Terminal<TestBackend>) -> String {
+    let rows = rows(t);
+    let body = &rows[..rows.len() - 1];
+    body.iter()
+        .map(|r| r.replace('│', " "))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
-fn too_small_says_so_and_never_panics() {
+fn the_help_fits_60x20_by_scrolling_and_says_so() {
+    let mut s = live(60, 20);
+    update(&mut s, key('?'));
+    let first = screen(&s);
+    insta::assert_snapshot!(first.backend());
+    let max = view::help_max_scroll(&s);
+    assert!(max > 0);
+    let mut seen = String::new();
+    for page in 0..=max {
+        let t = screen(&s);
+        let all = rows(&t);
+        let bar = all.last().cloned().unwrap_or_default();
+        assert!(
+            bar.contains("↑↓ scroll") && bar.contains("Esc/q close"),
+            "{page}: {bar}"
+        );
+        assert!(
+            all[all.len() - 2].contains(&format!(" {}–", page + 1)),
+            "the frame says where: {}",
+            all[all.len() - 2]
+        );
+        seen.push_str(&flat_words(&t));
+        seen.push(' ');
+        update(&mut s, key('j'));
+    }
+    for b in super::keys::BINDINGS {
+        assert!(seen.contains(b.help), "never shown: {:?}", b.help);
+    }
+    for legend in [
+        "✕ n/a",
+        "bullish, bearish, neutral",
+        "Only q and Ctrl-C quit.",
+    ] {
+        assert!(seen.contains(legend), "never shown: {legend:?}");
+    }
+}
+
+#[test]
+fn the_help_says_when_the_mouse_is_left_to_the_terminal() {
+    let mut s = live(120, 36);
+    s.mouse = false;
+    update(&mut s, key('?'));
+    let shown = text(&screen(&s));
+    assert!(
+        shown.contains("Mouse: off (--no-mouse): the terminal selects text"),
+        "{shown}"
+    );
+    assert!(!shown.contains("click a tab"), "{shown}");
+}
+
+#[test]
+fn too_small_says_so_names_the_minimum_and_never_panics() {
     for (w, h) in [
         (0, 0),
         (1, 1),
         (0, 24),
         (80, 0),
-        (79, 24),
-        (80, 23),
+        (59, 20),
+        (60, 19),
         (20, 3),
         (300, 2),
     ] {
@@ -242,10 +317,22 @@ fn too_small_says_so_and_never_panics() {
             );
         }
     }
-    insta::assert_snapshot!(screen(&live(79, 24)).backend());
-    insta::assert_snapshot!(screen(&live(80, 23)).backend());
-    let exact = text(&screen(&live(80, 24)));
-    assert!(!exact.contains("too small"));
+    let t = screen(&live(59, 20));
+    insta::assert_snapshot!(t.backend());
+    let shown = rows(&t);
+    assert!(
+        shown.iter().any(|r| r.contains("need 60×20, have 59×20")),
+        "{shown:?}"
+    );
+    assert!(
+        shown.last().is_some_and(|r| r.trim() == "q quit"),
+        "how to quit: {shown:?}"
+    );
+    assert!(text(&screen(&live(60, 19))).contains("need 60×20, have 60×19"));
+    for (w, h) in [(60, 20), (80, 23), (79, 24)] {
+        let shown = text(&screen(&live(w, h)));
+        assert!(!shown.contains("too small"), "{w}×{h}: {shown}");
+    }
 }
 
 #[test]
@@ -302,19 +389,16 @@ fn a_long_expansion_scrolls_into_view_at_80x24() {
 fn status_bar_states() {
     let mut s = live(200, 36);
     s.now += Duration::seconds(12);
-    let last_line = |s: &UiState| {
-        text(&screen(s))
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let last_line = |s: &UiState| status_row(&screen(s));
     let idle = last_line(&s);
     assert!(idle.contains("next poll 30s"), "{idle}");
     assert!(idle.contains("requests 21/30 this min"), "{idle}");
     assert!(idle.contains("alerts off"), "{idle}");
     assert!(idle.contains("last error: none"), "{idle}");
-    assert!(idle.contains("? help  q quit"), "{idle}");
+    assert!(
+        !idle.contains("help") && !idle.contains("quit"),
+        "keys are the key bar's: {idle}"
+    );
 
     s.poll.fetching = true;
     assert!(last_line(&s).contains("fetching…"));
@@ -400,8 +484,14 @@ fn ages_and_countdowns_follow_the_clock_in_state() {
     );
 }
 
+/// The status bar: the row above the key bar.
+pub(super) fn status_row(t: &Terminal<TestBackend>) -> String {
+    let all = rows(t);
+    all[all.len().saturating_sub(2)].clone()
+}
+
 /// The screen's rows.
-fn rows(t: &Terminal<TestBackend>) -> Vec<String> {
+pub(super) fn rows(t: &Terminal<TestBackend>) -> Vec<String> {
     let buf = t.backend().buffer();
     let (w, h) = (buf.area.width, buf.area.height);
     (0..h)
@@ -448,7 +538,7 @@ fn a_dead_source_says_no_data_on_both_bars_tabs_and_panels() {
     let t = screen(&s);
     insta::assert_snapshot!(t.backend());
     let shown = rows(&t);
-    let (top, status) = (&shown[0], &shown[shown.len() - 1]);
+    let (top, status) = (&shown[0], &shown[shown.len() - 2]);
     assert!(top.contains(" no data: temporary failure"), "{top}");
     assert!(status.contains("no data: temporary failure"), "{status}");
     assert!(
@@ -560,7 +650,7 @@ fn the_errors_popup_lists_every_distinct_error_in_full() {
 #[test]
 fn connecting_shows_the_first_cycles_progress_and_never_no_error() {
     let mut s = UiState::new(t0(), (120, 36), color());
-    let status = |s: &UiState| rows(&screen(s)).last().cloned().unwrap_or_default();
+    let status = |s: &UiState| status_row(&screen(s));
     let before = status(&s);
     assert!(before.contains(" connecting…"), "{before}");
     assert!(before.contains("no data yet") && !before.contains("last error: none"));
@@ -618,7 +708,7 @@ fn a_long_last_error_is_cut_at_a_word_on_a_narrow_status_bar() {
         text: text_.clone(),
         more: 1,
     });
-    let status = rows(&screen(&s)).last().cloned().unwrap_or_default();
+    let status = status_row(&screen(&s));
     assert!(status.contains("last error 2m ago: every"), "{status}");
     assert!(
         status.contains("… (+1 more)"),

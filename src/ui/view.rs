@@ -1,9 +1,12 @@
-//! The whole screen: layout, the top bar (tabs, source, clock) and the status bar. Pure over the
-//! state: "now" comes from the state, never from the system clock.
+//! The whole screen: the layouts (compact, normal, wide), the top bar (tabs, source, clock), the
+//! status bar and, on the last row, the key bar. Pure over the state: "now" comes from the state,
+//! never from the system clock.
 
 use super::state::UiState;
 use super::widgets::ellipsize;
-use super::{active, errors, feed, funding, help, liquidations, open_interest, positioning, taker};
+use super::{
+    active, errors, feed, funding, help, keybar, liquidations, open_interest, positioning, taker,
+};
 use crate::format;
 use crate::model::Level;
 use ratatui::layout::{Alignment, Rect};
@@ -11,20 +14,60 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
+/// The smallest terminal the dashboard draws on (the compact layout); smaller gets a message.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 20;
+/// From this size up the normal layout; below it (down to the minimum) the compact one. An
+/// 80×24 terminal with tmux's status line is 80×23: compact, not refused.
+pub const NORMAL_WIDTH: u16 = 80;
+pub const NORMAL_HEIGHT: u16 = 24;
+/// From this width up (at the normal height) the wide layout: the same places as the normal
+/// one, with more in them (the feed's messages).
+pub const WIDE_WIDTH: u16 = 140;
 
-/// Rows of the metric panels: the right column's three panels need 15; more goes to the funding
-/// table, up to 22, and the rest to the feed.
+/// Rows of the metric panels: the right column's three panels need 15 (13 stacked tighter in
+/// the compact layout); more goes to the funding table, up to 22, and the rest to the feed.
 const PANELS_MIN: u16 = 15;
+const PANELS_MIN_COMPACT: u16 = 13;
 const PANELS_MAX: u16 = 22;
-/// The feed keeps at least 5 lines (plus its frame).
+/// The feed keeps at least 5 lines (2 in the compact layout), plus its frame: at exactly 24
+/// rows the liquidations' verdict line gives way for the feed's fifth.
 const FEED_MIN: u16 = 7;
+const FEED_MIN_COMPACT: u16 = 4;
+/// The top bar, and below the body the status bar and the key bar.
+const CHROME_ROWS: u16 = 3;
+
+/// How much the screen holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Density {
+    /// From [`MIN_WIDTH`]×[`MIN_HEIGHT`] to below [`NORMAL_WIDTH`]×[`NORMAL_HEIGHT`]: panels
+    /// stacked tighter, a shorter feed, narrower tables.
+    Compact,
+    Normal,
+    /// [`WIDE_WIDTH`] columns and more.
+    Wide,
+}
+
+/// The density for a `width`×`height` terminal; `None` below the minimum.
+pub fn density(width: u16, height: u16) -> Option<Density> {
+    if width < MIN_WIDTH || height < MIN_HEIGHT {
+        None
+    } else if width < NORMAL_WIDTH || height < NORMAL_HEIGHT {
+        Some(Density::Compact)
+    } else if width < WIDE_WIDTH {
+        Some(Density::Normal)
+    } else {
+        Some(Density::Wide)
+    }
+}
 
 /// Where everything goes on a screen of at least [`MIN_WIDTH`]×[`MIN_HEIGHT`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScreenLayout {
+    pub density: Density,
     pub top: Rect,
+    /// Everything between the top bar and the status bar: the detail's panels and feed.
+    pub body: Rect,
     pub funding: Rect,
     pub taker: Rect,
     pub open_interest: Rect,
@@ -34,26 +77,31 @@ pub struct ScreenLayout {
     pub active: Rect,
     pub feed: Rect,
     pub status: Rect,
+    /// The key bar: always the last row.
+    pub keys: Rect,
 }
 
 /// Plain arithmetic (no constraint solver): cheap, and the same every frame for a given size.
 pub fn layout(area: Rect) -> Option<ScreenLayout> {
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        return None;
-    }
+    let density = density(area.width, area.height)?;
+    let (panels_min, feed_min) = match density {
+        Density::Compact => (PANELS_MIN_COMPACT, FEED_MIN_COMPACT),
+        Density::Normal | Density::Wide => (PANELS_MIN, FEED_MIN),
+    };
     let rows = |y: u16, height: u16| Rect {
         x: area.x,
         y,
         width: area.width,
         height,
     };
-    let body = area.height - 2;
-    let panels_h = (body * 11 / 20)
-        .clamp(PANELS_MIN, PANELS_MAX)
-        .min(body - FEED_MIN);
+    let body_h = area.height - CHROME_ROWS;
+    let panels_h = (body_h * 11 / 20)
+        .clamp(panels_min, PANELS_MAX)
+        .min(body_h - feed_min);
     let top = rows(area.y, 1);
-    let panels_y = area.y + 1;
-    let bottom = rows(panels_y + panels_h, body - panels_h);
+    let body = rows(area.y + 1, body_h);
+    let panels_y = body.y;
+    let bottom = rows(panels_y + panels_h, body_h - panels_h);
     // Wide enough: the active list gets its own panel left of the feed; narrower, it is one
     // line pinned at the top of the feed (a zero-width `active`).
     let active_w = if active_pinned(area.width) {
@@ -70,7 +118,8 @@ pub fn layout(area: Rect) -> Option<ScreenLayout> {
         width: bottom.width - active_w,
         ..bottom
     };
-    let status = rows(area.y + area.height - 1, 1);
+    let status = rows(area.y + area.height - 2, 1);
+    let keys = rows(area.y + area.height - 1, 1);
     let left_w = area.width / 2;
     let left = Rect {
         x: area.x,
@@ -93,19 +142,28 @@ pub fn layout(area: Rect) -> Option<ScreenLayout> {
         height: taker_h,
         ..left
     };
-    let open_interest = Rect { height: 5, ..right };
+    // Open interest and liquidations take 5 rows each (4 when short: their lines condensed);
+    // positioning the rest, at least 5.
+    let oi_h = if panels_h > PANELS_MIN_COMPACT { 5 } else { 4 };
+    let liq_h = if panels_h >= PANELS_MIN { 5 } else { 4 };
+    let open_interest = Rect {
+        height: oi_h,
+        ..right
+    };
     let liquidations = Rect {
-        y: right.y + 5,
-        height: 5,
+        y: right.y + oi_h,
+        height: liq_h,
         ..right
     };
     let positioning = Rect {
-        y: right.y + 10,
-        height: panels_h - 10,
+        y: right.y + oi_h + liq_h,
+        height: panels_h - oi_h - liq_h,
         ..right
     };
     Some(ScreenLayout {
+        density,
         top,
+        body,
         funding,
         taker,
         open_interest,
@@ -114,6 +172,7 @@ pub fn layout(area: Rect) -> Option<ScreenLayout> {
         active,
         feed,
         status,
+        keys,
     })
 }
 
@@ -132,13 +191,41 @@ pub fn feed_page(state: &UiState) -> usize {
         .map_or(1, |l| l.feed.height.saturating_sub(2).max(1) as usize)
 }
 
+/// Help popup lines per page (PgUp/PgDn) at the current terminal size.
+pub(super) fn help_page(state: &UiState) -> usize {
+    help::page(state, popup_area(state.size))
+}
+
+/// How far the help popup can scroll at the current terminal size.
+pub(super) fn help_max_scroll(state: &UiState) -> usize {
+    help::max_scroll(state, popup_area(state.size))
+}
+
+/// Where popups go: the whole screen but the key bar, which keeps saying how to close them.
+fn popup_area(size: (u16, u16)) -> Rect {
+    Rect::new(0, 0, size.0, size.1.saturating_sub(1))
+}
+
 pub fn render(frame: &mut Frame, state: &UiState) {
     let area = frame.area();
     let Some(l) = layout(area) else {
-        too_small(frame, area);
+        too_small(frame, area, state);
         return;
     };
     top_bar(frame, l.top, state);
+    detail(frame, &l, state);
+    status_bar(frame, l.status, state);
+    keybar::render(frame, l.keys, state);
+    let popups = popup_area((area.width, area.height));
+    if state.help_open {
+        help::render(frame, popups, state);
+    } else if state.errors_open {
+        errors::render(frame, popups, state);
+    }
+}
+
+/// The selected symbol's panels, active signals and the feed.
+fn detail(frame: &mut Frame, l: &ScreenLayout, state: &UiState) {
     funding::render(frame, l.funding, state);
     taker::render(frame, l.taker, state);
     open_interest::render(frame, l.open_interest, state);
@@ -147,16 +234,11 @@ pub fn render(frame: &mut Frame, state: &UiState) {
     if l.active.width > 0 {
         active::render(frame, l.active, state);
     }
-    feed::render(frame, l.feed, state);
-    status_bar(frame, l.status, state);
-    if state.help_open {
-        help::render(frame, area, state);
-    } else if state.errors_open {
-        errors::render(frame, area, state);
-    }
+    feed::render(frame, l.feed, state, l.density);
 }
 
-fn too_small(frame: &mut Frame, area: Rect) {
+/// Below the minimum: what is needed, and (on the last row) how to quit.
+fn too_small(frame: &mut Frame, area: Rect, state: &UiState) {
     if area.height == 0 || area.width == 0 {
         return;
     }
@@ -169,7 +251,18 @@ fn too_small(frame: &mut Frame, area: Rect) {
         height: 1,
         ..area
     };
-    frame.render_widget(Paragraph::new(msg).alignment(Alignment::Center), line);
+    frame.render_widget(
+        Paragraph::new(ellipsize(&msg, area.width as usize)).alignment(Alignment::Center),
+        line,
+    );
+    if area.height >= 3 {
+        let last = Rect {
+            y: area.y + area.height - 1,
+            height: 1,
+            ..area
+        };
+        keybar::render_quit_only(frame, last, state);
+    }
 }
 
 /// `● HIGH`, `◐ MED`, `○ LOW`, `·`: the level in text, so it reads without colour.
@@ -286,7 +379,7 @@ fn tab_strip(state: &UiState, width: u16) -> TabStrip {
 
 /// The tabs as drawn on row 0 of a `width`-wide screen, for mouse clicks.
 pub fn tab_hits(state: &UiState, width: u16) -> Vec<TabHit> {
-    if width < MIN_WIDTH || state.size.1 < MIN_HEIGHT {
+    if density(width, state.size.1).is_none() {
         return Vec::new();
     }
     tab_strip(state, width).hits
@@ -296,7 +389,10 @@ fn top_bar(frame: &mut Frame, area: Rect, state: &UiState) {
     let theme = state.theme;
     let mut left = vec![Span::styled(BRAND, theme.bold())];
     if state.symbols.is_empty() {
-        left.push(Span::styled(" waiting for the first cycle… ", theme.dim()));
+        let right_w: usize = top_right(state, area.width).iter().map(Span::width).sum();
+        let room = (area.width as usize).saturating_sub(width_of(BRAND) as usize + right_w + 2);
+        let waiting = ellipsize("waiting for the first cycle…", room);
+        left.push(Span::styled(format!(" {waiting} "), theme.dim()));
     } else {
         let strip = tab_strip(state, area.width);
         if strip.more_left {
@@ -442,15 +538,5 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
         left.push(sep());
         left.push(message);
     }
-    let left = Line::from(left);
-    let hint = " ? help  q quit ";
-    let hint_w = width_of(hint);
-    // The hint gives way to machinery when the line is full.
-    if (left.width() as u16).saturating_add(hint_w) <= area.width {
-        frame.render_widget(
-            Paragraph::new(Span::styled(hint, theme.dim())).alignment(Alignment::Right),
-            area,
-        );
-    }
-    frame.render_widget(Paragraph::new(left), area);
+    frame.render_widget(Paragraph::new(Line::from(left)), area);
 }

@@ -67,44 +67,63 @@ pub(super) fn panel(title: &str, note: Option<String>, theme: Theme) -> Block<'s
         .title(Line::from(spans))
 }
 
+/// The title and note a panel `width` columns wide shows: the first of `titles` (most
+/// descriptive first) that fits with the note, the note saying why when there is room for it.
+/// Failing all, the last (shortest) title with the short note.
+pub(super) fn fit_title(
+    titles: &[&str],
+    notes: &[String],
+    width: usize,
+) -> (String, Option<String>) {
+    let last = titles.last().copied().unwrap_or_default().to_string();
+    // ` title ` plus `· note ` plus the corners.
+    let used = |t: &str, n: Option<&String>| {
+        t.chars().count() + 4 + n.map_or(0, |n| n.chars().count() + 3)
+    };
+    if notes.is_empty() {
+        let title = titles.iter().find(|t| used(t, None) <= width);
+        return (title.map_or(last, |t| t.to_string()), None);
+    }
+    for note in notes {
+        if let Some(t) = titles.iter().find(|t| used(t, Some(note)) <= width) {
+            return (t.to_string(), Some(note.clone()));
+        }
+    }
+    (last, notes.last().cloned())
+}
+
 /// The usual panel body: a frame around either the lines `body` builds from the value (dimmed
-/// when stale) or the one-line reason the value is missing.
+/// when stale) or the one-line reason the value is missing. `titles` go from the most
+/// descriptive to the shortest; the first that fits is used.
 pub(super) fn field_panel<T>(
     frame: &mut Frame,
     area: Rect,
-    title: &str,
+    titles: &[&str],
     reading: Reading<'_, T>,
     theme: Theme,
-    body: impl FnOnce(&T, u16) -> Vec<Line<'static>>,
+    body: impl FnOnce(&T, u16, u16) -> Vec<Line<'static>>,
 ) {
-    field_panel_led(frame, area, title, None, reading, theme, body);
+    field_panel_led(frame, area, titles, None, reading, theme, body);
 }
 
 /// [`field_panel`] with a `lead` line above the body that does not depend on the field (the
-/// price above the funding).
+/// price above the funding). `body` gets the inner width and height left for it.
 pub(super) fn field_panel_led<T>(
     frame: &mut Frame,
     area: Rect,
-    title: &str,
+    titles: &[&str],
     lead: Option<Line<'static>>,
     reading: Reading<'_, T>,
     theme: Theme,
-    body: impl FnOnce(&T, u16) -> Vec<Line<'static>>,
+    body: impl FnOnce(&T, u16, u16) -> Vec<Line<'static>>,
 ) {
     // The title says how old, and why when there is room for it.
-    let note = match (&reading, reading.stale_note()) {
-        (Reading::Stale(_, _, why), Some(age)) => {
-            let long = format!("{age} ({why})");
-            let used = title.chars().count() + long.chars().count() + 6;
-            Some(if used <= area.width as usize {
-                long
-            } else {
-                age
-            })
-        }
-        _ => None,
+    let notes = match (&reading, reading.stale_note()) {
+        (Reading::Stale(_, _, why), Some(age)) => vec![format!("{age} ({why})"), age],
+        _ => Vec::new(),
     };
-    let block = panel(title, note, theme);
+    let (title, note) = fit_title(titles, &notes, area.width as usize);
+    let block = panel(&title, note, theme);
     let mut inner = block.inner(area);
     frame.render_widget(block, area);
     if let Some(lead) = lead {
@@ -115,9 +134,10 @@ pub(super) fn field_panel_led<T>(
         }
     }
     let (lines, style) = match &reading {
-        Reading::Fresh(v) | Reading::Stale(v, ..) => {
-            (body(v, inner.width), reading.value_style(theme))
-        }
+        Reading::Fresh(v) | Reading::Stale(v, ..) => (
+            body(v, inner.width, inner.height),
+            reading.value_style(theme),
+        ),
         // The reason in full words: wrapped, and cut at a word boundary only when the panel
         // has no more lines.
         Reading::Absent(reason) => (

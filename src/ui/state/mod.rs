@@ -96,6 +96,9 @@ pub struct SymbolView {
     pub snapshot: Option<Snapshot>,
     pub funding_history: History,
     pub oi_history: History,
+    /// Retail's and top traders' long share (percent), one point per cycle that fetched it.
+    pub retail_long_history: History,
+    pub top_long_history: History,
     /// The last cycle fetched none of this symbol's metrics: its tab must not look calm.
     pub no_data: bool,
 }
@@ -109,6 +112,8 @@ impl SymbolView {
             snapshot: None,
             funding_history: History::default(),
             oi_history: History::default(),
+            retail_long_history: History::default(),
+            top_long_history: History::default(),
         }
     }
 
@@ -129,6 +134,16 @@ impl SymbolView {
         if snapshot.open_interest.gap.is_none() {
             if let Some(oi) = snapshot.open_interest.get().and_then(|o| o.oi_usd) {
                 self.oi_history.push(oi);
+            }
+        }
+        for (field, history) in [
+            (&snapshot.retail, &mut self.retail_long_history),
+            (&snapshot.top, &mut self.top_long_history),
+        ] {
+            if field.gap.is_none() {
+                if let Some(long) = field.get().and_then(|ls| ls.long_pct) {
+                    history.push(long);
+                }
             }
         }
         self.snapshot = Some(snapshot.clone());
@@ -371,8 +386,13 @@ pub struct UiState {
     /// Feed shows only the selected symbol.
     pub this_symbol_only: bool,
     pub help_open: bool,
+    /// Lines the help popup is scrolled down by (it scrolls when the terminal is short).
+    pub help_scroll: usize,
     /// The errors popup (`e`): every distinct error of the last cycle.
     pub errors_open: bool,
+    /// The dashboard captures the mouse (clicks, wheel); off with `--no-mouse`, leaving text
+    /// selection to the terminal. The help says which.
+    pub mouse: bool,
     pub poll: PollState,
     pub requests: Option<RequestStats>,
     pub last_error: Option<LastError>,
@@ -405,7 +425,9 @@ impl UiState {
             min_level: Level::None,
             this_symbol_only: false,
             help_open: false,
+            help_scroll: 0,
             errors_open: false,
+            mouse: true,
             poll: PollState::default(),
             requests: None,
             last_error: None,
@@ -563,25 +585,46 @@ impl UiState {
         }
     }
 
+    fn close_popups(&mut self) {
+        self.help_open = false;
+        self.errors_open = false;
+        self.dirty = true;
+    }
+
+    /// Scrolls the help popup by `delta` lines, within what its content needs at this size.
+    fn scroll_help(&mut self, delta: isize) {
+        let max = view::help_max_scroll(self);
+        let target = self
+            .help_scroll
+            .min(max)
+            .saturating_add_signed(delta)
+            .min(max);
+        if target != self.help_scroll {
+            self.help_scroll = target;
+            self.dirty = true;
+        }
+    }
+
     fn on_action(&mut self, action: Action, key: &KeyEvent) -> Vec<Effect> {
         if self.help_open || self.errors_open {
-            // A popup is modal: it closes (its own key, Esc), or the app quits; nothing else
-            // happens beneath it.
-            let closes = match action {
-                Action::ToggleHelp => self.help_open,
-                Action::ToggleErrors => self.errors_open,
-                Action::Back => true,
-                _ => false,
-            };
-            if closes {
-                self.help_open = false;
-                self.errors_open = false;
-                self.dirty = true;
+            // A popup is modal: `q`, Esc and its own key close it, the feed keys scroll the help,
+            // and only Ctrl-C quits; nothing else happens beneath it.
+            let page = view::help_page(self) as isize;
+            match action {
+                Action::ForceQuit => return vec![Effect::Quit],
+                Action::Back | Action::Quit => self.close_popups(),
+                Action::ToggleHelp if self.help_open => self.close_popups(),
+                Action::ToggleErrors if self.errors_open => self.close_popups(),
+                _ if !self.help_open => {}
+                Action::FeedUp => self.scroll_help(-1),
+                Action::FeedDown => self.scroll_help(1),
+                Action::FeedPageUp => self.scroll_help(-page),
+                Action::FeedPageDown => self.scroll_help(page),
+                Action::FeedTop => self.scroll_help(isize::MIN),
+                Action::FeedBottom => self.scroll_help(isize::MAX),
+                _ => {}
             }
-            return match action {
-                Action::Quit => vec![Effect::Quit],
-                _ => vec![],
-            };
+            return vec![];
         }
         let n = self.symbols.len();
         match action {
@@ -631,19 +674,30 @@ impl UiState {
             Action::TogglePause => return vec![Effect::Send(Command::TogglePause)],
             Action::ToggleHelp => {
                 self.help_open = true;
+                self.help_scroll = 0;
                 self.dirty = true;
             }
             Action::ToggleErrors => {
                 self.errors_open = true;
                 self.dirty = true;
             }
-            Action::Back | Action::Quit => return vec![Effect::Quit],
+            // Esc on the main view does nothing: only `q` and Ctrl-C quit.
+            Action::Back => {}
+            Action::Quit | Action::ForceQuit => return vec![Effect::Quit],
         }
         vec![]
     }
 
     fn on_mouse(&mut self, m: &MouseEvent) {
-        if self.help_open || self.errors_open {
+        if self.help_open {
+            match m.kind {
+                MouseEventKind::ScrollUp => self.scroll_help(-1),
+                MouseEventKind::ScrollDown => self.scroll_help(1),
+                _ => {}
+            }
+            return;
+        }
+        if self.errors_open {
             return;
         }
         match m.kind {

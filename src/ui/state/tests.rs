@@ -119,7 +119,7 @@ fn feed_scrolls_within_bounds() {
     assert_eq!(s.feed_cursor, len - 1, "cannot go below the oldest");
     ch(&mut s, 'g');
     assert_eq!(s.feed_cursor, 0);
-    // 120×36: the feed shows 14 lines, more than the 8 entries: a page reaches the end.
+    // 120×36: the feed shows 13 lines, more than the 8 entries: a page reaches the end.
     press(&mut s, KeyCode::PageDown);
     assert_eq!(s.feed_cursor, len - 1);
     press(&mut s, KeyCode::PageUp);
@@ -192,7 +192,7 @@ fn r_and_p_send_commands() {
 }
 
 #[test]
-fn help_opens_and_esc_closes_it_before_quitting() {
+fn help_opens_and_esc_or_q_close_it_without_quitting() {
     let mut s = state();
     assert!(ch(&mut s, '?').is_empty());
     assert!(s.help_open);
@@ -202,15 +202,26 @@ fn help_opens_and_esc_closes_it_before_quitting() {
     assert!(ch(&mut s, 'r').is_empty());
     assert!(press(&mut s, KeyCode::Esc).is_empty());
     assert!(!s.help_open);
-    assert_eq!(press(&mut s, KeyCode::Esc), vec![Effect::Quit]);
+    ch(&mut s, '?');
+    assert!(
+        ch(&mut s, 'q').is_empty(),
+        "q closes the popup, it does not quit"
+    );
+    assert!(!s.help_open);
     ch(&mut s, '?');
     ch(&mut s, '?');
     assert!(!s.help_open, "? toggles");
 }
 
 #[test]
-fn q_and_ctrl_c_quit_even_with_help_open() {
+fn esc_never_quits_and_only_q_and_ctrl_c_do() {
     let mut s = state();
+    s.dirty = false;
+    assert!(
+        press(&mut s, KeyCode::Esc).is_empty(),
+        "Esc on the main view"
+    );
+    assert!(!s.dirty, "and changes nothing");
     assert_eq!(ch(&mut s, 'q'), vec![Effect::Quit]);
     let ctrl_c = key(
         KeyCode::Char('c'),
@@ -218,9 +229,50 @@ fn q_and_ctrl_c_quit_even_with_help_open() {
         KeyEventKind::Press,
     );
     assert_eq!(update(&mut s, ctrl_c.clone()), vec![Effect::Quit]);
+    // In a popup, q closes it; Ctrl-C still quits from anywhere.
+    for popup in ['?', 'e'] {
+        ch(&mut s, popup);
+        assert_eq!(update(&mut s, ctrl_c.clone()), vec![Effect::Quit]);
+        assert!(ch(&mut s, 'q').is_empty());
+        assert!(!s.help_open && !s.errors_open, "{popup}");
+    }
+}
+
+#[test]
+fn the_help_scrolls_on_a_short_terminal_within_its_content() {
+    let mut s = state();
     ch(&mut s, '?');
-    assert_eq!(ch(&mut s, 'q'), vec![Effect::Quit]);
-    assert_eq!(update(&mut s, ctrl_c), vec![Effect::Quit]);
+    s.dirty = false;
+    ch(&mut s, 'j');
+    assert_eq!(
+        s.help_scroll, 0,
+        "120×36: everything fits, nothing to scroll"
+    );
+    assert!(!s.dirty);
+    s.size = (60, 20);
+    let max = crate::ui::view::help_max_scroll(&s);
+    assert!(max > 0, "60×20 is too short for the whole help");
+    ch(&mut s, 'j');
+    press(&mut s, KeyCode::Down);
+    assert_eq!(s.help_scroll, 2);
+    assert_eq!(s.selected, 0, "the feed keys scroll the help, not the feed");
+    assert_eq!(s.feed_cursor, 0);
+    ch(&mut s, 'G');
+    assert_eq!(s.help_scroll, max);
+    ch(&mut s, 'j');
+    assert_eq!(s.help_scroll, max, "not past the end");
+    press(&mut s, KeyCode::PageUp);
+    assert_eq!(
+        s.help_scroll,
+        max.saturating_sub(crate::ui::view::help_page(&s))
+    );
+    ch(&mut s, 'g');
+    assert_eq!(s.help_scroll, 0);
+    // Reopened, it starts at the top.
+    ch(&mut s, 'G');
+    ch(&mut s, '?');
+    ch(&mut s, '?');
+    assert_eq!(s.help_scroll, 0);
 }
 
 #[test]
@@ -248,6 +300,11 @@ fn every_key_in_the_table_does_something() {
             } else {
                 k.code
             };
+            if b.action == Action::Back {
+                // Esc does nothing on the main view (it never quits); it closes a popup.
+                ch(&mut s, '?');
+                s.dirty = false;
+            }
             let effects = update(&mut s, key(code, k.mods, KeyEventKind::Press));
             assert!(
                 s.dirty || !effects.is_empty(),
@@ -485,7 +542,11 @@ fn histories_are_bounded_and_skip_absent_and_stale_values() {
     }
     assert_eq!(s.symbols[0].funding_history.len(), HISTORY_CAP);
     assert_eq!(s.symbols[0].oi_history.len(), HISTORY_CAP);
-    // Stale funding and absent OI: nothing enters.
+    assert_eq!(s.symbols[0].retail_long_history.len(), HISTORY_CAP);
+    assert_eq!(s.symbols[0].top_long_history.len(), HISTORY_CAP);
+    s.symbols[0].retail_long_history = History::default();
+    s.symbols[0].top_long_history = History::default();
+    // Stale funding and top, absent OI and retail: nothing enters.
     let at = t0() + chrono::Duration::days(2);
     let gappy = sample::gappy_snapshot("BTC", at);
     let mut h = History::default();
@@ -502,10 +563,40 @@ fn histories_are_bounded_and_skip_absent_and_stale_values() {
     );
     assert!(s.symbols[0].funding_history.is_empty());
     assert!(s.symbols[0].oi_history.is_empty());
+    assert!(s.symbols[0].retail_long_history.is_empty());
+    assert!(s.symbols[0].top_long_history.is_empty());
     assert!(s.symbols[0]
         .snapshot
         .as_ref()
-        .is_some_and(|snap| snap.funding.is_stale()));
+        .is_some_and(|snap| snap.funding.is_stale() && snap.top.is_stale()));
+}
+
+#[test]
+fn positioning_history_takes_fresh_known_shares_in_order() {
+    let mut s = UiState::new(t0(), (120, 36), Theme { color: true });
+    let cycle = |n: u64, retail: Option<f64>, top: Option<f64>| {
+        let at = t0() + chrono::Duration::minutes(n as i64);
+        let mut snap = sample::full_snapshot("BTC", at, 1.0);
+        if let Some(ls) = snap.retail.value.as_mut() {
+            ls.long_pct = retail;
+        }
+        if let Some(ls) = snap.top.value.as_mut() {
+            ls.long_pct = top;
+        }
+        Event::Monitor(Update::Cycle(sample::cycle(
+            n,
+            at,
+            sample::live_hobbyist(),
+            vec![crate::fixtures::symbol_report(snap, vec![])],
+        )))
+    };
+    update(&mut s, cycle(1, Some(61.0), Some(50.0)));
+    // Fetched, but the share not reported: not a zero, no point.
+    update(&mut s, cycle(2, None, Some(51.0)));
+    update(&mut s, cycle(3, Some(63.5), None));
+    let points = |h: &History| h.last(10).collect::<Vec<f64>>();
+    assert_eq!(points(&s.symbols[0].retail_long_history), [61.0, 63.5]);
+    assert_eq!(points(&s.symbols[0].top_long_history), [50.0, 51.0]);
 }
 
 #[test]
