@@ -123,7 +123,7 @@ pub(crate) static BINDINGS: &[Binding] = &[
     ),
     bind(
         &[ch('f')],
-        "feed filter: all → ≥ LOW → ≥ MEDIUM → HIGH",
+        "feed filter: all → ≥ MEDIUM → HIGH only",
         Action::CycleLevelFilter,
     ),
     bind(
