@@ -180,7 +180,8 @@ async fn a_refresh_while_paused_runs_one_cycle_and_resuming_says_when_the_next_i
     assert_eq!(next_cycle(&mut rx).await.cycle, 3);
     let waited = before.elapsed();
     assert!(
-        waited >= std::time::Duration::from_secs(29) && waited <= std::time::Duration::from_secs(31),
+        waited >= std::time::Duration::from_secs(29)
+            && waited <= std::time::Duration::from_secs(31),
         "the schedule kept: {waited:?}"
     );
     drop(rx);

@@ -333,7 +333,10 @@ fn status_bar_through_a_refresh_while_paused_and_a_resume() {
     assert!(!fetching.contains("paused"), "{fetching}");
     let mut report = crate::fixtures::cycle_report(49, at, sample::live_hobbyist(), vec![]);
     report.finished_at = at + Duration::seconds(2);
-    update(&mut s, Event::Monitor(Update::Cycle(std::sync::Arc::new(report))));
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(std::sync::Arc::new(report))),
+    );
     s.now = at + Duration::seconds(14);
     let refreshed = status(&s);
     assert!(

@@ -232,7 +232,10 @@ fn r_while_paused_says_when_it_refreshed_and_resuming_counts_down_at_once() {
     let done = at + chrono::Duration::seconds(3);
     let mut report = crate::fixtures::cycle_report(49, at, sample::live_hobbyist(), vec![]);
     report.finished_at = done;
-    update(&mut s, Event::Monitor(Update::Cycle(std::sync::Arc::new(report))));
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(std::sync::Arc::new(report))),
+    );
     assert!(!s.poll.fetching && s.poll.paused);
     assert_eq!(s.poll.refreshed_while_paused, Some(done));
     // Resuming carries the monitor's next poll time: no "no poll scheduled" gap.
@@ -245,7 +248,10 @@ fn r_while_paused_says_when_it_refreshed_and_resuming_counts_down_at_once() {
     update(&mut s, Event::Monitor(paused(true, None)));
     update(&mut s, Event::Monitor(paused(false, Some(next))));
     let report = crate::fixtures::cycle_report(50, next, sample::live_hobbyist(), vec![]);
-    update(&mut s, Event::Monitor(Update::Cycle(std::sync::Arc::new(report))));
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(std::sync::Arc::new(report))),
+    );
     assert_eq!(s.poll.refreshed_while_paused, None);
 }
 
