@@ -50,10 +50,10 @@ pub fn command() -> clap::Command {
 fn with_default(arg: clap::Arg) -> clap::Arg {
     let default = match arg.get_id().as_str() {
         "symbols" => super::DEFAULT_SYMBOLS.join(","),
-        "poll_interval" => format!(
-            "{}s; the demo: 60s / --demo-speed",
-            super::DEFAULT_POLL_INTERVAL.as_secs()
-        ),
+        "poll_interval" => {
+            let secs = super::DEFAULT_POLL_INTERVAL.as_secs();
+            format!("{secs}s; the demo: {secs}s / --demo-speed")
+        }
         _ => return arg,
     };
     let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
