@@ -575,16 +575,12 @@ async fn probe_api(config: &Config, key: secrecy::SecretString) -> Result<ApiFin
 /// requests one cycle costs. It vouches only for what it saw: if CoinGlass cannot be reached it
 /// says so and exits 6; a refused key exits 3.
 pub async fn check(config: Config) -> ExitCode {
-    let mut lines = Vec::new();
-    match &config.config_path {
-        Some(p) => lines.push(format!("  config file:     {}", p.display())),
-        None => lines.push(format!(
-            "  config file:     none (defaults, .env, environment, flags){}",
-            crate::config::default_config_file()
-                .map(|p| format!("; looked for {}", p.display()))
-                .unwrap_or_default()
-        )),
-    }
+    // The config file, data dir and log dir, as `--help` says them.
+    let [config_file, data_dir, log_dir] = config
+        .paths()
+        .rows()
+        .map(|(label, value)| format!("  {:<17}{value}", format!("{label}:")));
+    let mut lines = vec![config_file];
     lines.push(format!("  symbols:         {}", config.symbols.join(", ")));
     lines.push(format!(
         "  poll interval:   {}s",
@@ -594,11 +590,8 @@ pub async fn check(config: Config) -> ExitCode {
         "  reference pair:  <COIN>/{} perpetual on {} (its id is looked up at start)",
         config.reference_quote, config.reference_exchange
     ));
-    lines.push(format!("  data dir:        {}", config.data_dir.display()));
-    lines.push(format!(
-        "  log dir:         {}",
-        crate::config::log_dir(&config.data_dir).display()
-    ));
+    lines.push(data_dir);
+    lines.push(log_dir);
     let print = |head: &str, lines: &[String]| {
         println!("{head}");
         for l in lines {

@@ -167,7 +167,7 @@ pub(crate) async fn run(
                 }
                 Some(Update::Fatal(msg)) => return Ok(HeadlessExit::Fatal(msg)),
                 // Lines are per finished cycle; early arrivals are for the dashboard.
-                Some(Update::Paused(_))
+                Some(Update::Paused { .. })
                 | Some(Update::History(_))
                 | Some(Update::Arrived { .. }) => {}
             },

@@ -68,9 +68,14 @@ where
     })
 }
 
-/// The rolling appender in `<data dir>/logs`, or what stopped it (path and cause).
+/// Where the log files go: `<data dir>/logs`.
+pub fn log_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("logs")
+}
+
+/// The rolling appender in [`log_dir`], or what stopped it (path and cause).
 fn open_file(data_dir: &Path) -> Result<RollingFileAppender, String> {
-    let log_dir = data_dir.join("logs");
+    let log_dir = log_dir(data_dir);
     std::fs::create_dir_all(&log_dir)
         .map_err(|e| format!("cannot create the log directory {}: {e}", log_dir.display()))?;
     RollingFileAppender::builder()

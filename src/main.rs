@@ -1,6 +1,5 @@
-use clap::FromArgMatches;
 use perpwatch::app;
-use perpwatch::config::cli::{Cli, Command};
+use perpwatch::config::cli::Command;
 use perpwatch::config::Config;
 use perpwatch::exit;
 use std::io::IsTerminal;
@@ -10,11 +9,7 @@ fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("perpwatch: cannot install the error reporter: {e}");
     }
-    let cli =
-        match Cli::from_arg_matches(&perpwatch::config::cli::command_with_paths().get_matches()) {
-            Ok(cli) => cli,
-            Err(e) => e.exit(),
-        };
+    let cli = perpwatch::config::cli::parse();
     let mut config = match Config::load(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -63,7 +58,7 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match cli.command {
-            Some(Command::Check) => app::check(config).await,
+            Some(Command::Check(_)) => app::check(config).await,
             Some(Command::AlertTest) => app::alert_test(config).await,
             Some(Command::Backtest(args)) => perpwatch::backtest::command(&config, &args).await,
             Some(Command::Import(args)) => perpwatch::import::command(&config, &args),

@@ -169,6 +169,22 @@ async fn json_alone_with_piped_stdout_streams_json_lines() {
     assert!(!stderr.contains("config error"), "not refused: {stderr}");
 }
 
+/// The value of each `label  value` row of the paths block (`--help`: `config file  X`;
+/// `check`: `config file:     X`).
+fn path_rows(out: &str) -> Vec<String> {
+    ["config file", "data dir", "log dir"]
+        .iter()
+        .map(|label| {
+            out.lines()
+                .find_map(|l| {
+                    let rest = l.trim_start().strip_prefix(label)?;
+                    Some(rest.trim_start_matches(':').trim_start().to_string())
+                })
+                .unwrap_or_else(|| panic!("no {label} row in {out}"))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn help_shows_the_defaults_and_this_machines_paths() {
     let sb = Sandbox::new();
@@ -177,8 +193,19 @@ async fn help_shows_the_defaults_and_this_machines_paths() {
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let option = |flag: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_default()
+            .to_string()
+    };
     assert!(
-        stdout.contains("Defaults: symbols BTC,ETH; poll interval 60s"),
+        option("--symbols").contains("[default: BTC,ETH]"),
+        "{stdout}"
+    );
+    assert!(
+        option("--poll-interval").contains("[default: 60s; the demo: 60s / --demo-speed]"),
         "{stdout}"
     );
     let config = sb
@@ -186,44 +213,90 @@ async fn help_shows_the_defaults_and_this_machines_paths() {
         .join("config")
         .join("perpwatch")
         .join("config.toml");
-    assert!(
-        stdout.contains(&format!("config file  {} (not there", config.display())),
-        "{stdout}"
-    );
     let data = sb.data_dir();
-    assert!(
-        stdout.contains(&format!(
-            "data dir     {} (from PERPWATCH_DATA_DIR)",
-            data.display()
-        )),
-        "{stdout}"
+    let help_rows = path_rows(&stdout);
+    assert_eq!(
+        help_rows,
+        [
+            format!("{} (not there: defaults apply)", config.display()),
+            format!(
+                "{} (from environment variable PERPWATCH_DATA_DIR)",
+                data.display()
+            ),
+            data.join("logs").display().to_string(),
+        ]
     );
-    assert!(
-        stdout.contains(&format!("log dir      {}", data.join("logs").display())),
-        "{stdout}"
-    );
-    // `check` prints the same resolved paths, and the log dir is where the logs went.
+    // `check` prints the same paths, and the log dir is where the logs went.
     let mut cmd = sb.command();
     cmd.arg("check");
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
-    assert!(
-        stdout.contains(&format!("looked for {}", config.display())),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("data dir:        {}", data.display())),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("log dir:         {}", data.join("logs").display())),
-        "{stdout}"
-    );
+    assert_eq!(path_rows(&stdout), help_rows, "{stdout}");
     assert!(
         data.join("logs").is_dir(),
         "the log dir printed is the one logging uses"
     );
+    // With a file and a data dir of its own, `check` says the ones in force.
+    std::fs::write(sb.path().join("my.toml"), "").expect("write config");
+    let mut cmd = sb.command();
+    cmd.args(["check", "--config", "my.toml", "--data-dir", "elsewhere"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(
+        path_rows(&stdout),
+        [
+            "my.toml (found)",
+            "elsewhere (from flag --data-dir)",
+            &std::path::Path::new("elsewhere")
+                .join("logs")
+                .display()
+                .to_string(),
+        ],
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn subcommand_help_lists_only_its_options_and_a_misplaced_one_exits_2() {
+    let sb = Sandbox::new();
+    let mut cmd = sb.command();
+    cmd.args(["backtest", "--help"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stdout.contains("--interval <INTERVAL>"), "{stdout}");
+    assert!(stdout.contains("--plan <PLAN>"), "{stdout}");
+    assert!(stdout.contains("--data-dir <DIR>"), "{stdout}");
+    for absent in ["--poll-interval", "--metrics-addr", "--symbols", "--no-ui"] {
+        assert!(!stdout.contains(absent), "{absent} listed: {stdout}");
+    }
+    // Given to a subcommand that does not use it, before or after its name: a usage error,
+    // not an option silently ignored (and nothing ran: no store, no log).
+    for args in [
+        &["backtest", "--demo", "--poll-interval", "5m"][..],
+        &["--poll-interval", "5m", "backtest", "--demo"][..],
+        &["--metrics-addr", "127.0.0.1:9184", "check"][..],
+    ] {
+        let mut cmd = sb.command();
+        cmd.args(args);
+        let out = run(cmd).await;
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains("Usage: perpwatch "), "{args:?}: {stderr}");
+    }
+    assert!(!sb.data_dir().exists(), "nothing ran");
+    // The options a subcommand does use work on either side of its name.
+    let mut cmd = sb.command();
+    cmd.args(["--symbols", "SOL", "check", "--poll-interval", "2m"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stdout.contains("symbols:         SOL"), "{stdout}");
+    assert!(stdout.contains("poll interval:   120s"), "{stdout}");
 }
 
 #[tokio::test]
@@ -325,6 +398,19 @@ async fn check_prints_plan_limit_and_cycle_cost() {
     assert!(stdout.contains("30 requests/minute"), "{stdout}");
     assert!(stdout.contains("requests per symbol"), "{stdout}");
     assert!(!stdout.contains(TEST_KEY) && !stderr.contains(TEST_KEY));
+    // The paths in force, as `--help` says them.
+    let data = sb.data_dir();
+    assert_eq!(
+        path_rows(&stdout)[1..],
+        [
+            format!(
+                "{} (from environment variable PERPWATCH_DATA_DIR)",
+                data.display()
+            ),
+            data.join("logs").display().to_string(),
+        ],
+        "{stdout}"
+    );
 
     // Without a key it says the demo would run, and spends nothing.
     let mut cmd = sb.command();

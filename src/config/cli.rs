@@ -34,14 +34,111 @@ too, never overriding the real environment):
   WEBHOOK_URL                   webhook alerts
 Precedence, lowest first: defaults, config file, .env, environment, flags.";
 
-/// The clap command with the machine-specific part of `--help` (defaults, resolved paths)
-/// appended at run time.
-pub fn command_with_paths() -> clap::Command {
+/// The clap command: the definitions below plus what is known only at run time (the defaults of
+/// `--symbols` and `--poll-interval`, and the paths resolved on this machine at the end of the
+/// top-level `--help`).
+pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command().after_help(format!("{AFTER_HELP}\n\n{}", crate::config::machine_help()))
+    Cli::command()
+        .after_help(format!("{AFTER_HELP}\n\n{}", crate::config::machine_help()))
+        .mut_args(with_default)
+        .mut_subcommands(|sub| sub.mut_args(with_default))
 }
 
-/// `perpwatch [OPTIONS] [COMMAND]`
+/// Appends the built-in default to the help of the settings that have one but no clap default
+/// (a clap default would hide the config file and the environment).
+fn with_default(arg: clap::Arg) -> clap::Arg {
+    let default = match arg.get_id().as_str() {
+        "symbols" => super::DEFAULT_SYMBOLS.join(","),
+        "poll_interval" => {
+            let secs = super::DEFAULT_POLL_INTERVAL.as_secs();
+            format!("{secs}s; the demo: {secs}s / --demo-speed")
+        }
+        _ => return arg,
+    };
+    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    arg.help(format!("{help} [default: {default}]"))
+}
+
+/// Parses `args` (the program name first) as `perpwatch` does: clap's errors (exit code 2), and
+/// an option of the main command given before a subcommand that does not take it is one too.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::FromArgMatches;
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&cmd))?;
+    match misplaced(&mut cmd, &matches, &cli) {
+        Some(e) => Err(e),
+        None => Ok(cli),
+    }
+}
+
+/// The command line of this process, parsed (see [`try_parse_from`]); exits on an error or
+/// after `--help` / `--version`.
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// An option of the main command given before a subcommand that does not take it
+/// (`perpwatch --poll-interval 5m backtest`): an error like clap's own, not an option silently
+/// ignored. Options every command takes (`global`) and those the subcommand shares pass.
+fn misplaced(
+    cmd: &mut clap::Command,
+    matches: &clap::ArgMatches,
+    cli: &Cli,
+) -> Option<clap::Error> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::parser::ValueSource;
+    let shared = cli.command.as_ref()?.shared_ids();
+    let (name, _) = matches.subcommand()?;
+    let arg = cmd
+        .get_arguments()
+        .find(|a| {
+            !a.is_global_set()
+                && !shared.contains(a.get_id())
+                && matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+        })?
+        .clone();
+    let flag = format!("--{}", arg.get_long().unwrap_or(arg.get_id().as_str()));
+    let sub = cmd.find_subcommand_mut(name)?;
+    let own = sub.get_arguments().any(|a| a.get_id() == arg.get_id());
+    let tip = if own {
+        format!(
+            "to give '{flag}' to {name}, put it after the subcommand: 'perpwatch {name} {flag}'"
+        )
+    } else {
+        format!("'perpwatch {name} --help' lists the options {name} takes")
+    };
+    let usage = sub.render_usage();
+    let mut err = clap::Error::new(ErrorKind::ArgumentConflict).with_cmd(sub);
+    err.insert(
+        ContextKind::InvalidArg,
+        ContextValue::String(arg.to_string()),
+    );
+    err.insert(
+        ContextKind::PriorArg,
+        ContextValue::String(format!("perpwatch {name}")),
+    );
+    err.insert(
+        ContextKind::Suggested,
+        ContextValue::StyledStrs(vec![tip.into()]),
+    );
+    err.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+    Some(err)
+}
+
+/// Where the options every command takes are listed: after a command's own options.
+const GLOBAL_ORDER: usize = 100;
+
+/// `perpwatch [OPTIONS] [COMMAND]`. Each subcommand takes only the options it uses: `--config`,
+/// `--data-dir` and `--log-level` go anywhere; the poll and source options ([`PollArgs`],
+/// [`SourceArgs`]) belong to the main command and to the subcommands that use them, before or
+/// after the subcommand's name ([`Cli::settled`] says which value is in force); the rest belong
+/// to the main command (the dashboard and headless runs) only.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "perpwatch",
@@ -52,39 +149,26 @@ pub fn command_with_paths() -> clap::Command {
 )]
 pub struct Cli {
     /// Config file [default: $XDG_CONFIG_HOME/perpwatch/config.toml]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", display_order = GLOBAL_ORDER)]
     pub config: Option<PathBuf>,
 
     /// Directory for the database and logs [env: PERPWATCH_DATA_DIR]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", display_order = GLOBAL_ORDER)]
     pub data_dir: Option<PathBuf>,
 
-    /// Coins to watch, comma-separated, e.g. BTC,ETH,SOL [env: PERPWATCH_SYMBOLS]
-    #[arg(long, global = true, value_name = "LIST")]
-    pub symbols: Option<String>,
+    #[command(flatten)]
+    pub poll: PollArgs,
 
-    /// Time between polls: "60s", "5m", "1h30m" or plain seconds "90"; 10s to 1h
-    /// [env: PERPWATCH_POLL_INTERVAL]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub poll_interval: Option<String>,
-
-    /// CoinGlass plan, overriding the one read from the API: hobbyist, startup, standard,
-    /// professional or enterprise [env: PERPWATCH_PLAN]
-    #[arg(long, global = true, value_name = "PLAN")]
-    pub plan: Option<String>,
-
-    /// Exchange whose pair gives the retail/top-trader long/short ratios and the price, e.g.
-    /// Binance [env: PERPWATCH_REFERENCE_EXCHANGE]
-    #[arg(long, global = true, value_name = "NAME")]
-    pub reference_exchange: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     /// Log level: trace, debug, info, warn or error [env: PERPWATCH_LOG]
-    #[arg(long, global = true, value_name = "LEVEL")]
+    #[arg(long, global = true, value_name = "LEVEL", display_order = GLOBAL_ORDER)]
     pub log_level: Option<String>,
 
     /// Serve Prometheus /metrics and /healthz on this address, e.g. 127.0.0.1:9184 (off by
     /// default) [env: PERPWATCH_METRICS_ADDR]
-    #[arg(long, global = true, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
 
     /// Run headless: print updates as text instead of the terminal dashboard
@@ -119,9 +203,9 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Validate the configuration and, with an API key, print the plan, the per-minute request
-    /// limit and the requests one poll cycle costs
-    Check,
+    /// Validate the configuration, print the settings and paths in force and, with an API key,
+    /// the plan, the per-minute request limit and the requests one poll cycle costs
+    Check(CheckArgs),
     /// Send a test message through every configured alert sink (Telegram, webhook) and say what
     /// happened. Exit codes: 0 ok, 2 no sink configured, 4 refused (bad token, chat not found),
     /// 5 unreachable or failing (try again later)
@@ -132,6 +216,145 @@ pub enum Command {
     /// Import a CSV of your own history for one symbol (header: time,price,oi_usd,
     /// funding_8h_pct,liq_long_usd,liq_short_usd,retail_long_pct,top_long_pct,taker_buy_pct)
     Import(ImportArgs),
+}
+
+/// The poll loop's options: the main command (dashboard, headless) and `check`, which prices a
+/// cycle of these symbols at this interval.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct PollArgs {
+    /// Coins to watch, comma-separated, e.g. BTC,ETH,SOL [env: PERPWATCH_SYMBOLS]
+    #[arg(long, value_name = "LIST")]
+    pub symbols: Option<String>,
+
+    /// Time between polls: "60s", "5m", "1h30m" or plain seconds "90"; 10s to 1h
+    /// [env: PERPWATCH_POLL_INTERVAL]
+    #[arg(long, value_name = "DURATION")]
+    pub poll_interval: Option<String>,
+}
+
+/// The CoinGlass source's options: the main command, `check` and `backtest` (which downloads
+/// history from the same pair).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct SourceArgs {
+    /// CoinGlass plan, overriding the one read from the API: hobbyist, startup, standard,
+    /// professional or enterprise [env: PERPWATCH_PLAN]
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<String>,
+
+    /// Exchange whose pair gives the retail/top-trader long/short ratios and the price, e.g.
+    /// Binance [env: PERPWATCH_REFERENCE_EXCHANGE]
+    #[arg(long, value_name = "NAME")]
+    pub reference_exchange: Option<String>,
+}
+
+impl PollArgs {
+    /// `self`, with `over`'s values where it has them.
+    fn overlaid(&self, over: &PollArgs) -> PollArgs {
+        PollArgs {
+            symbols: over.symbols.clone().or_else(|| self.symbols.clone()),
+            poll_interval: over
+                .poll_interval
+                .clone()
+                .or_else(|| self.poll_interval.clone()),
+        }
+    }
+}
+
+impl SourceArgs {
+    /// `self`, with `over`'s values where it has them.
+    fn overlaid(&self, over: &SourceArgs) -> SourceArgs {
+        SourceArgs {
+            plan: over.plan.clone().or_else(|| self.plan.clone()),
+            reference_exchange: over
+                .reference_exchange
+                .clone()
+                .or_else(|| self.reference_exchange.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub poll: PollArgs,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Check the configuration of a --demo run (a key that is set is checked anyway)
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// What a subcommand shares with the main command: the same option, meaning the same thing.
+struct Shared<'a> {
+    poll: Option<&'a PollArgs>,
+    source: Option<&'a SourceArgs>,
+    demo: Option<bool>,
+}
+
+impl Command {
+    fn shared(&self) -> Shared<'_> {
+        match self {
+            Command::Check(c) => Shared {
+                poll: Some(&c.poll),
+                source: Some(&c.source),
+                demo: Some(c.demo),
+            },
+            Command::Backtest(b) => Shared {
+                poll: None,
+                source: Some(&b.source),
+                demo: None,
+            },
+            Command::AlertTest | Command::Import(_) => Shared {
+                poll: None,
+                source: None,
+                demo: None,
+            },
+        }
+    }
+
+    /// The ids of the options this subcommand shares with the main command.
+    fn shared_ids(&self) -> Vec<clap::Id> {
+        fn ids<A: Args>() -> Vec<clap::Id> {
+            A::augment_args(clap::Command::new("ids"))
+                .get_arguments()
+                .map(|a| a.get_id().clone())
+                .collect()
+        }
+        let shared = self.shared();
+        let mut out = Vec::new();
+        if shared.poll.is_some() {
+            out.extend(ids::<PollArgs>());
+        }
+        if shared.source.is_some() {
+            out.extend(ids::<SourceArgs>());
+        }
+        if shared.demo.is_some() {
+            out.push(clap::Id::from("demo"));
+        }
+        out
+    }
+}
+
+impl Cli {
+    /// The options in force for the command that runs: a shared option given to the subcommand
+    /// wins over the same option given before it (`perpwatch --symbols BTC check --symbols ETH`
+    /// checks ETH), as a later flag wins.
+    pub fn settled(&self) -> Cli {
+        let mut cli = self.clone();
+        if let Some(sub) = &self.command {
+            let shared = sub.shared();
+            if let Some(poll) = shared.poll {
+                cli.poll = self.poll.overlaid(poll);
+            }
+            if let Some(source) = shared.source {
+                cli.source = self.source.overlaid(source);
+            }
+            cli.demo |= shared.demo.unwrap_or(false);
+        }
+        cli
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -170,6 +393,9 @@ pub struct BacktestArgs {
     /// Backtest on the demo market instead of CoinGlass history
     #[arg(long)]
     pub demo: bool,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -214,12 +440,13 @@ mod tests {
     use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("perpwatch").chain(args.iter().copied()))
+        try_parse_from(std::iter::once("perpwatch").chain(args.iter().copied()))
     }
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]
@@ -228,13 +455,14 @@ mod tests {
         assert!(cli.command.is_none());
         assert!(!cli.no_ui && !cli.json && !cli.once && !cli.demo);
         assert_eq!(cli.config, None);
-        assert_eq!(cli.symbols, None);
+        assert_eq!(cli.poll, PollArgs::default());
+        assert_eq!(cli.source, SourceArgs::default());
         assert_eq!(cli.demo_speed, None);
         Ok(())
     }
 
     #[test]
-    fn global_options_are_kept_raw() -> Result<(), clap::Error> {
+    fn main_command_options_are_kept_raw() -> Result<(), clap::Error> {
         let cli = parse(&[
             "--config",
             "/etc/perpwatch.toml",
@@ -259,10 +487,10 @@ mod tests {
         ])?;
         assert_eq!(cli.config, Some(PathBuf::from("/etc/perpwatch.toml")));
         assert_eq!(cli.data_dir, Some(PathBuf::from("/var/lib/perpwatch")));
-        assert_eq!(cli.symbols.as_deref(), Some("btc,ETH, sol"));
-        assert_eq!(cli.poll_interval.as_deref(), Some("5m"));
-        assert_eq!(cli.plan.as_deref(), Some("startup"));
-        assert_eq!(cli.reference_exchange.as_deref(), Some("OKX"));
+        assert_eq!(cli.poll.symbols.as_deref(), Some("btc,ETH, sol"));
+        assert_eq!(cli.poll.poll_interval.as_deref(), Some("5m"));
+        assert_eq!(cli.source.plan.as_deref(), Some("startup"));
+        assert_eq!(cli.source.reference_exchange.as_deref(), Some("OKX"));
         assert_eq!(cli.log_level.as_deref(), Some("debug"));
         assert!(cli.no_ui && cli.json && cli.once && cli.demo);
         assert_eq!(cli.demo_speed, Some(2.5));
@@ -272,11 +500,234 @@ mod tests {
     #[test]
     fn global_options_work_after_a_subcommand() -> Result<(), clap::Error> {
         let cli = parse(&["check", "--config", "x.toml", "--symbols", "BTC"])?;
-        assert!(matches!(cli.command, Some(Command::Check)));
+        assert!(matches!(cli.command, Some(Command::Check(_))));
         assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
-        assert_eq!(cli.symbols.as_deref(), Some("BTC"));
-        let cli = parse(&["alert-test"])?;
+        assert_eq!(cli.settled().poll.symbols.as_deref(), Some("BTC"));
+        let cli = parse(&["alert-test", "--data-dir", "/d", "--log-level", "debug"])?;
         assert!(matches!(cli.command, Some(Command::AlertTest)));
+        assert_eq!(cli.data_dir, Some(PathBuf::from("/d")));
+        assert_eq!(cli.log_level.as_deref(), Some("debug"));
+        let cli = parse(&["--config", "x.toml", "import", "f.csv", "--symbol", "BTC"])?;
+        assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
+        let cli = parse(&["backtest", "--config", "x.toml", "--data-dir", "/d"])?;
+        assert_eq!(cli.data_dir, Some(PathBuf::from("/d")));
+        Ok(())
+    }
+
+    /// The long flags a `--help` lists.
+    fn help_flags(args: &[&str]) -> Vec<String> {
+        let mut argv = args.to_vec();
+        argv.push("--help");
+        let err = match parse(&argv) {
+            Ok(cli) => panic!("--help parsed as {cli:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(err.kind(), ErrorKind::DisplayHelp);
+        let mut flags: Vec<String> = err
+            .to_string()
+            .lines()
+            .filter_map(|l| {
+                let l = l
+                    .trim_start()
+                    .trim_start_matches("-h, ")
+                    .trim_start_matches("-V, ");
+                let flag = l.strip_prefix("--")?.split([' ', '=']).next()?;
+                Some(flag.to_string())
+            })
+            .collect();
+        flags.sort();
+        flags
+    }
+
+    #[test]
+    fn each_subcommand_help_lists_only_the_options_it_uses() {
+        let every = ["config", "data-dir", "help", "log-level"];
+        let with = |own: &[&str]| {
+            let mut all: Vec<String> = own.iter().chain(&every).map(|s| s.to_string()).collect();
+            all.sort();
+            all
+        };
+        let poll = ["symbols", "poll-interval"];
+        let source = ["plan", "reference-exchange"];
+        let cases: [(&str, Vec<String>); 4] = [
+            ("check", with(&[&poll[..], &source[..], &["demo"]].concat())),
+            ("alert-test", with(&[])),
+            (
+                "backtest",
+                with(
+                    &[
+                        &[
+                            "symbol", "days", "interval", "horizon", "move", "json", "csv", "demo",
+                        ][..],
+                        &source[..],
+                    ]
+                    .concat(),
+                ),
+            ),
+            ("import", with(&["symbol"])),
+        ];
+        for (sub, expected) in cases {
+            assert_eq!(help_flags(&[sub]), expected, "perpwatch {sub} --help");
+        }
+        let backtest = help_flags(&["backtest"]);
+        for absent in ["poll-interval", "metrics-addr", "symbols", "no-ui", "once"] {
+            assert!(
+                !backtest.iter().any(|f| f == absent),
+                "{absent}: {backtest:?}"
+            );
+        }
+        // The main command lists them all.
+        let main = help_flags(&[]);
+        for flag in [
+            &poll[..],
+            &source[..],
+            &every[..],
+            &["metrics-addr", "no-ui", "demo-speed"],
+        ]
+        .concat()
+        {
+            assert!(main.iter().any(|f| f == flag), "{flag}: {main:?}");
+        }
+    }
+
+    #[test]
+    fn top_level_help_shows_the_default_symbols_and_poll_interval() {
+        let help = command().render_help().to_string();
+        let line = |flag: &str| {
+            help.lines()
+                .find(|l| l.trim_start().starts_with(flag))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let symbols = line("--symbols");
+        assert!(symbols.contains("[default: BTC,ETH]"), "{symbols}");
+        let poll = line("--poll-interval");
+        assert!(
+            poll.contains("[default: 60s; the demo: 60s / --demo-speed]"),
+            "{poll}"
+        );
+        // And check, which prices a cycle of them, says the same.
+        let check = help_flags(&["check"]);
+        assert!(check.iter().any(|f| f == "symbols"));
+        let mut cmd = command();
+        let check_help = cmd
+            .find_subcommand_mut("check")
+            .map(|c| c.render_help().to_string())
+            .unwrap_or_default();
+        assert!(check_help.contains("[default: BTC,ETH]"), "{check_help}");
+    }
+
+    #[test]
+    fn an_option_a_subcommand_does_not_use_is_refused_not_ignored() {
+        let cases: &[(&[&str], ErrorKind, &str)] = &[
+            (
+                &["backtest", "--poll-interval", "5m"],
+                ErrorKind::UnknownArgument,
+                "'--poll-interval'",
+            ),
+            (
+                &["--poll-interval", "5m", "backtest"],
+                ErrorKind::ArgumentConflict,
+                "the argument '--poll-interval <DURATION>' cannot be used with 'perpwatch \
+                 backtest'",
+            ),
+            (
+                &["--metrics-addr", "127.0.0.1:9184", "check"],
+                ErrorKind::ArgumentConflict,
+                "'perpwatch check --help' lists the options check takes",
+            ),
+            (
+                &["--no-ui", "import", "f.csv", "--symbol", "BTC"],
+                ErrorKind::ArgumentConflict,
+                "cannot be used with 'perpwatch import'",
+            ),
+            (
+                &["import", "f.csv", "--symbol", "BTC", "--plan", "startup"],
+                ErrorKind::UnknownArgument,
+                "'--plan'",
+            ),
+            (
+                &["alert-test", "--symbols", "BTC"],
+                ErrorKind::UnknownArgument,
+                "'--symbols'",
+            ),
+            (
+                &["--symbols", "BTC", "backtest"],
+                ErrorKind::ArgumentConflict,
+                "'--symbols <LIST>'",
+            ),
+            // backtest has a --demo of its own: the dashboard's, before it, is not it.
+            (
+                &["--demo", "backtest"],
+                ErrorKind::ArgumentConflict,
+                "put it after the subcommand: 'perpwatch backtest --demo'",
+            ),
+            (
+                &["--json", "backtest", "--csv"],
+                ErrorKind::ArgumentConflict,
+                "'perpwatch backtest --json'",
+            ),
+        ];
+        for (args, kind, says) in cases {
+            let err = match parse(args) {
+                Ok(cli) => panic!("{args:?} parsed as {cli:?}"),
+                Err(e) => e,
+            };
+            assert_eq!(err.kind(), *kind, "{args:?}: {err}");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            let text = err.to_string();
+            assert!(text.contains(says), "{args:?}: {text}");
+            assert!(text.contains("Usage: perpwatch "), "{args:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn shared_options_apply_before_or_after_the_subcommand() -> Result<(), clap::Error> {
+        let cases: &[(&str, &str, &str)] = &[
+            ("check", "--symbols", "SOL"),
+            ("check", "--poll-interval", "2m"),
+            ("check", "--plan", "startup"),
+            ("check", "--reference-exchange", "OKX"),
+            ("backtest", "--plan", "startup"),
+            ("backtest", "--reference-exchange", "OKX"),
+        ];
+        for (sub, flag, value) in cases {
+            let before = parse(&[flag, value, sub])?.settled();
+            let after = parse(&[sub, flag, value])?.settled();
+            assert_eq!(
+                (&before.poll, &before.source),
+                (&after.poll, &after.source),
+                "{sub} {flag}"
+            );
+            let set = [
+                before.poll.symbols,
+                before.poll.poll_interval,
+                before.source.plan,
+                before.source.reference_exchange,
+            ];
+            assert_eq!(
+                set.iter().flatten().collect::<Vec<_>>(),
+                vec![value],
+                "{sub} {flag}"
+            );
+        }
+        // Given both ways, the subcommand's wins, as a later flag does.
+        let cli = parse(&[
+            "--symbols",
+            "BTC",
+            "--plan",
+            "startup",
+            "check",
+            "--symbols",
+            "ETH",
+        ])?;
+        let settled = cli.settled();
+        assert_eq!(settled.poll.symbols.as_deref(), Some("ETH"));
+        assert_eq!(settled.source.plan.as_deref(), Some("startup"));
+        // `--demo` before `check` still checks a demo run.
+        assert!(parse(&["--demo", "check"])?.settled().demo);
+        assert!(parse(&["check", "--demo"])?.settled().demo);
+        assert!(!parse(&["check"])?.settled().demo);
         Ok(())
     }
 

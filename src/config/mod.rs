@@ -15,6 +15,7 @@ mod keys;
 mod layers;
 mod model;
 mod parse;
+mod paths;
 #[cfg(test)]
 mod test_support;
 mod thresholds;
@@ -40,6 +41,7 @@ use thresholds::resolve_all_thresholds;
 
 pub use error::{cut, quoted, ConfigError, Origin, QUOTE_MAX};
 pub use model::{AlertsConfig, Config, Mode, TelegramConfig, WebhookConfig};
+pub use paths::{machine_help, ConfigFile, Paths};
 
 /// CoinGlass subscription plan; one type shared with the client (`crate::source::coinglass::Plan`).
 pub use crate::source::coinglass::Plan;
@@ -154,23 +156,25 @@ impl Config {
             env,
             file: file.as_ref(),
         };
+        // A subcommand's own `--symbols`, `--plan`, … win over the ones given before it.
+        let cli = &cli.settled();
         let flag = |value: &Option<String>| value.clone().map(Raw::Text);
 
-        let symbols = layers.get_or(SYMBOLS, flag(&cli.symbols), parse_symbol_list, || {
+        let symbols = layers.get_or(SYMBOLS, flag(&cli.poll.symbols), parse_symbol_list, || {
             DEFAULT_SYMBOLS.iter().map(|s| s.to_string()).collect()
         })?;
         // Set by the user (any layer), or `None`: the default depends on the source (below).
         let poll_interval_set = layers
-            .get(POLL_INTERVAL, flag(&cli.poll_interval), |raw| {
+            .get(POLL_INTERVAL, flag(&cli.poll.poll_interval), |raw| {
                 duration_between(raw, MIN_POLL_INTERVAL, MAX_POLL_INTERVAL)
             })?
             .map(|(d, _)| d);
         let plan = layers
-            .get(PLAN, flag(&cli.plan), parse_plan)?
+            .get(PLAN, flag(&cli.source.plan), parse_plan)?
             .map(|(p, _)| p);
         let reference_exchange = layers.get_or(
             REFERENCE_EXCHANGE,
-            flag(&cli.reference_exchange),
+            flag(&cli.source.reference_exchange),
             parse_exchange,
             || DEFAULT_REFERENCE_EXCHANGE.to_string(),
         )?;
@@ -179,12 +183,12 @@ impl Config {
         })?;
         let api_key = layers.get(API_KEY, None, parse_api_key)?;
         let base_url = layers.http_url_or(BASE_URL, DEFAULT_BASE_URL)?;
-        let data_dir = match layers.get(
+        let (data_dir, data_dir_origin) = match layers.get(
             DATA_DIR,
             cli.data_dir.clone().map(Raw::Path),
             parse_data_dir,
         )? {
-            Some((dir, _)) => dir,
+            Some(found) => found,
             None => {
                 let dir = defaults.data_dir.clone();
                 usable_dir(&dir).map_err(|expected| ConfigError::Invalid {
@@ -193,7 +197,7 @@ impl Config {
                     origin: Origin::Default,
                     expected,
                 })?;
-                dir
+                (dir, Origin::Default)
             }
         };
         let log_level = layers.get_or(LOG_LEVEL, flag(&cli.log_level), parse_log_level, || {
@@ -289,6 +293,7 @@ impl Config {
             api_key: api_key.map(|(key, _)| key),
             base_url,
             data_dir,
+            data_dir_origin,
             log_level,
             metrics_addr,
             thresholds,
@@ -350,47 +355,6 @@ impl Config {
     pub fn is_demo(&self) -> bool {
         self.mode.demo || self.api_key.is_none()
     }
-}
-
-/// Where the config file is looked for when `--config` is not given.
-pub fn default_config_file() -> Option<PathBuf> {
-    default_config_path()
-}
-
-/// The log directory under a data directory (where `logging` writes its rolling files).
-pub fn log_dir(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join("logs")
-}
-
-/// The part of `--help` that depends on this machine: the defaults of the symbols and the poll
-/// interval, and the config file, data and log directories as resolved here (the platform's
-/// defaults, and `PERPWATCH_DATA_DIR` when set).
-pub fn machine_help() -> String {
-    let defaults = Defaults::system();
-    let config = match &defaults.config_file {
-        Some(p) if p.is_file() => format!("{} (found)", p.display()),
-        Some(p) => format!("{} (not there: defaults apply)", p.display()),
-        None => "none (this platform has no config directory)".to_string(),
-    };
-    let (data_dir, from) = match std::env::var(DATA_DIR.env.unwrap_or_default())
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        Some(v) => (PathBuf::from(v), " (from PERPWATCH_DATA_DIR)"),
-        None => (defaults.data_dir, ""),
-    };
-    format!(
-        "Defaults: symbols {}; poll interval {}s (10s to 1h; the demo without a set interval: \
-         60s / --demo-speed)\n\
-         On this machine (--config and --data-dir override):\n  \
-         config file  {config}\n  \
-         data dir     {}{from}\n  \
-         log dir      {}",
-        DEFAULT_SYMBOLS.join(","),
-        DEFAULT_POLL_INTERVAL.as_secs(),
-        data_dir.display(),
-        log_dir(&data_dir).display(),
-    )
 }
 
 /// The demo's default poll interval at `speed`: the default interval divided by the speed-up,
@@ -522,6 +486,27 @@ mod tests {
         );
         let e = err(&[], &[], Some("[ui]\nmice = false"));
         assert!(e.contains("ui.mice") && e.contains("mouse"), "{e}");
+    }
+
+    #[test]
+    fn a_subcommands_own_options_reach_the_configuration() {
+        let c = ok(
+            &["check", "--symbols", "sol", "--poll-interval", "2m"],
+            &[],
+            None,
+        );
+        assert_eq!(c.symbols, ["SOL"]);
+        assert_eq!(c.poll_interval, Duration::from_secs(120));
+        let c = ok(
+            &["--symbols", "ada", "check", "--plan", "startup"],
+            &[],
+            None,
+        );
+        assert_eq!(c.symbols, ["ADA"]);
+        assert_eq!(c.plan, Some(Plan::Startup));
+        let c = ok(&["backtest", "--reference-exchange", "OKX"], &[], None);
+        assert_eq!(c.reference_exchange, "OKX");
+        assert!(ok(&["check", "--demo"], &[], None).mode.demo);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The public types: the resolved configuration and its parts.
 
-use super::{Level, Plan, Thresholds, HIDDEN};
+use super::{Level, Origin, Plan, Thresholds, HIDDEN};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +21,8 @@ pub struct Config {
     /// Without a trailing slash.
     pub base_url: String,
     pub data_dir: PathBuf,
+    /// Where `data_dir` was set ([`Origin::Default`]: the platform's default).
+    pub data_dir_origin: Origin,
     /// One of [`LOG_LEVELS`](super::LOG_LEVELS).
     pub log_level: String,
     /// Where `/metrics` and `/healthz` are served (off when `None`).

@@ -1,16 +1,15 @@
 //! Helpers shared by the config unit tests.
 
-use super::cli::Cli;
+use super::cli::{self, Cli};
 use super::layers::{Env, FileLayer};
 use super::{Config, ConfigError, Defaults};
-use clap::Parser;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub(super) const TEST_PATH: &str = "/etc/perpwatch/test.toml";
 
 pub(super) fn cli(args: &[&str]) -> Cli {
-    match Cli::try_parse_from(std::iter::once("perpwatch").chain(args.iter().copied())) {
+    match cli::try_parse_from(std::iter::once("perpwatch").chain(args.iter().copied())) {
         Ok(cli) => cli,
         Err(e) => panic!("bad test arguments {args:?}: {e}"),
     }

@@ -25,8 +25,12 @@ pub enum Update {
     },
     /// A cycle finished.
     Cycle(Arc<CycleReport>),
-    /// Polling paused or resumed (by a command).
-    Paused(bool),
+    /// Polling paused or resumed (by a command). On resume, `next_poll_at` is when the next
+    /// cycle is due (now, if the interval ran out while paused); `None` while paused.
+    Paused {
+        paused: bool,
+        next_poll_at: Option<DateTime<Utc>>,
+    },
     /// The source cannot go on (the API key was refused, or it could not start). Frontends stop;
     /// the composition root says why and picks the exit code.
     Fatal(String),
@@ -406,10 +410,10 @@ pub async fn run<S: Source>(
             tracing::warn!(cycle, "{e}");
         }
         let requests = source.request_stats();
-        let next_poll_at = (!opts.once && !paused).then(|| {
-            started_at
-                + chrono::Duration::from_std(opts.poll_interval).unwrap_or(chrono::Duration::MAX)
-        });
+        // When the next cycle is due by the schedule (`due`, as wall time).
+        let due_at = started_at
+            + chrono::Duration::from_std(opts.poll_interval).unwrap_or(chrono::Duration::MAX);
+        let next_poll_at = (!opts.once && !paused).then_some(due_at);
         let report = CycleReport {
             cycle,
             started_at,
@@ -455,7 +459,14 @@ pub async fn run<S: Source>(
                     Some(Command::RefreshNow) => break,
                     Some(Command::TogglePause) => {
                         paused = !paused;
-                        if updates.send(Update::Paused(paused)).await.is_err() {
+                        // Resuming keeps the schedule: the next cycle is due when it was (at
+                        // once if that has passed), and the frontend can count down to it.
+                        let next_poll_at = (!paused).then(|| due_at.max(Utc::now()));
+                        let update = Update::Paused {
+                            paused,
+                            next_poll_at,
+                        };
+                        if updates.send(update).await.is_err() {
                             return MonitorExit::Done;
                         }
                     }

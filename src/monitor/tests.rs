@@ -110,15 +110,80 @@ async fn polls_on_schedule_refreshes_on_command_and_pauses() {
     // Refresh now: no waiting.
     let before = tokio::time::Instant::now();
     ctx.send(Command::RefreshNow).await.unwrap();
-    assert_eq!(next_cycle(&mut rx).await.cycle, 3);
+    let third = next_cycle(&mut rx).await;
+    assert_eq!(third.cycle, 3);
     assert!(before.elapsed() < std::time::Duration::from_secs(1));
     // Pause: no cycle for a long time; resume brings the next one.
     ctx.send(Command::TogglePause).await.unwrap();
-    assert!(matches!(rx.recv().await, Some(Update::Paused(true))));
+    assert!(matches!(
+        rx.recv().await,
+        Some(Update::Paused {
+            paused: true,
+            next_poll_at: None
+        })
+    ));
     let waited = tokio::time::timeout(std::time::Duration::from_secs(600), rx.recv()).await;
     assert!(waited.is_err(), "no update while paused");
     ctx.send(Command::TogglePause).await.unwrap();
-    assert!(matches!(rx.recv().await, Some(Update::Paused(false))));
+    match rx.recv().await {
+        // The schedule's due time, said on the wall clock (which the test's paused clock does
+        // not move, so it has not passed there; had it passed, it would say now).
+        Some(Update::Paused {
+            paused: false,
+            next_poll_at: Some(at),
+        }) => assert_eq!(Some(at), third.next_poll_at),
+        other => panic!("expected a resume with the next poll time, got {other:?}"),
+    }
+    assert_eq!(next_cycle(&mut rx).await.cycle, 4);
+    drop(rx);
+    assert_eq!(task.await.unwrap(), MonitorExit::Done);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_while_paused_runs_one_cycle_and_resuming_says_when_the_next_is_due() {
+    let (tx, mut rx) = mpsc::channel(16);
+    let (ctx, crx) = mpsc::channel(4);
+    let src = Scripted {
+        polls: 0,
+        fatal_at: None,
+    };
+    let task = tokio::spawn(run(src, opts(false, 60), tx, crx));
+    assert_eq!(next_cycle(&mut rx).await.cycle, 1);
+    ctx.send(Command::TogglePause).await.unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(Update::Paused { paused: true, .. })
+    ));
+    // `r` while paused: one cycle, which schedules nothing (still paused).
+    ctx.send(Command::RefreshNow).await.unwrap();
+    assert!(matches!(
+        rx.recv().await,
+        Some(Update::CycleStarted { cycle: 2, .. })
+    ));
+    let refreshed = next_cycle(&mut rx).await;
+    assert_eq!(refreshed.cycle, 2);
+    assert_eq!(refreshed.next_poll_at, None, "paused: no poll scheduled");
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv()).await;
+    assert!(waited.is_err(), "still paused after the refresh");
+    // Resume 30 s after the refresh: the next cycle is due a poll interval after the refresh
+    // started, and the resume says so (on the wall clock, which the test's clock does not move).
+    ctx.send(Command::TogglePause).await.unwrap();
+    let due = refreshed.started_at + chrono::Duration::seconds(60);
+    match rx.recv().await {
+        Some(Update::Paused {
+            paused: false,
+            next_poll_at: Some(at),
+        }) => assert_eq!(at, due),
+        other => panic!("expected a resume with the next poll time, got {other:?}"),
+    }
+    let before = tokio::time::Instant::now();
+    assert_eq!(next_cycle(&mut rx).await.cycle, 3);
+    let waited = before.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(29)
+            && waited <= std::time::Duration::from_secs(31),
+        "the schedule kept: {waited:?}"
+    );
     drop(rx);
     assert_eq!(task.await.unwrap(), MonitorExit::Done);
 }

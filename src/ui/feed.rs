@@ -31,7 +31,7 @@ pub(super) fn bias_marker(bias: Bias) -> &'static str {
     }
 }
 
-/// The feed title says which filters are on: `Signals · all symbols · ≥ MEDIUM`.
+/// The feed title says which filters are on: `Signals · all symbols · ≥ MEDIUM`, `… · HIGH only`.
 pub(super) fn title(state: &UiState) -> String {
     let who = match (state.this_symbol_only, state.selected_view()) {
         (true, Some(v)) => format!("{} only", v.symbol),
@@ -39,6 +39,7 @@ pub(super) fn title(state: &UiState) -> String {
     };
     let levels = match state.min_level {
         Level::None => "all levels".to_string(),
+        Level::High => "HIGH only".to_string(),
         l => format!("≥ {l}"),
     };
     format!("Signals · {who} · {levels}")

@@ -177,7 +177,7 @@ pub(crate) static BINDINGS: &[Binding] = &[
     .bar("⏎", "expand", 4),
     bind(
         &[ch('f')],
-        "feed filter: all → ≥ LOW → ≥ MEDIUM → HIGH",
+        "feed filter: all → ≥ MEDIUM → HIGH only",
         Action::CycleLevelFilter,
     )
     .bar("f", "filter", 3),

@@ -339,7 +339,6 @@ fn too_small_says_so_names_the_minimum_and_never_panics() {
 fn feed_filters_and_expansion_show() {
     let mut s = live(120, 36);
     update(&mut s, key('f'));
-    update(&mut s, key('f'));
     update(&mut s, key('j'));
     update(
         &mut s,
@@ -364,6 +363,12 @@ fn feed_filters_and_expansion_show() {
     let shown = text(&screen(&s));
     assert!(shown.contains("Signals · XRP only · ≥ MEDIUM"), "{shown}");
     assert!(shown.contains("no signals pass the filters"), "{shown}");
+    update(&mut s, key('f'));
+    let shown = text(&screen(&s));
+    assert!(shown.contains("Signals · XRP only · HIGH only"), "{shown}");
+    update(&mut s, key('f'));
+    let shown = text(&screen(&s));
+    assert!(shown.contains("Signals · XRP only · all levels"), "{shown}");
 }
 
 #[test]
@@ -383,6 +388,58 @@ fn a_long_expansion_scrolls_into_view_at_80x24() {
     let title = "New longs: OI and price up";
     assert!(shown.contains(title), "{shown}");
     assert!(shown.contains("flow_new_longs · LOW · bullish"), "{shown}");
+}
+
+#[test]
+fn status_bar_through_a_refresh_while_paused_and_a_resume() {
+    let mut s = live(120, 36);
+    let status = |s: &UiState| {
+        let screen = text(&screen(s));
+        let wanted = ["paused", "refreshed", "fetching", "next poll", "no poll"];
+        screen
+            .lines()
+            .find(|l| wanted.iter().any(|w| l.contains(w)))
+            .unwrap_or_default()
+            .to_string()
+    };
+    update(
+        &mut s,
+        Event::Monitor(Update::Paused {
+            paused: true,
+            next_poll_at: None,
+        }),
+    );
+    assert!(status(&s).contains("paused (p resumes)"), "{}", status(&s));
+    let at = s.now + Duration::seconds(5);
+    update(
+        &mut s,
+        Event::Monitor(Update::CycleStarted { cycle: 49, at }),
+    );
+    let fetching = status(&s);
+    assert!(fetching.contains("fetching…"), "{fetching}");
+    assert!(!fetching.contains("paused"), "{fetching}");
+    let mut report = crate::fixtures::cycle_report(49, at, sample::live_hobbyist(), vec![]);
+    report.finished_at = at + Duration::seconds(2);
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(std::sync::Arc::new(report))),
+    );
+    s.now = at + Duration::seconds(14);
+    let refreshed = status(&s);
+    assert!(
+        refreshed.contains("refreshed 12s ago (paused) · p resumes"),
+        "{refreshed}"
+    );
+    update(
+        &mut s,
+        Event::Monitor(Update::Paused {
+            paused: false,
+            next_poll_at: Some(at + Duration::seconds(60)),
+        }),
+    );
+    let resumed = status(&s);
+    assert!(resumed.contains("next poll 46s"), "{resumed}");
+    assert!(!resumed.contains("paused"), "{resumed}");
 }
 
 #[test]

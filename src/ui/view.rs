@@ -448,7 +448,16 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
             None => Span::raw(" fetching…"),
         }
     } else if p.paused {
-        Span::styled(" paused (p resumes)", theme.warn())
+        match p.refreshed_while_paused {
+            Some(at) => Span::styled(
+                format!(
+                    " refreshed {} ago (paused) · p resumes",
+                    format::age((state.now - at).num_seconds())
+                ),
+                theme.warn(),
+            ),
+            None => Span::styled(" paused (p resumes)", theme.warn()),
+        }
     } else {
         match p.next_poll_at {
             Some(at) => Span::raw(format!(

@@ -333,6 +333,16 @@ fn entry(symbol: &str, s: &Signal, at: DateTime<Utc>, kind: FeedKind) -> FeedEnt
     }
 }
 
+/// The feed's level filter after `f`: all → ≥ MEDIUM → HIGH only → all. Every feed entry is a
+/// signal (LOW at least), so a "≥ LOW" step would change nothing and is skipped.
+pub(crate) fn next_level_filter(min_level: Level) -> Level {
+    match min_level {
+        Level::None | Level::Low => Level::Medium,
+        Level::Medium => Level::High,
+        Level::High => Level::None,
+    }
+}
+
 /// State of the alert sink, for the status bar (one type with the alerter's).
 use crate::alerts::SinkState;
 
@@ -352,6 +362,8 @@ pub struct PollState {
     pub progress: Option<Progress>,
     pub paused: bool,
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// When the last cycle run while paused (by `r`) finished; cleared by pausing or resuming.
+    pub refreshed_while_paused: Option<DateTime<Utc>>,
     pub last_cycle: Option<u64>,
     /// The monitor's channel closed; the data shown is the last it sent.
     pub monitor_stopped: bool,
@@ -545,6 +557,9 @@ impl UiState {
         self.poll.fetching = false;
         self.poll.progress = None;
         self.poll.next_poll_at = report.next_poll_at;
+        if self.poll.paused {
+            self.poll.refreshed_while_paused = Some(report.finished_at);
+        }
         self.poll.last_cycle = Some(report.cycle);
         self.cycle_errors.clone_from(&report.errors);
         self.no_data = report.no_data();
@@ -656,12 +671,7 @@ impl UiState {
                 }
             }
             Action::CycleLevelFilter => {
-                self.min_level = match self.min_level {
-                    Level::None => Level::Low,
-                    Level::Low => Level::Medium,
-                    Level::Medium => Level::High,
-                    Level::High => Level::None,
-                };
+                self.min_level = next_level_filter(self.min_level);
                 self.feed_cursor = 0;
                 self.dirty = true;
             }
@@ -762,7 +772,14 @@ pub fn update(state: &mut UiState, event: Event) -> Vec<Effect> {
                 }
                 Update::Arrived { cycle, snapshots } => state.on_arrived(cycle, &snapshots),
                 Update::Cycle(report) => state.on_cycle(&report),
-                Update::Paused(paused) => state.poll.paused = paused,
+                Update::Paused {
+                    paused,
+                    next_poll_at,
+                } => {
+                    state.poll.paused = paused;
+                    state.poll.next_poll_at = next_poll_at;
+                    state.poll.refreshed_while_paused = None;
+                }
                 Update::Fatal(msg) => return vec![Effect::Fatal(msg)],
                 Update::History(seeds) => state.on_history(&seeds),
             }

@@ -148,23 +148,38 @@ fn enter_expands_and_collapses_the_highlighted_entry() {
 }
 
 #[test]
-fn f_cycles_the_minimum_level() {
+fn f_cycles_the_minimum_level_and_every_step_changes_what_is_shown() {
     let mut s = state();
-    let mut seen = vec![];
-    for _ in 0..4 {
-        ch(&mut s, 'f');
-        seen.push((s.min_level, s.visible_feed_len()));
-    }
+    let shown = |s: &UiState| s.visible_feed().map(|e| e.seq).collect::<Vec<_>>();
     // sample::sketch_state: BTC 3 HIGH, 1 MED, 1 LOW; ETH MED; SOL LOW; DOGE MED.
+    let levels: std::collections::BTreeSet<Level> = s.feed.entries().map(|e| e.level).collect();
     assert_eq!(
-        seen,
+        levels.into_iter().collect::<Vec<_>>(),
+        vec![Level::Low, Level::Medium, Level::High],
+        "the feed holds every level a signal can have"
+    );
+    let mut seen = vec![(s.min_level, shown(&s))];
+    for _ in 0..3 {
+        ch(&mut s, 'f');
+        seen.push((s.min_level, shown(&s)));
+    }
+    let counts: Vec<(Level, usize)> = seen.iter().map(|(l, v)| (*l, v.len())).collect();
+    assert_eq!(
+        counts,
         vec![
-            (Level::Low, 8),
+            (Level::None, 8),
             (Level::Medium, 6),
             (Level::High, 3),
             (Level::None, 8)
         ]
     );
+    // Each press shows a different set of entries; the third comes back to all.
+    for pair in seen.windows(2) {
+        assert_ne!(pair[0].1, pair[1].1, "{:?} → {:?}", pair[0].0, pair[1].0);
+    }
+    assert_eq!(seen[0], seen[3]);
+    // A filter set some other way (LOW) still steps on to one that changes something.
+    assert_eq!(next_level_filter(Level::Low), Level::Medium);
 }
 
 #[test]
@@ -187,8 +202,57 @@ fn r_and_p_send_commands() {
     assert_eq!(ch(&mut s, 'r'), vec![Effect::Send(Command::RefreshNow)]);
     assert_eq!(ch(&mut s, 'p'), vec![Effect::Send(Command::TogglePause)]);
     // The pause shows once the monitor confirms it.
-    update(&mut s, Event::Monitor(Update::Paused(true)));
+    update(&mut s, Event::Monitor(paused(true, None)));
     assert!(s.poll.paused);
+}
+
+fn paused(paused: bool, next_poll_at: Option<DateTime<Utc>>) -> Update {
+    Update::Paused {
+        paused,
+        next_poll_at,
+    }
+}
+
+#[test]
+fn r_while_paused_says_when_it_refreshed_and_resuming_counts_down_at_once() {
+    let mut s = state();
+    assert!(s.poll.next_poll_at.is_some());
+    update(&mut s, Event::Monitor(paused(true, None)));
+    assert!(s.poll.paused);
+    assert_eq!(s.poll.next_poll_at, None, "paused: nothing scheduled");
+    assert_eq!(s.poll.refreshed_while_paused, None);
+    // `r` asks the monitor, which runs one cycle and stays paused.
+    assert_eq!(ch(&mut s, 'r'), vec![Effect::Send(Command::RefreshNow)]);
+    let at = t0() + chrono::Duration::seconds(20);
+    update(
+        &mut s,
+        Event::Monitor(Update::CycleStarted { cycle: 49, at }),
+    );
+    assert!(s.poll.fetching && s.poll.paused);
+    let done = at + chrono::Duration::seconds(3);
+    let mut report = crate::fixtures::cycle_report(49, at, sample::live_hobbyist(), vec![]);
+    report.finished_at = done;
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(std::sync::Arc::new(report))),
+    );
+    assert!(!s.poll.fetching && s.poll.paused);
+    assert_eq!(s.poll.refreshed_while_paused, Some(done));
+    // Resuming carries the monitor's next poll time: no "no poll scheduled" gap.
+    let next = at + chrono::Duration::seconds(60);
+    update(&mut s, Event::Monitor(paused(false, Some(next))));
+    assert!(!s.poll.paused);
+    assert_eq!(s.poll.next_poll_at, Some(next));
+    assert_eq!(s.poll.refreshed_while_paused, None);
+    // A cycle that finishes while not paused is no "refresh while paused".
+    update(&mut s, Event::Monitor(paused(true, None)));
+    update(&mut s, Event::Monitor(paused(false, Some(next))));
+    let report = crate::fixtures::cycle_report(50, next, sample::live_hobbyist(), vec![]);
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(std::sync::Arc::new(report))),
+    );
+    assert_eq!(s.poll.refreshed_while_paused, None);
 }
 
 #[test]
