@@ -30,9 +30,12 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
             ])
         })
         .collect();
-    lines.push(Line::raw(""));
+    // The blank line before the notes goes first when the screen is short.
+    if lines.len() + 5 <= area.height as usize {
+        lines.push(Line::raw(""));
+    }
     lines.push(Line::styled(
-        " mouse: click a tab to select it, wheel scrolls the feed",
+        " mouse: click a tab or a row (twice opens it), wheel scrolls",
         theme.dim(),
     ));
     lines.push(Line::styled(" Esc or ? closes this help", theme.dim()));

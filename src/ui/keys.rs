@@ -24,7 +24,12 @@ pub(crate) enum Action {
     ToggleHelp,
     /// The errors popup: every distinct error of the last cycle.
     ToggleErrors,
-    /// Esc: closes a popup first, quits otherwise.
+    /// Switches between the overview (every symbol) and the detail of one.
+    ToggleOverview,
+    /// Overview sort: `<` / `>` move the sort column left / right, `i` reverses the order (the
+    /// key pressed says which).
+    Sort,
+    /// Esc: closes a popup first; on a symbol's detail goes back to the overview.
     Back,
     Quit,
 }
@@ -96,30 +101,40 @@ pub(crate) static BINDINGS: &[Binding] = &[
     },
     bind(
         &[plain(KeyCode::Up), ch('k')],
-        "signal feed: up",
+        "up: overview row / signal feed",
         Action::FeedUp,
     ),
     bind(
         &[plain(KeyCode::Down), ch('j')],
-        "signal feed: down",
+        "down: overview row / signal feed",
         Action::FeedDown,
     ),
     bind(
         &[plain(KeyCode::PageUp)],
-        "signal feed: page up",
+        "page up: overview / signal feed",
         Action::FeedPageUp,
     ),
     bind(
         &[plain(KeyCode::PageDown)],
-        "signal feed: page down",
+        "page down: overview / signal feed",
         Action::FeedPageDown,
     ),
-    bind(&[ch('g')], "signal feed: newest", Action::FeedTop),
-    bind(&[ch('G')], "signal feed: oldest", Action::FeedBottom),
+    bind(&[ch('g')], "first row / newest signal", Action::FeedTop),
+    bind(&[ch('G')], "last row / oldest signal", Action::FeedBottom),
     bind(
         &[plain(KeyCode::Enter)],
-        "expand / collapse the selected signal",
+        "open the symbol / expand or collapse the signal",
         Action::ToggleExpand,
+    ),
+    bind(
+        &[ch('o')],
+        "overview of every symbol / detail of one",
+        Action::ToggleOverview,
+    ),
+    bind(
+        &[ch('<'), ch('>'), ch('i')],
+        "overview: sort by column ← / →, i reverses",
+        Action::Sort,
     ),
     bind(
         &[ch('f')],
@@ -141,7 +156,7 @@ pub(crate) static BINDINGS: &[Binding] = &[
     bind(&[ch('?')], "this help", Action::ToggleHelp),
     bind(
         &[plain(KeyCode::Esc)],
-        "close the popup, or quit",
+        "close the popup, or back to the overview",
         Action::Back,
     ),
     bind(

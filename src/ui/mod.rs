@@ -2,7 +2,8 @@
 //! back: no network code here.
 //!
 //! `app` holds the state and the pure `update(state, event) -> effects`; `view` and one module per
-//! panel draw the state; `keys` is the key table both the handler and the help read. [`run`] is the
+//! panel draw the state (`overview` the screen of every symbol); `keys` is the key table both the
+//! handler and the help read. [`run`] is the
 //! event loop: it redraws only when something changed (input, data, the 1 Hz clock tick).
 
 mod active;
@@ -13,6 +14,7 @@ mod help;
 pub(crate) mod keys;
 mod liquidations;
 mod open_interest;
+mod overview;
 mod positioning;
 mod price;
 #[doc(hidden)]

@@ -192,7 +192,7 @@ fn r_and_p_send_commands() {
 }
 
 #[test]
-fn help_opens_and_esc_closes_it_before_quitting() {
+fn help_opens_and_esc_closes_it_then_goes_back_to_the_overview_never_quitting() {
     let mut s = state();
     assert!(ch(&mut s, '?').is_empty());
     assert!(s.help_open);
@@ -202,7 +202,11 @@ fn help_opens_and_esc_closes_it_before_quitting() {
     assert!(ch(&mut s, 'r').is_empty());
     assert!(press(&mut s, KeyCode::Esc).is_empty());
     assert!(!s.help_open);
-    assert_eq!(press(&mut s, KeyCode::Esc), vec![Effect::Quit]);
+    assert_eq!(s.screen, Screen::Detail, "the popup closed, nothing else");
+    assert!(press(&mut s, KeyCode::Esc).is_empty());
+    assert_eq!(s.screen, Screen::Overview);
+    assert!(press(&mut s, KeyCode::Esc).is_empty(), "Esc never quits");
+    assert_eq!(s.screen, Screen::Overview);
     ch(&mut s, '?');
     ch(&mut s, '?');
     assert!(!s.help_open, "? toggles");
@@ -236,21 +240,28 @@ fn releases_and_repeats_are_ignored() {
 }
 
 #[test]
-fn every_key_in_the_table_does_something() {
+fn every_key_in_the_table_does_something_on_one_screen_or_the_other() {
     for b in BINDINGS {
         for k in b.keys {
-            let mut s = nine_symbols();
-            ch(&mut s, 'j'); // cursor mid-feed, so up and down both move
-            ch(&mut s, '2'); // a middle symbol, so every jump but '2' moves
-            s.dirty = false;
             let code = if k.code == KeyCode::Char('2') {
                 KeyCode::Char('1')
             } else {
                 k.code
             };
-            let effects = update(&mut s, key(code, k.mods, KeyEventKind::Press));
+            let acts = |screen: Screen| {
+                let mut s = nine_symbols();
+                ch(&mut s, 'j'); // cursor mid-feed, so up and down both move
+                ch(&mut s, '2'); // a middle symbol, so every jump but '2' moves
+                if screen == Screen::Overview {
+                    ch(&mut s, 'o');
+                    ch(&mut s, 'j'); // a middle row, so up and down both move
+                }
+                s.dirty = false;
+                let effects = update(&mut s, key(code, k.mods, KeyEventKind::Press));
+                s.dirty || !effects.is_empty()
+            };
             assert!(
-                s.dirty || !effects.is_empty(),
+                acts(Screen::Detail) || acts(Screen::Overview),
                 "{:?} ({}) did nothing",
                 k,
                 b.help
