@@ -75,8 +75,8 @@ fn notes(state: &UiState) -> [&'static str; 3] {
     [
         "Only q and Ctrl-C quit. Esc never quits: in a popup, Esc and q close it.",
         if state.mouse {
-            "Mouse: click a tab to select it, the wheel scrolls the feed (--no-mouse leaves \
-             the mouse to the terminal, to select text)."
+            "Mouse: click a tab to select it, or an overview row (twice opens it); the wheel \
+             scrolls (--no-mouse leaves the mouse to the terminal, to select text)."
         } else {
             "Mouse: off (--no-mouse): the terminal selects text; use the keys."
         },

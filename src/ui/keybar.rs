@@ -4,7 +4,7 @@
 //! items give way; `? help` and `q quit` (in a popup: `Esc/q close`) always stay.
 
 use super::keys::{Action, BarItem, BINDINGS, KEEP};
-use super::state::UiState;
+use super::state::{Screen, UiState};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -20,7 +20,11 @@ pub(super) fn items(state: &UiState) -> Vec<BarItem> {
         .iter()
         .filter_map(|b| {
             if !popup {
-                return b.bar;
+                return match state.screen {
+                    Screen::Detail => b.bar,
+                    Screen::Overview if b.detail_only => b.overview_bar,
+                    Screen::Overview => b.overview_bar.or(b.bar),
+                };
             }
             // Scrolling is offered only where there is something to scroll.
             let scrolls = b.action == Action::FeedDown;
@@ -113,10 +117,20 @@ mod tests {
         let all = items(&state(200, 50));
         assert_eq!(
             text(&all),
-            "←→ symbol  ↑↓ feed  ⏎ expand  f filter  s this symbol  r refresh  p pause  \
-             e errors  ? help  q quit"
+            "←→ symbol  ↑↓ feed  ⏎ expand  o overview  f filter  s this symbol  r refresh  \
+             p pause  e errors  ? help  q quit"
         );
         assert_eq!(fit(all.clone(), 200), all, "room for all");
+    }
+
+    #[test]
+    fn the_overview_bar_shows_its_own_keys_and_none_of_the_details() {
+        let mut s = state(200, 50);
+        s.screen = crate::ui::state::Screen::Overview;
+        assert_eq!(
+            text(&items(&s)),
+            "↑↓ move  ⏎ open  o detail  < > i sort  r refresh  p pause  e errors  ? help  q quit"
+        );
     }
 
     #[test]
@@ -145,7 +159,7 @@ mod tests {
         }
         assert_eq!(
             text(&fit(all.clone(), 60)),
-            "←→ symbol  ↑↓ feed  f filter  e errors  ? help  q quit"
+            "←→ symbol  ↑↓ feed  o overview  e errors  ? help  q quit"
         );
         assert_eq!(text(&fit(all, 10)), "? help  q quit");
     }

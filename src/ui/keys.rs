@@ -24,7 +24,12 @@ pub(crate) enum Action {
     ToggleHelp,
     /// The errors popup: every distinct error of the last cycle.
     ToggleErrors,
-    /// Esc: closes a popup; never quits.
+    /// Switches between the overview (every symbol) and the detail of one.
+    ToggleOverview,
+    /// Overview sort: `<` / `>` move the sort column left / right, `i` reverses the order (the
+    /// key pressed says which).
+    Sort,
+    /// Esc: closes a popup; on a symbol's detail goes back to the overview; never quits.
     Back,
     /// `q`: closes a popup first, quits otherwise.
     Quit,
@@ -77,6 +82,10 @@ pub(crate) struct Binding {
     pub bar: Option<BarItem>,
     /// Its item on the key bar while a popup is open, if it has one.
     pub popup_bar: Option<BarItem>,
+    /// Its item on the overview's key bar, when it differs from `bar` there.
+    pub overview_bar: Option<BarItem>,
+    /// The key does nothing on the overview: its `bar` item is left off there.
+    pub detail_only: bool,
 }
 
 const fn bind(keys: &'static [Key], help: &'static str, action: Action) -> Binding {
@@ -87,6 +96,8 @@ const fn bind(keys: &'static [Key], help: &'static str, action: Action) -> Bindi
         action,
         bar: None,
         popup_bar: None,
+        overview_bar: None,
+        detail_only: false,
     }
 }
 
@@ -112,6 +123,20 @@ impl Binding {
             ..self
         }
     }
+
+    const fn overview_bar(self, keys: &'static str, label: &'static str, priority: u8) -> Binding {
+        Binding {
+            overview_bar: item(keys, label, priority),
+            ..self
+        }
+    }
+
+    const fn detail_only(self) -> Binding {
+        Binding {
+            detail_only: true,
+            ..self
+        }
+    }
 }
 
 /// Every binding, in the order the help lists them.
@@ -126,7 +151,8 @@ pub(crate) static BINDINGS: &[Binding] = &[
         "next symbol",
         Action::NextSymbol,
     )
-    .bar("←→", "symbol", 1),
+    .bar("←→", "symbol", 1)
+    .detail_only(),
     Binding {
         keys: &[
             ch('1'),
@@ -144,49 +170,68 @@ pub(crate) static BINDINGS: &[Binding] = &[
         action: Action::JumpToSymbol,
         bar: None,
         popup_bar: None,
+        overview_bar: None,
+        detail_only: false,
     },
     bind(
         &[plain(KeyCode::Up), ch('k')],
-        "signal feed: up",
+        "up: overview row / signal feed",
         Action::FeedUp,
     ),
     bind(
         &[plain(KeyCode::Down), ch('j')],
-        "signal feed: down",
+        "down: overview row / signal feed",
         Action::FeedDown,
     )
     .bar("↑↓", "feed", 2)
-    .popup_bar("↑↓", "scroll", 2),
+    .popup_bar("↑↓", "scroll", 2)
+    .overview_bar("↑↓", "move", 1),
     bind(
         &[plain(KeyCode::PageUp)],
-        "signal feed: page up",
+        "page up: overview / signal feed",
         Action::FeedPageUp,
     ),
     bind(
         &[plain(KeyCode::PageDown)],
-        "signal feed: page down",
+        "page down: overview / signal feed",
         Action::FeedPageDown,
     ),
-    bind(&[ch('g')], "signal feed: newest", Action::FeedTop),
-    bind(&[ch('G')], "signal feed: oldest", Action::FeedBottom),
+    bind(&[ch('g')], "first row / newest signal", Action::FeedTop),
+    bind(&[ch('G')], "last row / oldest signal", Action::FeedBottom),
     bind(
         &[plain(KeyCode::Enter)],
-        "expand / collapse the selected signal",
+        "open the symbol / expand or collapse the signal",
         Action::ToggleExpand,
     )
-    .bar("⏎", "expand", 4),
+    .bar("⏎", "expand", 4)
+    .overview_bar("⏎", "open", 1),
+    bind(
+        &[ch('o')],
+        "overview of every symbol / detail of one",
+        Action::ToggleOverview,
+    )
+    .bar("o", "overview", 1)
+    .overview_bar("o", "detail", 3),
+    bind(
+        &[ch('<'), ch('>'), ch('i')],
+        "overview: sort by column ← / →, i reverses",
+        Action::Sort,
+    )
+    .overview_bar("< > i", "sort", 2),
     bind(
         &[ch('f')],
         "feed filter: all → ≥ MEDIUM → HIGH only",
         Action::CycleLevelFilter,
     )
-    .bar("f", "filter", 3),
+    .bar("f", "filter", 3)
+    .detail_only(),
     bind(
         &[ch('s')],
         "feed filter: this symbol only / all symbols",
         Action::ToggleSymbolFilter,
     )
-    .bar("s", "this symbol", 6),
+    .bar("s", "this symbol", 6)
+    .detail_only(),
     bind(&[ch('r')], "refresh now", Action::RefreshNow).bar("r", "refresh", 5),
     bind(&[ch('p')], "pause / resume polling", Action::TogglePause).bar("p", "pause", 3),
     bind(
@@ -197,7 +242,12 @@ pub(crate) static BINDINGS: &[Binding] = &[
     .bar("e", "errors", 2),
     bind(&[ch('?')], "this help", Action::ToggleHelp).bar("?", "help", KEEP),
     // Esc never quits: a pane kept open for days must not close on a stray Esc.
-    bind(&[plain(KeyCode::Esc)], "close the popup", Action::Back).popup_bar("Esc/q", "close", KEEP),
+    bind(
+        &[plain(KeyCode::Esc)],
+        "close the popup, or back to the overview",
+        Action::Back,
+    )
+    .popup_bar("Esc/q", "close", KEEP),
     bind(&[ch('q')], "quit (in a popup: close it)", Action::Quit).bar("q", "quit", KEEP),
     bind(
         &[Key {

@@ -2,9 +2,10 @@
 //! back: no network code here.
 //!
 //! `state` holds the state and the pure `update(state, event) -> effects`; `view` (the compact,
-//! normal and wide layouts) and one module per panel draw the state; `keys` is the key table the
-//! handler, the help and the key bar (`keybar`) all read. [`run`] is the event loop: it redraws
-//! only when something changed (input, data, the 1 Hz clock tick).
+//! normal and wide layouts), `overview` (the screen of every symbol) and one module per panel
+//! draw the state; `keys` is the key table the handler, the help and the key bar (`keybar`) all
+//! read. [`run`] is the event loop: it redraws only when something changed (input, data, the 1 Hz
+//! clock tick).
 
 mod active;
 mod errors;
@@ -15,6 +16,7 @@ mod keybar;
 pub(crate) mod keys;
 mod liquidations;
 mod open_interest;
+mod overview;
 mod positioning;
 mod price;
 #[doc(hidden)]
@@ -28,6 +30,8 @@ mod widgets;
 
 #[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+mod matrix_tests;
 #[cfg(test)]
 mod tests;
 

@@ -389,3 +389,160 @@ pub fn dead_first_cycle(at: DateTime<Utc>, symbols: &[&str], why: &str) -> Arc<C
     report.errors = errors;
     Arc::new(report)
 }
+
+/// The overview's market: up to 25 well-known coins with prices of every size, funding from
+/// negative to extreme, and a mix of signals (HIGH, MEDIUM, LOW, none).
+pub const MARKET: [(&str, f64); 25] = [
+    ("BTC", 97_000.0),
+    ("ETH", 3_412.5),
+    ("SOL", 245.5),
+    ("XRP", 2.3114),
+    ("DOGE", 0.381_25),
+    ("BNB", 690.2),
+    ("ADA", 1.0213),
+    ("AVAX", 41.32),
+    ("LINK", 23.41),
+    ("DOT", 7.812),
+    ("TRX", 0.2417),
+    ("TON", 5.613),
+    ("SUI", 3.921),
+    ("LTC", 104.3),
+    ("BCH", 480.7),
+    ("NEAR", 6.102),
+    ("APT", 12.21),
+    ("ARB", 0.8512),
+    ("OP", 2.104),
+    ("INJ", 28.03),
+    ("PEPE", 0.000_012_34),
+    ("WIF", 2.913),
+    ("HYPE", 31.52),
+    ("SEI", 0.5213),
+    ("TIA", 8.417),
+];
+
+/// Symbol `i` of [`MARKET`] at `at`, every metric fresh, its numbers spread by `i`.
+pub fn market_snapshot(i: usize, at: DateTime<Utc>) -> Snapshot {
+    let (name, price) = MARKET[i % MARKET.len()];
+    // Funding from -0.05 % to +0.15 % per 8h: full_snapshot's rates scale with `k`.
+    let k = ((i * 7 + 9) % 13) as f64 / 6.0 - 0.4;
+    let mut s = full_snapshot(name, at, k);
+    let step = |m: usize, n: usize| ((i * m) % n) as f64 - (n / 2) as f64;
+    s.price = Field::fresh(
+        Price {
+            price: Some(price),
+            change_1h_pct: Some(step(37, 21) * 0.13 + 0.04),
+            change_24h_pct: Some(step(53, 31) * 0.41 - 0.07),
+        },
+        at,
+    );
+    if let Some(oi) = s.open_interest.value.as_mut() {
+        oi.oi_usd = Some(60e9 / (i as f64 + 1.0).powf(1.4));
+        oi.change_1h_pct = Some(step(29, 17) * 0.6 + 0.1);
+    }
+    s.liquidations = Field::fresh(
+        Liquidations {
+            long_1h_usd: Some(42.1e6 / (i as f64 + 1.0) * (1.0 + (i % 3) as f64)),
+            short_1h_usd: Some(8.3e6 / (i as f64 + 1.0) * (1.0 + (i % 4) as f64)),
+        },
+        at,
+    );
+    if let Some(r) = s.retail.value.as_mut() {
+        let long = 45.0 + ((i * 11) % 31) as f64;
+        r.long_pct = Some(long);
+        r.short_pct = Some(100.0 - long);
+    }
+    s
+}
+
+/// The signals symbol `i` of [`MARKET`] has: BTC the sketch's five, then HIGH, MEDIUM, LOW and
+/// none in turn.
+pub fn market_signals(i: usize) -> Vec<Signal> {
+    if i == 0 {
+        return btc_signals();
+    }
+    match i % 4 {
+        1 => vec![
+            signal(
+                SignalId::LiquidationsElevated,
+                Level::Medium,
+                Bias::Neutral,
+                "Liquidations elevated: $31.0M in 1h",
+            ),
+            signal(
+                SignalId::FlowNewLongs,
+                Level::Low,
+                Bias::Bullish,
+                "New longs: OI and price up",
+            ),
+        ],
+        2 => vec![signal(
+            SignalId::FlowShortCovering,
+            Level::Low,
+            Bias::Neutral,
+            "Short covering: OI down, price up",
+        )],
+        3 if i % 3 == 0 => vec![signal(
+            SignalId::FundingExtremeLong,
+            Level::High,
+            Bias::Bearish,
+            "Extreme positive funding: 0.1375% per 8h",
+        )],
+        _ => vec![],
+    }
+}
+
+/// The first `n` (at most 25) symbols of [`MARKET`] after two live cycles, 2h10m before [`t0`]
+/// and at it (the signals have been active since the first), the screen `size`, the overview
+/// showing.
+pub fn market_state(n: usize, size: (u16, u16), theme: Theme) -> UiState {
+    let mut state = UiState::new(t0(), size, theme);
+    for (k, at) in [(1, t0() - Duration::minutes(130)), (2, t0())] {
+        let reports = (0..n.min(MARKET.len()))
+            .map(|i| symbol_report(market_snapshot(i, at), market_signals(i)))
+            .collect();
+        update(
+            &mut state,
+            Event::Monitor(Update::Cycle(cycle(k, at, live_hobbyist(), reports))),
+        );
+    }
+    state.screen = super::state::Screen::Overview;
+    state
+}
+
+/// [`market_state`] four minutes later, in which ETH's metrics are gappy (stale funding, absent
+/// open interest, liquidations and retail, no 1h price change) and SOL had no data at all (its
+/// values kept as stale, its signals last known).
+pub fn market_with_gaps(n: usize, size: (u16, u16), theme: Theme) -> UiState {
+    use crate::model::GapReason;
+    let mut state = market_state(n, size, theme);
+    let at = t0() + Duration::minutes(4);
+    let reports = (0..n.min(MARKET.len()))
+        .map(|i| match MARKET[i].0 {
+            "ETH" => {
+                let mut s = gappy_snapshot("ETH", at);
+                s.price = Field::fresh(
+                    Price {
+                        price: Some(MARKET[i].1),
+                        change_1h_pct: None,
+                        change_24h_pct: Some(-2.1),
+                    },
+                    at,
+                );
+                symbol_report(s, vec![])
+            }
+            "SOL" => {
+                let mut s = market_snapshot(i, t0());
+                s.time = at;
+                let why = GapReason::FetchFailed("HTTP 500".into());
+                s.mark_all_failed(&why);
+                symbol_report(s, vec![])
+            }
+            _ => symbol_report(market_snapshot(i, at), market_signals(i)),
+        })
+        .collect();
+    update(
+        &mut state,
+        Event::Monitor(Update::Cycle(cycle(3, at, live_hobbyist(), reports))),
+    );
+    state
+}

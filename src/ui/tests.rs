@@ -887,3 +887,85 @@ fn the_feed_says_when_a_signal_ended_and_when_its_level_changed() {
     assert!(shown.contains("ended after 2h10m"), "{shown}");
     insta::assert_snapshot!("feed_onset_end_and_level_change_at_80x24", shown);
 }
+
+#[test]
+fn hidden_tabs_are_summarised_by_count_and_worst_level() {
+    use crate::model::Level;
+    let mut s = sample::market_state(25, (80, 24), color());
+    s.screen = super::state::Screen::Detail;
+    let worst =
+        |s: &UiState, range: std::ops::Range<usize>| s.symbols[range].iter().map(|v| v.level).max();
+    for selected in 0..25 {
+        s.selected = selected;
+        let hits = view::tab_hits(&s, 80);
+        let (first, last) = (hits[0].index, hits[hits.len() - 1].index);
+        assert!((first..=last).contains(&selected));
+        let (left, right) = view::hidden_tabs(&s, 80);
+        assert_eq!(left.map(|h| h.count).unwrap_or(0), first, "{selected}");
+        assert_eq!(right.map(|h| h.count).unwrap_or(0), 24 - last, "{selected}");
+        assert_eq!(left.map(|h| h.worst), worst(&s, 0..first), "{selected}");
+        assert_eq!(
+            right.map(|h| h.worst),
+            worst(&s, last + 1..25),
+            "{selected}"
+        );
+        let top = rows(&screen(&s))[0].clone();
+        for (h, is_left) in [(left, true), (right, false)] {
+            if let Some(h) = h {
+                assert!(!h.short, "{selected}: {top}");
+                assert!(top.contains(&h.text(is_left)), "{selected}: {top}");
+            }
+        }
+    }
+    // BTC selected: the hidden tabs on the right include a HIGH one, drawn in its colour.
+    s.selected = 0;
+    let t = screen(&s);
+    let top = rows(&t)[0].clone();
+    let (_, right) = view::hidden_tabs(&s, 80);
+    let right = right.expect("hidden on the right");
+    assert_eq!(right.worst, Level::High);
+    let text = format!("●{}›", right.count);
+    assert!(top.contains(&text), "{top}");
+    let x = top[..top.find(&text).unwrap_or(0)].chars().count() as u16;
+    assert_eq!(t.backend().buffer()[(x, 0)].fg, Color::Red);
+    insta::assert_snapshot!("hidden_tabs_summary_top_bar", top);
+    // Hidden symbols without data and no level read `✕`, in the no-data colour.
+    for v in s.symbols.iter_mut().skip(1) {
+        v.no_data = true;
+    }
+    let t = screen(&s);
+    let top = rows(&t)[0].clone();
+    let count = view::hidden_tabs(&s, 80).1.map_or(0, |h| h.count);
+    let text = format!("✕{count}›");
+    assert!(top.contains(&text), "{top}");
+    let x = top[..top.find(&text).unwrap_or(0)].chars().count() as u16;
+    assert_eq!(t.backend().buffer()[(x, 0)].fg, Color::Magenta);
+    // And calm ones read `·`.
+    for v in s.symbols.iter_mut() {
+        v.no_data = false;
+        v.level = Level::None;
+    }
+    let count = view::hidden_tabs(&s, 80).1.map_or(0, |h| h.count);
+    let top = rows(&screen(&s))[0].clone();
+    assert!(top.contains(&format!("·{count}›")), "{top}");
+}
+
+#[test]
+fn with_no_room_for_the_counts_the_hidden_tab_markers_shrink_to_arrows() {
+    // A dead source's banner leaves room for one tab at 80 columns.
+    let mut s = UiState::new(t0(), (80, 24), color());
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(sample::dead_first_cycle(
+            t0(),
+            &["BTC", "ETH"],
+            sample::REFUSED,
+        ))),
+    );
+    let (_, right) = view::hidden_tabs(&s, 80);
+    let right = right.expect("ETH hidden");
+    assert!(right.short);
+    assert_eq!(right.text(false), "›");
+    let top = rows(&screen(&s))[0].clone();
+    assert!(top.contains("│ BTC ✕ n/a │›│"), "{top}");
+}

@@ -2,14 +2,17 @@
 //! status bar and, on the last row, the key bar. Pure over the state: "now" comes from the state,
 //! never from the system clock.
 
-use super::state::UiState;
+use super::state::{Screen, SymbolView, UiState};
+use super::theme::Theme;
 use super::widgets::ellipsize;
 use super::{
-    active, errors, feed, funding, help, keybar, liquidations, open_interest, positioning, taker,
+    active, errors, feed, funding, help, keybar, liquidations, open_interest, overview,
+    positioning, taker,
 };
 use crate::format;
 use crate::model::Level;
 use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -213,7 +216,11 @@ pub fn render(frame: &mut Frame, state: &UiState) {
         return;
     };
     top_bar(frame, l.top, state);
-    detail(frame, &l, state);
+    if state.screen == Screen::Overview {
+        overview::render(frame, l.body, state);
+    } else {
+        detail(frame, &l, state);
+    }
     status_bar(frame, l.status, state);
     keybar::render(frame, l.keys, state);
     let popups = popup_area((area.width, area.height));
@@ -278,17 +285,106 @@ pub fn level_marker(level: Level) -> &'static str {
 /// The tab marker of a symbol the last cycle fetched nothing for: not the calm `·`.
 pub const NO_DATA_MARKER: &str = "✕ n/a";
 
+/// A symbol's marker as its tab shows it: its level, or [`NO_DATA_MARKER`].
+pub(super) fn symbol_marker(v: &SymbolView) -> &'static str {
+    if v.no_data {
+        NO_DATA_MARKER
+    } else {
+        level_marker(v.level)
+    }
+}
+
+/// The style of a symbol's marker and tab: its level's, or the no-data alarm.
+pub(super) fn symbol_marker_style(v: &SymbolView, theme: Theme) -> Style {
+    if v.no_data {
+        theme.no_data_tab()
+    } else {
+        theme.level(v.level)
+    }
+}
+
+/// What the `‹` / `›` marker of the top bar says about the tabs scrolled out of view on its
+/// side: how many, and the worst of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HiddenTabs {
+    pub count: usize,
+    /// The most severe level among them (a symbol without data has no level).
+    pub worst: Level,
+    /// Some of them had no data in the last cycle.
+    pub no_data: bool,
+    /// Only the arrow fits (the selected tab takes the rest): it still carries the colour.
+    pub short: bool,
+}
+
+impl HiddenTabs {
+    fn of<'a>(views: impl Iterator<Item = &'a SymbolView>) -> HiddenTabs {
+        views.fold(
+            HiddenTabs {
+                count: 0,
+                worst: Level::None,
+                no_data: false,
+                short: false,
+            },
+            |h, v| HiddenTabs {
+                count: h.count + 1,
+                worst: if v.no_data {
+                    h.worst
+                } else {
+                    h.worst.max(v.level)
+                },
+                no_data: h.no_data || v.no_data,
+                short: false,
+            },
+        )
+    }
+
+    /// `●`, `◐`, `○` for the worst level; `✕` when the worst is a symbol without data; `·`.
+    fn glyph(&self) -> &'static str {
+        match self.worst {
+            Level::High => "●",
+            Level::Medium => "◐",
+            Level::Low => "○",
+            Level::None if self.no_data => "✕",
+            Level::None => "·",
+        }
+    }
+
+    /// `‹●2` (left) or `●2›` (right): the worst marker and how many are hidden (only the arrow
+    /// when [`HiddenTabs::short`]).
+    pub fn text(&self, left: bool) -> String {
+        if self.short {
+            (if left { "‹" } else { "›" }).to_string()
+        } else if left {
+            format!("‹{}{}", self.glyph(), self.count)
+        } else {
+            format!("{}{}›", self.glyph(), self.count)
+        }
+    }
+
+    fn style(&self, theme: Theme) -> Style {
+        match self.worst {
+            Level::None if self.no_data => theme.no_data_tab(),
+            level => theme.level(level),
+        }
+    }
+}
+
+/// Columns a hidden-tabs marker for `count` tabs takes: the arrow, the glyph, the digits (only
+/// the arrow when `short`).
+fn hidden_width(count: usize, short: bool) -> u16 {
+    match count {
+        0 => 0,
+        _ if short => 1,
+        _ => 2 + count.to_string().len() as u16,
+    }
+}
+
 const BRAND: &str = " perpwatch │";
 const SEP: &str = "│";
 
 fn tab_label(state: &UiState, index: usize) -> String {
     state.symbols.get(index).map_or_else(String::new, |v| {
-        let marker = if v.no_data {
-            NO_DATA_MARKER
-        } else {
-            level_marker(v.level)
-        };
-        format!(" {} {marker} ", v.symbol)
+        format!(" {} {} ", v.symbol, symbol_marker(v))
     })
 }
 
@@ -330,11 +426,12 @@ pub struct TabHit {
     pub index: usize,
 }
 
-/// Which tabs fit between the brand and the right end, around the selected one.
+/// Which tabs fit between the brand and the right end, around the selected one, and what is
+/// hidden on either side.
 struct TabStrip {
     hits: Vec<TabHit>,
-    more_left: bool,
-    more_right: bool,
+    left: Option<HiddenTabs>,
+    right: Option<HiddenTabs>,
 }
 
 fn tab_strip(state: &UiState, width: u16) -> TabStrip {
@@ -347,7 +444,7 @@ fn tab_strip(state: &UiState, width: u16) -> TabStrip {
     let avail = width.saturating_sub(x0 + right_w);
     let widths: Vec<u16> = (0..n).map(|i| width_of(&tab_label(state, i)) + 1).collect();
     let fits = |start: usize, end: usize| {
-        let markers = u16::from(start > 0) + u16::from(end < n);
+        let markers = hidden_width(start, false) + hidden_width(n - end, false);
         widths[start..end].iter().sum::<u16>() + markers <= avail
     };
     let sel = state.selected.min(n.saturating_sub(1));
@@ -359,8 +456,9 @@ fn tab_strip(state: &UiState, width: u16) -> TabStrip {
     while end < n && fits(start, end + 1) {
         end += 1;
     }
-    let more_left = start > 0;
-    let mut x = x0 + u16::from(more_left);
+    // When even the selected tab leaves no room for the full markers, they shrink to arrows.
+    let short = !fits(start, end);
+    let mut x = x0 + hidden_width(start, short);
     let mut hits = Vec::with_capacity(end - start);
     for (i, w) in widths.iter().enumerate().take(end).skip(start) {
         hits.push(TabHit {
@@ -370,19 +468,34 @@ fn tab_strip(state: &UiState, width: u16) -> TabStrip {
         });
         x += w;
     }
+    let hidden = |range: std::ops::Range<usize>| {
+        (!range.is_empty()).then(|| HiddenTabs {
+            short,
+            ..HiddenTabs::of(state.symbols[range].iter())
+        })
+    };
     TabStrip {
         hits,
-        more_left,
-        more_right: end < n,
+        left: hidden(0..start),
+        right: hidden(end..n),
     }
 }
 
 /// The tabs as drawn on row 0 of a `width`-wide screen, for mouse clicks.
 pub fn tab_hits(state: &UiState, width: u16) -> Vec<TabHit> {
-    if density(width, state.size.1).is_none() {
+    if density(width, state.size.1).is_none() || state.screen == Screen::Overview {
         return Vec::new();
     }
     tab_strip(state, width).hits
+}
+
+/// The hidden-tabs markers of the detail's top bar at `width` columns: (left, right).
+pub fn hidden_tabs(state: &UiState, width: u16) -> (Option<HiddenTabs>, Option<HiddenTabs>) {
+    if state.symbols.is_empty() {
+        return (None, None);
+    }
+    let strip = tab_strip(state, width);
+    (strip.left, strip.right)
 }
 
 fn top_bar(frame: &mut Frame, area: Rect, state: &UiState) {
@@ -393,26 +506,29 @@ fn top_bar(frame: &mut Frame, area: Rect, state: &UiState) {
         let room = (area.width as usize).saturating_sub(width_of(BRAND) as usize + right_w + 2);
         let waiting = ellipsize("waiting for the first cycle…", room);
         left.push(Span::styled(format!(" {waiting} "), theme.dim()));
+    } else if state.screen == Screen::Overview {
+        let right_w: u16 = top_right(state, area.width)
+            .iter()
+            .map(|s| s.width() as u16)
+            .sum();
+        let room = area.width.saturating_sub(width_of(BRAND) + right_w);
+        left.extend(overview::top_bar(state, room as usize));
     } else {
         let strip = tab_strip(state, area.width);
-        if strip.more_left {
-            left.push(Span::styled("‹", theme.dim()));
+        if let Some(h) = strip.left {
+            left.push(Span::styled(h.text(true), h.style(theme)));
         }
         for hit in &strip.hits {
             let v = &state.symbols[hit.index];
-            let mut style = if v.no_data {
-                theme.no_data_tab()
-            } else {
-                theme.level(v.level)
-            };
+            let mut style = symbol_marker_style(v, theme);
             if hit.index == state.selected {
                 style = style.patch(theme.selected()).patch(theme.bold());
             }
             left.push(Span::styled(tab_label(state, hit.index), style));
             left.push(Span::raw(SEP));
         }
-        if strip.more_right {
-            left.push(Span::styled("›", theme.dim()));
+        if let Some(h) = strip.right {
+            left.push(Span::styled(h.text(false), h.style(theme)));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(left)), area);

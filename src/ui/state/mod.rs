@@ -14,6 +14,10 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use std::collections::{HashMap, VecDeque};
 
+mod overview;
+pub(crate) use overview::window;
+pub use overview::{Column, OverviewState, Screen, Sort};
+
 use crate::report::HISTORY_CAP;
 /// Signal feed entries kept (all symbols).
 pub const FEED_CAP: usize = 500;
@@ -388,6 +392,9 @@ pub struct UiState {
     pub source: Option<SourceLabel>,
     pub symbols: Vec<SymbolView>,
     pub selected: usize,
+    /// The detail of the selected symbol, or the overview of every symbol (`o`).
+    pub screen: Screen,
+    pub overview: OverviewState,
     pub feed: Feed,
     /// Index of the highlighted row among the feed entries that pass the filters.
     pub feed_cursor: usize,
@@ -431,6 +438,8 @@ impl UiState {
             source: None,
             symbols: Vec::new(),
             selected: 0,
+            screen: Screen::default(),
+            overview: OverviewState::default(),
             feed: Feed::default(),
             feed_cursor: 0,
             expanded: None,
@@ -533,6 +542,7 @@ impl UiState {
             let index = self.view_index(&snap.symbol);
             self.symbols[index].snapshot = Some(snap.clone());
         }
+        self.sync_overview();
     }
 
     /// The view of `name`, made (and seeded from stored history) the first time it is seen.
@@ -598,6 +608,8 @@ impl UiState {
                 self.expanded = None;
             }
         }
+        // The rows may have re-sorted: the cursor stays on its symbol, and in view.
+        self.sync_overview();
     }
 
     fn close_popups(&mut self) {
@@ -640,6 +652,11 @@ impl UiState {
                 _ => {}
             }
             return vec![];
+        }
+        if self.screen == Screen::Overview {
+            if let Some(effects) = self.on_overview_action(action, key) {
+                return effects;
+            }
         }
         let n = self.symbols.len();
         match action {
@@ -691,8 +708,10 @@ impl UiState {
                 self.errors_open = true;
                 self.dirty = true;
             }
-            // Esc on the main view does nothing: only `q` and Ctrl-C quit.
-            Action::Back => {}
+            // On the detail, Esc goes back to the overview; it never quits: only `q` and Ctrl-C.
+            Action::ToggleOverview | Action::Back => self.show_overview(),
+            // Sorting is the overview's: the detail has nothing to sort.
+            Action::Sort => {}
             Action::Quit | Action::ForceQuit => return vec![Effect::Quit],
         }
         vec![]
@@ -708,6 +727,10 @@ impl UiState {
             return;
         }
         if self.errors_open {
+            return;
+        }
+        if self.screen == Screen::Overview {
+            self.on_overview_mouse(m);
             return;
         }
         match m.kind {
@@ -746,6 +769,7 @@ pub fn update(state: &mut UiState, event: Event) -> Vec<Effect> {
         }
         Event::Resize(w, h) => {
             state.size = (w, h);
+            state.sync_overview();
             state.dirty = true;
             vec![]
         }

@@ -256,7 +256,7 @@ fn r_while_paused_says_when_it_refreshed_and_resuming_counts_down_at_once() {
 }
 
 #[test]
-fn help_opens_and_esc_or_q_close_it_without_quitting() {
+fn help_opens_and_esc_or_q_close_it_then_esc_goes_back_to_the_overview_never_quitting() {
     let mut s = state();
     assert!(ch(&mut s, '?').is_empty());
     assert!(s.help_open);
@@ -272,6 +272,11 @@ fn help_opens_and_esc_or_q_close_it_without_quitting() {
         "q closes the popup, it does not quit"
     );
     assert!(!s.help_open);
+    assert_eq!(s.screen, Screen::Detail, "the popup closed, nothing else");
+    assert!(press(&mut s, KeyCode::Esc).is_empty());
+    assert_eq!(s.screen, Screen::Overview);
+    assert!(press(&mut s, KeyCode::Esc).is_empty(), "Esc never quits");
+    assert_eq!(s.screen, Screen::Overview);
     ch(&mut s, '?');
     ch(&mut s, '?');
     assert!(!s.help_open, "? toggles");
@@ -280,12 +285,17 @@ fn help_opens_and_esc_or_q_close_it_without_quitting() {
 #[test]
 fn esc_never_quits_and_only_q_and_ctrl_c_do() {
     let mut s = state();
+    assert!(
+        press(&mut s, KeyCode::Esc).is_empty(),
+        "Esc on a symbol's detail"
+    );
+    assert_eq!(s.screen, Screen::Overview, "goes back to the overview");
     s.dirty = false;
     assert!(
         press(&mut s, KeyCode::Esc).is_empty(),
-        "Esc on the main view"
+        "Esc on the overview"
     );
-    assert!(!s.dirty, "and changes nothing");
+    assert!(!s.dirty, "changes nothing");
     assert_eq!(ch(&mut s, 'q'), vec![Effect::Quit]);
     let ctrl_c = key(
         KeyCode::Char('c'),
@@ -352,26 +362,28 @@ fn releases_and_repeats_are_ignored() {
 }
 
 #[test]
-fn every_key_in_the_table_does_something() {
+fn every_key_in_the_table_does_something_on_one_screen_or_the_other() {
     for b in BINDINGS {
         for k in b.keys {
-            let mut s = nine_symbols();
-            ch(&mut s, 'j'); // cursor mid-feed, so up and down both move
-            ch(&mut s, '2'); // a middle symbol, so every jump but '2' moves
-            s.dirty = false;
             let code = if k.code == KeyCode::Char('2') {
                 KeyCode::Char('1')
             } else {
                 k.code
             };
-            if b.action == Action::Back {
-                // Esc does nothing on the main view (it never quits); it closes a popup.
-                ch(&mut s, '?');
+            let acts = |screen: Screen| {
+                let mut s = nine_symbols();
+                ch(&mut s, 'j'); // cursor mid-feed, so up and down both move
+                ch(&mut s, '2'); // a middle symbol, so every jump but '2' moves
+                if screen == Screen::Overview {
+                    ch(&mut s, 'o');
+                    ch(&mut s, 'j'); // a middle row, so up and down both move
+                }
                 s.dirty = false;
-            }
-            let effects = update(&mut s, key(code, k.mods, KeyEventKind::Press));
+                let effects = update(&mut s, key(code, k.mods, KeyEventKind::Press));
+                s.dirty || !effects.is_empty()
+            };
             assert!(
-                s.dirty || !effects.is_empty(),
+                acts(Screen::Detail) || acts(Screen::Overview),
                 "{:?} ({}) did nothing",
                 k,
                 b.help
