@@ -177,13 +177,23 @@ fn dashboard_in_tmux_navigates_helps_and_quits() {
     tmux.wait_for("the help to close", Duration::from_secs(5), |s| {
         !s.contains("closes this help") && s.contains("SOL · Funding")
     });
-    // Esc on the main view does not quit (given time to, it has not); in the help, q closes it
-    // and does not quit either. (The pause also keeps Esc and ? apart: together they read as
-    // Alt-?.)
+    // Esc on a symbol's detail goes back to the overview and never quits (given time to, it
+    // has not); `o` returns to the same symbol. In the help, q closes it and does not quit
+    // either. (The pauses also keep Esc and the next key apart: together they read as Alt-key.)
+    tmux.keys("Escape");
+    tmux.wait_for(
+        "Esc to go back to the overview",
+        Duration::from_secs(5),
+        |s| s.contains("Overview"),
+    );
     tmux.keys("Escape");
     std::thread::sleep(Duration::from_millis(500));
     assert!(!exit_file.exists(), "Esc quit:\n{}", tmux.screen());
-    assert!(tmux.screen().contains("SOL · Funding"));
+    assert!(tmux.screen().contains("Overview"));
+    tmux.keys("o");
+    tmux.wait_for("o back to SOL", Duration::from_secs(5), |s| {
+        s.contains("SOL · Funding")
+    });
     tmux.keys("?");
     tmux.wait_for("the help again", Duration::from_secs(5), |s| {
         s.contains("closes this help")
@@ -433,4 +443,135 @@ fn no_mouse_leaves_the_mouse_to_the_terminal() {
         tmux.keys("q");
         assert_eq!(exit_line(&tmux, &exit_file), "EXIT=0", "{args}");
     }
+}
+
+/// The funding of each overview row, top row first: the row's one number with four decimals
+/// and a `%` (`+0.0917%`; a stale one starts with `~`); `None` where it is absent (`—`).
+fn funding_column(screen: &str) -> Vec<Option<f64>> {
+    let is_funding = |t: &str| {
+        let t = t.trim_start_matches('~');
+        t.ends_with('%')
+            && t.starts_with(['+', '-'])
+            && t.trim_end_matches('%')
+                .split_once('.')
+                .is_some_and(|(_, frac)| frac.len() == 4)
+    };
+    screen
+        .lines()
+        .skip_while(|l| !l.starts_with("symbol"))
+        .skip(1)
+        .take_while(|l| l.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        .map(|l| {
+            l.split_whitespace().find(|t| is_funding(t)).and_then(|t| {
+                t.trim_start_matches('~')
+                    .trim_end_matches('%')
+                    .parse::<f64>()
+                    .ok()
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn overview_of_25_symbols_sorts_opens_goes_back_survives_resizes_and_quits_clean() {
+    if !tmux_available() {
+        eprintln!("SKIPPED: tmux is not on PATH (CI installs it); the dashboard was not exercised");
+        return;
+    }
+    const COINS: &str = "BTC,ETH,SOL,XRP,BNB,DOGE,ADA,AVAX,LINK,DOT,TRX,TON,SUI,LTC,BCH,NEAR,\
+                         APT,ARB,OP,PEPE,WIF,HYPE,INJ,SEI,TIA";
+    let (dir, tmux, exit_file) = start_shell(80, 24);
+    let line = command_line(
+        dir.path(),
+        &exit_file,
+        "-u COINGLASS_API_KEY",
+        &format!("--demo --symbols {COINS}"),
+    );
+    tmux.keys(&line);
+    tmux.keys("Enter");
+    tmux.wait_for("the dashboard", Duration::from_secs(15), |s| {
+        s.contains("DEMO") && has_funding_number(s)
+    });
+    tmux.keys("o");
+    tmux.wait_for("the overview", Duration::from_secs(5), |s| {
+        s.contains("Overview") && s.contains("symbol")
+    });
+    // Step the sort column to funding (`>` moves it right), then check the rows are in
+    // descending funding order.
+    let mut sorted = String::new();
+    for _ in 0..8 {
+        let screen = tmux.screen();
+        if screen
+            .lines()
+            .any(|l| l.starts_with("symbol") && l.contains("fund 8h▼"))
+        {
+            sorted = screen;
+            break;
+        }
+        tmux.keys(">");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !sorted.is_empty(),
+        "never sorted by funding:\n{}",
+        tmux.screen()
+    );
+    let funding = funding_column(&sorted);
+    assert!(funding.len() >= 15, "rows:\n{sorted}");
+    let known: Vec<f64> = funding.iter().flatten().copied().collect();
+    assert!(
+        known.len() >= 15,
+        "funding read off {} rows:\n{sorted}",
+        known.len()
+    );
+    assert!(
+        known.windows(2).all(|w| w[0] >= w[1]),
+        "not in descending funding order: {funding:?}\n{sorted}"
+    );
+    // Enter opens the symbol on the cursor's row (the first row: the cursor follows the sort
+    // to keep its coin, so go to the top first).
+    tmux.keys("g");
+    std::thread::sleep(Duration::from_millis(200));
+    let top = tmux.screen();
+    let first = top
+        .lines()
+        .skip_while(|l| !l.starts_with("symbol"))
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(!first.is_empty(), "{top}");
+    tmux.keys("Enter");
+    tmux.wait_for("the first row's detail", Duration::from_secs(5), |s| {
+        s.contains(&format!("{first} · Funding"))
+    });
+    tmux.keys("Escape");
+    tmux.wait_for("back to the overview", Duration::from_secs(5), |s| {
+        s.contains("Overview") && s.contains("fund 8h▼")
+    });
+    for (w, h) in [(140, 40), (80, 23)] {
+        tmux.resize(w, h);
+        let screen = tmux.wait_for(
+            &format!("the overview at {w}×{h}"),
+            Duration::from_secs(5),
+            |s| {
+                s.contains("Overview")
+                    && s.lines()
+                        .rfind(|l| !l.trim().is_empty())
+                        .is_some_and(|bar| bar.contains("? help") && bar.contains("q quit"))
+            },
+        );
+        assert!(!screen.contains("too small"), "{w}×{h}:\n{screen}");
+    }
+    tmux.keys("q");
+    assert_eq!(exit_line(&tmux, &exit_file), "EXIT=0");
+    let screen = tmux.wait_for("the prompt back", Duration::from_secs(5), |s| {
+        s.lines()
+            .rfind(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.trim_end() == PROMPT)
+    });
+    assert!(
+        dashboard_lines(&screen).is_empty(),
+        "dashboard lines left in the shell:\n{screen}"
+    );
 }
