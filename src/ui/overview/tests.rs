@@ -60,22 +60,17 @@ fn value(s: &UiState, i: usize, column: Column) -> Option<f64> {
     number(&s.symbols[i], column, s.now).and_then(|c| c.value)
 }
 
-const NUMERIC: [Column; 9] = [
-    Column::Price,
-    Column::Change1h,
-    Column::Change24h,
-    Column::Funding8h,
-    Column::OpenInterest,
-    Column::OiChange1h,
-    Column::LiqLong1h,
-    Column::LiqShort1h,
-    Column::RetailLong,
-];
+/// The columns that hold numbers: every column but the name, the level and the signal.
+fn numeric() -> impl Iterator<Item = Column> {
+    Column::ALL
+        .into_iter()
+        .filter(|c| !matches!(c, Column::Symbol | Column::Level | Column::TopSignal))
+}
 
 #[test]
 fn every_number_column_sorts_both_ways_absent_last_ties_in_configured_order() {
     let mut s = gaps(200, 50, color());
-    for column in NUMERIC {
+    for column in numeric() {
         let present = (0..25).filter(|&i| value(&s, i, column).is_some()).count();
         assert!(
             (2..25).contains(&present),
@@ -111,7 +106,7 @@ fn every_number_column_sorts_both_ways_absent_last_ties_in_configured_order() {
 fn equal_rows_keep_the_configured_order_in_every_column_and_direction() {
     // Twenty symbols with the same numbers and one signal each.
     let mut s = sample::loaded_state(20, (200, 50));
-    for column in NUMERIC {
+    for column in numeric() {
         for descending in [true, false] {
             assert_eq!(
                 sorted(&mut s, column, descending),
