@@ -1,6 +1,7 @@
 //! The signal engine: pure functions of a symbol's [`SignalInputs`] and its [`Thresholds`].
 //! No I/O, no clock. Rules and ids are documented in `docs/signals.md`.
 
+pub mod relative;
 mod rules;
 mod setups;
 mod text;

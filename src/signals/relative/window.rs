@@ -1,0 +1,130 @@
+//! A trailing, time-bounded sample of one metric, kept sorted as it arrives so that a percentile
+//! is a binary search away (never a sort per cycle).
+
+use std::collections::VecDeque;
+
+/// The samples of one metric inside `[newest − span, newest]`, by time and sorted by value.
+#[derive(Debug, Clone, Default)]
+pub struct TrailingWindow {
+    /// Arrival order: `(time_ms, value)`, oldest first. Drives eviction.
+    by_time: VecDeque<(i64, f64)>,
+    /// The same values, ascending.
+    sorted: Vec<f64>,
+}
+
+impl TrailingWindow {
+    /// Adds one sample at `time_ms` and drops the samples older than `time_ms − span_ms`.
+    /// Non-finite values are skipped; so is a sample older than the newest one (history arrives
+    /// in order; a late one would break the eviction order).
+    pub fn push(&mut self, time_ms: i64, value: f64, span_ms: i64) {
+        if !value.is_finite() || self.by_time.back().is_some_and(|(t, _)| *t > time_ms) {
+            return;
+        }
+        self.by_time.push_back((time_ms, value));
+        let at = self.sorted.partition_point(|v| *v < value);
+        self.sorted.insert(at, value);
+        self.evict_before(time_ms.saturating_sub(span_ms));
+    }
+
+    /// Drops every sample older than `cutoff_ms`.
+    pub fn evict_before(&mut self, cutoff_ms: i64) {
+        while let Some(&(t, v)) = self.by_time.front() {
+            if t >= cutoff_ms {
+                break;
+            }
+            self.by_time.pop_front();
+            // Any copy of an equal value will do: they are indistinguishable.
+            let at = self.sorted.partition_point(|x| *x < v);
+            if self.sorted.get(at) == Some(&v) {
+                self.sorted.remove(at);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    /// Time of the oldest and newest sample.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        Some((self.by_time.front()?.0, self.by_time.back()?.0))
+    }
+
+    /// The `p`-th percentile (0–100), linearly interpolated between the two nearest ranks (the
+    /// common "type 7" definition); `None` when empty.
+    pub fn percentile(&self, p: f64) -> Option<f64> {
+        let n = self.sorted.len();
+        if n == 0 || !p.is_finite() {
+            return None;
+        }
+        let rank = (p.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
+        let lo = rank.floor() as usize;
+        let hi = (lo + 1).min(n - 1);
+        let frac = rank - lo as f64;
+        Some(self.sorted[lo] + (self.sorted[hi] - self.sorted[lo]) * frac)
+    }
+
+    pub fn max(&self) -> Option<f64> {
+        self.sorted.last().copied()
+    }
+
+    pub fn min(&self) -> Option<f64> {
+        self.sorted.first().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate_between_ranks() {
+        let mut w = TrailingWindow::default();
+        for (i, v) in [5.0, 1.0, 4.0, 2.0, 3.0].into_iter().enumerate() {
+            w.push(i as i64, v, 100);
+        }
+        assert_eq!(w.percentile(0.0), Some(1.0));
+        assert_eq!(w.percentile(50.0), Some(3.0));
+        assert_eq!(w.percentile(100.0), Some(5.0));
+        assert_eq!(w.percentile(87.5), Some(4.5));
+        assert_eq!(TrailingWindow::default().percentile(50.0), None);
+    }
+
+    #[test]
+    fn old_samples_leave_the_window_and_the_sorted_copy() {
+        let mut w = TrailingWindow::default();
+        w.push(0, 100.0, 10);
+        w.push(5, 1.0, 10);
+        w.push(10, 2.0, 10);
+        assert_eq!(w.len(), 3, "a sample exactly `span` old stays");
+        w.push(11, 3.0, 10);
+        assert_eq!(w.len(), 3);
+        assert_eq!(w.max(), Some(3.0), "the 100 left with its time");
+        assert_eq!(w.span(), Some((5, 11)));
+    }
+
+    #[test]
+    fn ties_are_removed_one_at_a_time() {
+        let mut w = TrailingWindow::default();
+        for t in 0..4 {
+            w.push(t, 0.01, 100);
+        }
+        w.evict_before(2);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w.percentile(50.0), Some(0.01));
+    }
+
+    #[test]
+    fn non_finite_and_out_of_order_samples_are_skipped() {
+        let mut w = TrailingWindow::default();
+        w.push(10, f64::NAN, 100);
+        w.push(10, f64::INFINITY, 100);
+        w.push(10, 1.0, 100);
+        w.push(9, 2.0, 100);
+        assert_eq!(w.len(), 1);
+    }
+}
