@@ -557,6 +557,8 @@ mod tests {
             bias: Bias::Bearish,
             title: format!("Title {msg}"),
             message: msg.to_string(),
+            threshold: None,
+            record: None,
         }
     }
 

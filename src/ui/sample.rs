@@ -177,6 +177,8 @@ pub fn signal(id: SignalId, level: Level, bias: Bias, title: &str) -> Signal {
             "{title}. The numbers that fired it are quoted here, in a paragraph long enough to wrap \
              over more than one line of the feed when it is expanded."
         ),
+        threshold: None,
+        record: None,
     }
 }
 

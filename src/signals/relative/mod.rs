@@ -209,8 +209,8 @@ impl Sample {
             _ => None,
         };
         v[Metric::RetailLong.index()] = retail_long;
-        v[Metric::RetailShort.index()] = finite(inputs.retail_short_pct)
-            .or_else(|| retail_long.map(|l| 100.0 - l));
+        v[Metric::RetailShort.index()] =
+            finite(inputs.retail_short_pct).or_else(|| retail_long.map(|l| 100.0 - l));
         v[Metric::GapAbs.index()] = match (finite(inputs.top_long_pct), retail_long) {
             (Some(t), Some(r)) => Some((t - r).abs()),
             _ => None,

@@ -14,7 +14,11 @@ fn funding_history(values: &[f64], hours: usize) -> Baseline {
             funding_8h_pct: Some(values[h % values.len()]),
             ..NONE
         };
-        b.push(h as i64 * HOUR_MS, &Sample::of(&inputs, None), DEFAULT_WINDOW_MS);
+        b.push(
+            h as i64 * HOUR_MS,
+            &Sample::of(&inputs, None),
+            DEFAULT_WINDOW_MS,
+        );
     }
     b
 }
@@ -144,7 +148,11 @@ fn liquidation_thresholds_are_a_share_of_open_interest_in_dollars() {
             liq_short_1h_usd: Some(usd / 2.0),
             ..NONE
         };
-        b.push(h * HOUR_MS, &Sample::of(&inputs, Some(1e9)), DEFAULT_WINDOW_MS);
+        b.push(
+            h * HOUR_MS,
+            &Sample::of(&inputs, Some(1e9)),
+            DEFAULT_WINDOW_MS,
+        );
     }
     let small = b.derive(&Thresholds::default(), &settings(), Some(1e9));
     let big = b.derive(&Thresholds::default(), &settings(), Some(10e9));
@@ -177,10 +185,18 @@ fn live_observations_enter_the_window_only_when_their_hour_is_over() {
     };
     b.observe(0, sample(1.0), &s);
     b.observe(30 * 60_000, sample(2.0), &s);
-    assert_eq!(b.samples(Field::FundingExtremeLong), 0, "the hour is not over");
+    assert_eq!(
+        b.samples(Field::FundingExtremeLong),
+        0,
+        "the hour is not over"
+    );
     b.observe(HOUR_MS + 1, sample(3.0), &s);
     assert_eq!(b.samples(Field::FundingExtremeLong), 1);
-    assert_eq!(b.windows[Metric::Funding.index()].max(), Some(2.0), "the hour's last value");
+    assert_eq!(
+        b.windows[Metric::Funding.index()].max(),
+        Some(2.0),
+        "the hour's last value"
+    );
 }
 
 #[test]
