@@ -48,6 +48,23 @@ pub(crate) fn text_line(report: &SymbolReport) -> String {
     line
 }
 
+/// One signal's text line: who, level, bias, id, message, and the threshold it crossed in
+/// brackets (when known).
+pub(crate) fn signal_line(symbol: &str, sig: &crate::signals::Signal) -> String {
+    let mut line = format!(
+        "    {} {:<6} {:<7} {}: {}",
+        symbol,
+        sig.level.as_str(),
+        sig.bias.as_str(),
+        sig.id,
+        sig.message
+    );
+    if let Some(t) = &sig.threshold {
+        line.push_str(&format!(" [{}]", t.describe(sig.id)));
+    }
+    line
+}
+
 /// Writes one cycle: a line per symbol, plus (text mode) one line per signal fired.
 pub(crate) fn write_cycle(
     out: &mut impl Write,
@@ -61,15 +78,7 @@ pub(crate) fn write_cycle(
         } else {
             writeln!(out, "{}", text_line(sym))?;
             for sig in &sym.signals {
-                writeln!(
-                    out,
-                    "    {} {:<6} {:<7} {}: {}",
-                    sym.snapshot.symbol,
-                    sig.level.as_str(),
-                    sig.bias.as_str(),
-                    sig.id,
-                    sig.message
-                )?;
+                writeln!(out, "{}", signal_line(&sym.snapshot.symbol, sig))?;
             }
         }
     }

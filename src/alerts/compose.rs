@@ -362,6 +362,9 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
         for l in sig.message.lines() {
             text.push(Line::new().plain(l));
         }
+        if let Some(t) = &sig.threshold {
+            text.push(Line::new().italic(capitalized(&t.describe(sig.id))));
+        }
     }
     if !also_active.is_empty() {
         let ids: Vec<&str> = also_active.iter().map(|s| s.id.as_str()).collect();
@@ -387,6 +390,15 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
         text,
         metrics,
     }
+}
+
+/// `text` with its first letter upper-cased.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// "Data source failing": sent once when `cycles` consecutive cycles failed.
@@ -488,8 +500,9 @@ const WEBHOOK_CONTENT_MAX: usize = 2000;
 
 /// The webhook's JSON body (documented in the README):
 /// `{"text", "content", "kind", "symbol", "level", "source", "time", "signals": [{id, level, bias,
-/// title, message}], "metrics"}`. `text` is the whole plain-text message; `content` the same cut
-/// to 2000 characters (Discord's limit), so Slack and Discord show something without a mapping.
+/// title, message, threshold}], "metrics"}`. `text` is the whole plain-text message; `content`
+/// the same cut to 2000 characters (Discord's limit), so Slack and Discord show something
+/// without a mapping.
 pub fn webhook_body(alert: &Alert) -> serde_json::Value {
     let text = alert.text.plain();
     let content = if text.chars().count() > WEBHOOK_CONTENT_MAX {
@@ -513,6 +526,7 @@ pub fn webhook_body(alert: &Alert) -> serde_json::Value {
             "bias": s.bias.as_str(),
             "title": s.title,
             "message": s.message,
+            "threshold": s.threshold,
         })).collect::<Vec<_>>(),
         "metrics": alert.metrics,
     })

@@ -369,6 +369,12 @@ impl DemoMarket {
             .collect()
     }
 
+    /// Market time per wall-clock time: [`SIM_HOUR_S`] simulated seconds make a market hour,
+    /// and the speed multiplies simulated time (at speed 1, 120 market hours per wall hour).
+    pub fn time_factor(&self) -> f64 {
+        3600.0 / SIM_HOUR_S * self.speed
+    }
+
     /// Length of one regime loop in wall time at this speed.
     pub fn loop_duration(&self) -> Duration {
         Duration::try_from_secs_f64(LOOP_S / self.speed).unwrap_or(Duration::MAX)
@@ -520,6 +526,13 @@ impl DemoSource {
             market: DemoMarket::new(symbols, speed),
             started: Instant::now(),
         }
+    }
+}
+
+impl DemoSource {
+    /// See [`DemoMarket::time_factor`].
+    pub fn time_factor(&self) -> f64 {
+        self.market.time_factor()
     }
 }
 

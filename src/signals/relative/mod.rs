@@ -219,6 +219,16 @@ impl Sample {
         v[Metric::PriceChangeAbs.index()] = finite(inputs.price_change_1h_pct).map(f64::abs);
         Sample(v)
     }
+
+    /// Each metric from `self`, or from `older` where `self` does not know it.
+    fn or(self, older: Sample) -> Sample {
+        Sample(std::array::from_fn(|i| self.0[i].or(older.0[i])))
+    }
+
+    /// Whether no metric is known.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
 }
 
 /// Where one threshold came from.
@@ -249,6 +259,84 @@ pub struct ThresholdInfo {
     /// Why a relative-mode rule uses its static threshold, or that the floor binds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
+}
+
+/// The `note` of a relative threshold held to its absolute floor.
+pub const FLOOR_NOTE: &str = "floor: the window's percentile is less strict than the absolute floor";
+
+impl ThresholdInfo {
+    /// One line for people: `threshold 0.0213 %/8h = p99 of 30d`, `threshold 0.01 %/8h =
+    /// floor (p99 of 30d is lower)`, `warming up: static threshold 0.10 %/8h`,
+    /// `threshold ±5 % OI in 1h (static)`. `id` gives the unit.
+    pub fn describe(&self, id: SignalId) -> String {
+        let value = value_text(primary_field(id), self.value);
+        let of = || {
+            let p = self.percentile.map_or_else(|| "?".to_string(), |p| trimmed(p, 0, 2));
+            let window = self.window.as_deref().unwrap_or("the window");
+            format!("p{p} of {window}")
+        };
+        match (self.mode, self.note) {
+            (ThresholdMode::Relative, None) => format!("threshold {value} = {}", of()),
+            (ThresholdMode::Relative, Some(_)) => {
+                let side = match DERIVATIONS[primary_field(id) as usize].tail {
+                    Tail::Upper => "lower",
+                    Tail::Lower => "higher",
+                };
+                format!("threshold {value} = floor ({} is {side})", of())
+            }
+            (ThresholdMode::Static, Some(note)) => format!("{note} {value}"),
+            (ThresholdMode::Static, None) => format!("threshold {value} (static)"),
+        }
+    }
+}
+
+/// `v` with at most `max_dp` decimals, trailing zeros dropped down to `min_dp`.
+fn trimmed(v: f64, min_dp: usize, max_dp: usize) -> String {
+    let mut s = format!("{v:.max_dp$}");
+    if max_dp > 0 {
+        let keep = s.len() - (max_dp - min_dp.min(max_dp));
+        while s.len() > keep && s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    if s.starts_with('-') && s[1..].bytes().all(|b| b == b'0' || b == b'.') {
+        s.remove(0);
+    }
+    s
+}
+
+/// A threshold in its field's unit, with the decimals its size needs (a relative funding
+/// threshold of 0.0137 keeps all four).
+fn value_text(f: Field, v: f64) -> String {
+    let plain = |min_dp: usize| {
+        let max_dp = if v.abs() < 1.0 {
+            4
+        } else if v.abs() < 100.0 {
+            2
+        } else {
+            1
+        };
+        trimmed(v, min_dp, max_dp)
+    };
+    match f {
+        Field::FundingExtremeLong | Field::FundingExtremeShort => format!("{} %/8h", plain(2)),
+        Field::FundingElevated => format!("±{} %/8h", plain(2)),
+        Field::OiSurge | Field::OiMoving | Field::SetupOi | Field::FlowOi => {
+            format!("±{} % OI in 1h", plain(0))
+        }
+        Field::FlowPrice => format!("±{} % price in 1h", plain(0)),
+        Field::LiqCascade | Field::LiqElevated => format!("{} in 1h", crate::format::usd(Some(v))),
+        Field::RetailExtremeLong
+        | Field::DeleveragingLow
+        | Field::DeleveragingHigh
+        | Field::DistributionRetailLong => format!("{} % long", plain(0)),
+        Field::RetailHeavyShort | Field::AccumulationRetailShort => format!("{} % short", plain(0)),
+        Field::Divergence => format!("{} pts", plain(0)),
+        Field::TakerBuy | Field::TakerSell => format!("{} % taker buy", plain(0)),
+    }
 }
 
 /// The thresholds fields relative mode derives, in [`Thresholds`] field order.
@@ -589,7 +677,7 @@ impl Derived {
                 ThresholdMode::Relative,
                 Some(percentile),
                 self.window.clone(),
-                floored.then_some("floor: the window's percentile is below the absolute floor"),
+                floored.then_some(FLOOR_NOTE),
             ),
         };
         ThresholdInfo {
@@ -618,6 +706,10 @@ pub struct Baseline {
 impl Baseline {
     /// Records one live observation. Observations within one `sample_ms` period replace each
     /// other; the period's last one enters the windows when a later period begins.
+    ///
+    /// Within a period, each metric keeps its newest known value: an observation that lacks a
+    /// metric (a failed fetch, a stale value left out) does not erase one seen earlier in the
+    /// period.
     pub fn observe(&mut self, time_ms: i64, sample: Sample, settings: &RelativeSettings) {
         let period = time_ms.div_euclid(settings.sample_ms.max(1));
         match self.pending {
@@ -626,7 +718,28 @@ impl Baseline {
                 self.pending = Some((time_ms, sample));
             }
             Some((t, _)) if t > time_ms => {}
-            _ => self.pending = Some((time_ms, sample)),
+            Some((_, earlier)) => self.pending = Some((time_ms, sample.or(earlier))),
+            None => self.pending = Some((time_ms, sample)),
+        }
+    }
+
+    /// Adds history (downloaded bars, stored cycles) in any order, before or after live
+    /// observations: one sample per `settings.sample_ms` period and metric, a period that
+    /// already has a value keeping it. Samples in or after the period now being observed are
+    /// left to the live observations.
+    pub fn seed(&mut self, samples: &[(i64, Sample)], settings: &RelativeSettings) {
+        let period = settings.sample_ms.max(1);
+        let live_from = self.pending.map(|(t, _)| t.div_euclid(period));
+        let mut items: Vec<(i64, f64)> = Vec::with_capacity(samples.len());
+        for (m, w) in self.windows.iter_mut().enumerate() {
+            items.clear();
+            items.extend(samples.iter().filter_map(|(t, s)| {
+                let before_live = live_from.is_none_or(|p| t.div_euclid(period) < p);
+                s.0[m].filter(|_| before_live).map(|v| (*t, v))
+            }));
+            if !items.is_empty() {
+                w.merge(&items, period, settings.window_ms);
+            }
         }
     }
 

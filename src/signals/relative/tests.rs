@@ -215,3 +215,140 @@ fn samples_older_than_the_window_leave_it() {
     }
     assert_eq!(b.samples(Field::FundingExtremeLong), 24 * 10 + 1);
 }
+
+#[test]
+fn within_an_hour_each_metric_keeps_its_newest_known_value() {
+    let s = settings();
+    let mut b = Baseline::default();
+    let both = SignalInputs {
+        funding_8h_pct: Some(0.02),
+        taker_buy_pct: Some(60.0),
+        ..NONE
+    };
+    let funding_only = SignalInputs {
+        funding_8h_pct: Some(0.03),
+        ..NONE
+    };
+    b.observe(0, Sample::of(&both, None), &s);
+    // The hour's last cycle lost taker flow: the earlier value stands for the hour.
+    b.observe(50 * 60_000, Sample::of(&funding_only, None), &s);
+    b.observe(HOUR_MS, Sample::of(&funding_only, None), &s);
+    assert_eq!(b.windows[Metric::Funding.index()].max(), Some(0.03));
+    assert_eq!(b.windows[Metric::TakerBuy.index()].max(), Some(60.0));
+}
+
+#[test]
+fn seeding_merges_history_in_any_order_and_leaves_the_live_hour_alone() {
+    let s = settings();
+    let sample = |f: f64| {
+        Sample::of(
+            &SignalInputs {
+                funding_8h_pct: Some(f),
+                ..NONE
+            },
+            None,
+        )
+    };
+    let mut b = Baseline::default();
+    // Live: hours 100 and 101 observed, 101 still going.
+    b.observe(100 * HOUR_MS, sample(1.0), &s);
+    b.observe(101 * HOUR_MS + 5, sample(2.0), &s);
+    // Stored cycles (newer) arrive first, downloaded bars (older, overlapping) later.
+    let stored: Vec<(i64, Sample)> = (90..100).map(|h| (h * HOUR_MS + 1, sample(3.0))).collect();
+    b.seed(&stored, &s);
+    let bars: Vec<(i64, Sample)> = (80..102).map(|h| (h * HOUR_MS, sample(4.0))).collect();
+    b.seed(&bars, &s);
+    let w = &b.windows[Metric::Funding.index()];
+    // Hours 80..=100: 10 from the bars (80-89), 10 stored (90-99, kept over the bars), hour
+    // 100 live; 101 is the live hour in progress, so its bar stays out.
+    assert_eq!(w.len(), 21);
+    assert_eq!(w.span(), Some((80 * HOUR_MS, 100 * HOUR_MS)));
+    assert_eq!(w.percentile(50.0), Some(3.0));
+    // The live hour goes on as usual.
+    b.observe(102 * HOUR_MS, sample(5.0), &s);
+    let w = &b.windows[Metric::Funding.index()];
+    assert_eq!(w.len(), 22);
+    assert_eq!(w.span(), Some((80 * HOUR_MS, 101 * HOUR_MS + 5)));
+}
+
+#[test]
+fn a_threshold_describes_itself_with_its_unit_and_origin() {
+    let info = |mode, value, percentile: Option<f64>, note| ThresholdInfo {
+        mode,
+        value,
+        percentile,
+        window: percentile.map(|_| "30d".to_string()),
+        note,
+    };
+    use ThresholdMode::{Relative, Static};
+    let cases = [
+        (
+            info(Relative, 0.021_34, Some(99.0), None),
+            SignalId::SetupClassicTop,
+            "threshold 0.0213 %/8h = p99 of 30d",
+        ),
+        (
+            info(Relative, -0.0137, Some(1.0), None),
+            SignalId::FundingExtremeShort,
+            "threshold -0.0137 %/8h = p1 of 30d",
+        ),
+        (
+            info(Relative, 0.01, Some(99.0), Some(FLOOR_NOTE)),
+            SignalId::FundingElevated,
+            "threshold ±0.01 %/8h = floor (p99 of 30d is lower)",
+        ),
+        (
+            info(Relative, -0.01, Some(1.0), Some(FLOOR_NOTE)),
+            SignalId::SetupShortSqueeze,
+            "threshold -0.01 %/8h = floor (p1 of 30d is higher)",
+        ),
+        (
+            info(Relative, 1.234_56, Some(97.5), None),
+            SignalId::OiFlush,
+            "threshold ±1.23 % OI in 1h = p97.5 of 30d",
+        ),
+        (
+            info(Relative, 12_345_678.0, Some(99.0), None),
+            SignalId::ShortLiquidationCascade,
+            "threshold $12.3M in 1h = p99 of 30d",
+        ),
+        (
+            info(Relative, 57.345_6, Some(98.0), None),
+            SignalId::RetailExtremeLong,
+            "threshold 57.35 % long = p98 of 30d",
+        ),
+        (
+            info(Relative, 43.1, Some(2.0), None),
+            SignalId::TakerSellPressure,
+            "threshold 43.1 % taker buy = p2 of 30d",
+        ),
+        (
+            info(Static, 0.10, None, Some("warming up: static threshold")),
+            SignalId::FundingExtremeLong,
+            "warming up: static threshold 0.10 %/8h",
+        ),
+        (
+            info(
+                Static,
+                50e6,
+                None,
+                Some("open interest unknown: static threshold"),
+            ),
+            SignalId::LiquidationsElevated,
+            "open interest unknown: static threshold $50.0M in 1h",
+        ),
+        (
+            info(Static, 10.0, None, None),
+            SignalId::SetupDistribution,
+            "threshold 10 pts (static)",
+        ),
+        (
+            info(Static, 1.0, None, None),
+            SignalId::FlowNewShorts,
+            "threshold ±1 % OI in 1h (static)",
+        ),
+    ];
+    for (i, id, want) in cases {
+        assert_eq!(i.describe(id), want, "{id}");
+    }
+}

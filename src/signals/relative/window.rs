@@ -41,6 +41,42 @@ impl TrailingWindow {
         }
     }
 
+    /// Merges history `items` (any order) into the window, one sample per `period_ms` period: an
+    /// item whose period already holds a sample is dropped (what is there stays), as is a second
+    /// item of one period; the rest join in time order. Then the window keeps
+    /// `[newest − span, newest]`. Rebuilds the window: for seeding, not for every cycle.
+    pub fn merge(&mut self, items: &[(i64, f64)], period_ms: i64, span_ms: i64) {
+        let period = period_ms.max(1);
+        let mut taken: std::collections::HashSet<i64> = self
+            .by_time
+            .iter()
+            .map(|(t, _)| t.div_euclid(period))
+            .collect();
+        let mut fresh: Vec<(i64, f64)> = items
+            .iter()
+            .copied()
+            .filter(|(_, v)| v.is_finite())
+            .collect();
+        fresh.sort_by_key(|(t, _)| *t);
+        let before = self.by_time.len();
+        let mut all: Vec<(i64, f64)> = self.by_time.drain(..).collect();
+        all.extend(
+            fresh
+                .into_iter()
+                .filter(|(t, _)| taken.insert(t.div_euclid(period))),
+        );
+        if all.len() == before {
+            self.by_time = all.into();
+            return;
+        }
+        all.sort_by_key(|(t, _)| *t);
+        self.sorted = all.iter().map(|(_, v)| *v).collect();
+        self.sorted.sort_by(f64::total_cmp);
+        let newest = all.last().map_or(0, |(t, _)| *t);
+        self.by_time = all.into();
+        self.evict_before(newest.saturating_sub(span_ms));
+    }
+
     pub fn len(&self) -> usize {
         self.sorted.len()
     }
@@ -116,6 +152,26 @@ mod tests {
         w.evict_before(2);
         assert_eq!(w.len(), 2);
         assert_eq!(w.percentile(50.0), Some(0.01));
+    }
+
+    #[test]
+    fn merging_history_keeps_one_sample_per_period_in_time_order() {
+        let mut w = TrailingWindow::default();
+        w.push(10 * 60, 7.0, 1000 * 60);
+        w.push(11 * 60, 8.0, 1000 * 60);
+        // Older history, out of order, one sample in a period that is already there.
+        w.merge(&[(9 * 60, 1.0), (7 * 60, 2.0), (11 * 60 + 5, 99.0)], 60, 1000 * 60);
+        assert_eq!(w.len(), 4);
+        assert_eq!(w.span(), Some((7 * 60, 11 * 60)));
+        assert_eq!(w.max(), Some(8.0), "the period's own sample stays");
+        assert_eq!(w.percentile(0.0), Some(1.0));
+        // Live samples go on after a merge, and the window still evicts by time.
+        w.push(12 * 60, 3.0, 4 * 60);
+        assert_eq!(w.span(), Some((9 * 60, 12 * 60)));
+        assert_eq!(w.len(), 4);
+        // History older than the window is dropped on arrival.
+        w.merge(&[(60, 50.0)], 60, 4 * 60);
+        assert_eq!(w.max(), Some(8.0));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::view;
 use crate::model::{Bias, Level, Snapshot};
 use crate::monitor::{Command, Update};
 use crate::report::{CycleReport, SymbolReport};
+use crate::signals::relative::ThresholdInfo;
 use crate::signals::{Signal, SignalId};
 use crate::source::{RequestStats, SourceLabel};
 use chrono::{DateTime, Utc};
@@ -158,6 +159,8 @@ pub struct FeedEntry {
     pub bias: Bias,
     pub title: String,
     pub message: String,
+    /// The threshold it crossed, when the report said.
+    pub threshold: Option<ThresholdInfo>,
     pub kind: FeedKind,
 }
 
@@ -169,6 +172,8 @@ pub struct ActiveSignal {
     pub bias: Bias,
     pub title: String,
     pub message: String,
+    /// Its threshold as of the newest cycle.
+    pub threshold: Option<ThresholdInfo>,
     /// The first cycle of this run of the signal (a level change does not reset it).
     pub since: DateTime<Utc>,
     /// Its place in the newest report (most severe first, as the signals module orders them).
@@ -235,6 +240,7 @@ impl Feed {
                         bias: s.bias,
                         title: s.title.clone(),
                         message: s.message.clone(),
+                        threshold: s.threshold.clone(),
                         since: before.map_or(at, |b| b.since),
                         rank,
                     },
@@ -254,6 +260,7 @@ impl Feed {
                     bias: a.bias,
                     title: a.title,
                     message: a.message,
+                    threshold: a.threshold,
                     kind: FeedKind::Ended { after_s },
                 });
             }
@@ -314,6 +321,7 @@ fn entry(symbol: &str, s: &Signal, at: DateTime<Utc>, kind: FeedKind) -> FeedEnt
         bias: s.bias,
         title: s.title.clone(),
         message: s.message.clone(),
+        threshold: s.threshold.clone(),
         kind,
     }
 }
