@@ -79,7 +79,8 @@ pub struct Percentiles {
     pub divergence_percentile: f64,
     /// `taker_buy_pressure` / `taker_sell_pressure`: taker buy share.
     pub taker_percentile: f64,
-    /// Setups' "OI rising/falling" and "retail crowded" judgements.
+    /// Setups' "OI rising/falling" and "retail crowded" judgements (and deleveraging's "not
+    /// crowded either way": within its (100 − p)-th to p-th percentiles).
     pub setup_percentile: f64,
     /// The OI × price reads' dead bands.
     pub flow_percentile: f64,
@@ -529,19 +530,20 @@ const DERIVATIONS: [Derivation; FIELDS] = {
             |p| p.setup_percentile,
             Some(SETUP_OI_PCT),
         ),
-        // The deleveraging band is retail's own middle half: "not crowded either way".
+        // The deleveraging band is "retail not crowded either way": between the (100 − p)-th
+        // and p-th percentiles of retail long, p the setups' own "crowded" percentile.
         d(
             Field::DeleveragingLow,
             Metric::RetailLong,
             Tail::Lower,
-            |_| 75.0,
+            |p| p.setup_percentile,
             None,
         ),
         d(
             Field::DeleveragingHigh,
             Metric::RetailLong,
             Tail::Upper,
-            |_| 75.0,
+            |p| p.setup_percentile,
             None,
         ),
         d(
