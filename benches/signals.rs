@@ -16,8 +16,8 @@ use perpwatch::model::SignalInputs;
 use perpwatch::monitor::{build_reports, fresh_inputs, ThresholdBook};
 use perpwatch::signals::relative::{Sample, HOUR_MS};
 use perpwatch::signals::{evaluate, Thresholds};
-use perpwatch::source::demo::SIM_HOUR_S;
 use perpwatch::source::demo::DemoMarket;
+use perpwatch::source::demo::SIM_HOUR_S;
 use std::time::Duration;
 
 /// Standard normal from a seeded generator (Box–Muller).

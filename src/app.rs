@@ -51,12 +51,23 @@ pub fn threshold_book(config: &Config) -> ThresholdBook {
     )
 }
 
-/// History for the baselines read from the store, by symbol.
-type StoredHistory = Vec<(String, Vec<(i64, crate::signals::relative::Sample)>)>;
+/// How thresholds are derived, in a few words (`perpwatch check`).
+fn thresholds_text(config: &Config) -> String {
+    match config.relative.mode {
+        crate::signals::relative::ThresholdMode::Static => {
+            "static: the fixed numbers of [thresholds]".to_string()
+        }
+        crate::signals::relative::ThresholdMode::Relative => format!(
+            "relative: percentiles of each symbol's last {} (the static numbers while a rule \
+             warms up)",
+            config.relative.window_label()
+        ),
+    }
+}
 
 /// Reads the stored live cycles of the threshold window on a blocking thread (relative mode
 /// only), to seed the baselines before the first cycle.
-fn read_stored_history(config: &Config) -> Option<tokio::task::JoinHandle<StoredHistory>> {
+fn read_stored_history(config: &Config) -> Option<tokio::task::JoinHandle<monitor::History>> {
     if config.relative.mode != crate::signals::relative::ThresholdMode::Relative {
         return None;
     }
@@ -69,7 +80,7 @@ fn read_stored_history(config: &Config) -> Option<tokio::task::JoinHandle<Stored
 }
 
 /// Seeds the baselines with stored history and says how much there was.
-fn seed_book(book: &mut ThresholdBook, history: StoredHistory) {
+fn seed_book(book: &mut ThresholdBook, history: monitor::History) {
     let mut hours = Vec::new();
     for (symbol, samples) in history {
         if !samples.is_empty() {
@@ -139,7 +150,7 @@ async fn connect_live(config: &Config) -> Result<LiveSource, StartError> {
 struct Started<S> {
     source: S,
     poll_interval: Duration,
-    history: StoredHistory,
+    history: monitor::History,
 }
 
 /// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
@@ -638,6 +649,7 @@ pub async fn check(config: Config) -> ExitCode {
         "  reference pair:  <COIN>/{} perpetual on {} (its id is looked up at start)",
         config.reference_quote, config.reference_exchange
     ));
+    lines.push(format!("  thresholds:      {}", thresholds_text(&config)));
     lines.push(format!("  data dir:        {}", config.data_dir.display()));
     lines.push(format!(
         "  log dir:         {}",

@@ -191,6 +191,36 @@ mod tests {
     use tokio::time::Instant;
 
     #[test]
+    fn a_signal_line_ends_with_its_threshold_when_known() {
+        use crate::model::{Bias, Level};
+        use crate::signals::relative::{ThresholdInfo, ThresholdMode};
+        use crate::signals::SignalId;
+        let mut sig = crate::fixtures::signal(
+            SignalId::FundingExtremeShort,
+            Level::High,
+            Bias::Bullish,
+            "Extreme negative funding",
+            "Funding is -0.0210% per 8h.",
+        );
+        assert_eq!(
+            signal_line("ETH", &sig),
+            "    ETH HIGH   bullish funding_extreme_short: Funding is -0.0210% per 8h."
+        );
+        sig.threshold = Some(ThresholdInfo {
+            mode: ThresholdMode::Relative,
+            value: -0.0152,
+            percentile: Some(1.0),
+            window: Some("30d".into()),
+            note: None,
+        });
+        assert_eq!(
+            signal_line("ETH", &sig),
+            "    ETH HIGH   bullish funding_extreme_short: Funding is -0.0210% per 8h. \
+             [threshold -0.0152 %/8h = p1 of 30d]"
+        );
+    }
+
+    #[test]
     fn progress_lines_come_only_for_long_cycles_and_at_most_every_few_seconds() {
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);

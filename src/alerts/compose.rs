@@ -724,5 +724,53 @@ mod tests {
         assert!(b["metrics"]["liq_long_1h_usd"].as_f64() == Some(55e6));
         assert!(b["metrics"]["funding_8h_pct"].is_null());
         assert!(b["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+        assert!(b["signals"][0]["threshold"].is_null(), "not said: null");
+    }
+
+    #[test]
+    fn each_signal_says_its_threshold_in_one_short_line() {
+        use crate::signals::relative::{ThresholdInfo, ThresholdMode};
+        let r = report("BTC", SourceKind::Live);
+        let mut relative = signal(SignalId::FundingExtremeLong, Level::High, "Funding is hot.");
+        relative.threshold = Some(ThresholdInfo {
+            mode: ThresholdMode::Relative,
+            value: 0.0137,
+            percentile: Some(99.0),
+            window: Some("30d".into()),
+            note: None,
+        });
+        let mut warming = signal(SignalId::OiSurge, Level::High, "OI surged.");
+        warming.threshold = Some(ThresholdInfo {
+            mode: ThresholdMode::Static,
+            value: 5.0,
+            percentile: None,
+            window: None,
+            note: Some("warming up: static threshold"),
+        });
+        let alert = signals_alert(&r, vec![relative, warming], &[]);
+        let plain = alert.text.plain();
+        for (message, threshold) in [
+            ("Funding is hot.", "Threshold 0.0137 %/8h = p99 of 30d"),
+            ("OI surged.", "Warming up: static threshold ±5 % OI in 1h"),
+        ] {
+            assert!(
+                plain.contains(&format!("{message}\n{threshold}\n")),
+                "{threshold:?} right after {message:?} in:\n{plain}"
+            );
+        }
+        assert!(alert
+            .text
+            .html()
+            .contains("<i>Threshold 0.0137 %/8h = p99 of 30d</i>"));
+        let b = webhook_body(&alert);
+        assert_eq!(
+            b["signals"][0]["threshold"],
+            serde_json::json!({"mode": "relative", "value": 0.0137, "percentile": 99.0,
+                               "window": "30d"})
+        );
+        assert_eq!(
+            b["signals"][1]["threshold"]["note"],
+            "warming up: static threshold"
+        );
     }
 }

@@ -309,14 +309,16 @@ mod tests {
         assert_eq!(cli.threshold_mode.as_deref(), Some("Static"));
         // A bad value is refused by the config layer (same message as the file and env).
         assert_eq!(
-            parse(&["--threshold-mode", "zscore"])?.threshold_mode.as_deref(),
+            parse(&["--threshold-mode", "zscore"])?
+                .threshold_mode
+                .as_deref(),
             Some("zscore")
         );
+        assert_eq!(parse_threshold_mode(" STATIC "), Ok(ThresholdMode::Static));
         assert_eq!(
-            parse_threshold_mode(" STATIC "),
-            Ok(ThresholdMode::Static)
+            parse_threshold_mode("relative"),
+            Ok(ThresholdMode::Relative)
         );
-        assert_eq!(parse_threshold_mode("relative"), Ok(ThresholdMode::Relative));
         assert_eq!(
             parse_threshold_mode("zscore"),
             Err("expected relative or static".to_string())

@@ -20,6 +20,7 @@ mod test_support;
 mod thresholds;
 
 use crate::model::Level;
+use crate::signals::relative::{self, Percentiles, RelativeSettings};
 use crate::signals::Thresholds;
 use cli::{Cli, Command};
 use keys::{
@@ -35,7 +36,6 @@ use parse::{
     parse_metrics_addr, parse_min_level, parse_plan, parse_quote, parse_symbol_list,
     parse_threshold_mode, parse_threshold_window, usable_dir,
 };
-use crate::signals::relative::{self, Percentiles, RelativeSettings};
 use std::path::PathBuf;
 use std::time::Duration;
 use thresholds::resolve_all_thresholds;
@@ -829,7 +829,10 @@ mod tests {
         for name in threshold_keys().into_iter().chain(percentile_keys()) {
             assert!(EXAMPLE.contains(&format!("\n{name} = ")), "{name} missing");
         }
-        assert_eq!(c.relative, d.relative, "mode, window and percentiles show the defaults");
+        assert_eq!(
+            c.relative, d.relative,
+            "mode, window and percentiles show the defaults"
+        );
         Ok(())
     }
 }

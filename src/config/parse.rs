@@ -1,8 +1,8 @@
 //! Value parsers (each returns what is allowed when the value is not).
 
+use super::cli::THRESHOLD_MODE_EXPECTED;
 use super::error::quoted;
 use super::layers::Raw;
-use super::cli::THRESHOLD_MODE_EXPECTED;
 use super::{
     Level, Plan, LOG_LEVELS, MAX_ALERT_DURATION, MAX_FAILURE_CYCLES, MAX_SYMBOLS,
     MAX_THRESHOLD_WINDOW, MIN_THRESHOLD_WINDOW,

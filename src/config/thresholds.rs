@@ -644,8 +644,9 @@ mod tests {
         for bad in ["\"6d23h\"", "\"366d\"", "\"soon\"", "0", "-5"] {
             let message = err(&[], &[], Some(&format!("[thresholds]\nwindow = {bad}")));
             assert!(
-                message.contains(&format!("thresholds.window = {bad} in /etc/perpwatch/test.toml"))
-                    && message.contains("between 7d and 365d"),
+                message.contains(&format!(
+                    "thresholds.window = {bad} in /etc/perpwatch/test.toml"
+                )) && message.contains("between 7d and 365d"),
                 "{message}"
             );
         }

@@ -83,7 +83,8 @@ impl ThresholdBook {
         relative: RelativeSettings,
     ) -> ThresholdBook {
         self.per_symbol.insert(symbol.to_string(), thresholds);
-        self.per_symbol_relative.insert(symbol.to_string(), relative);
+        self.per_symbol_relative
+            .insert(symbol.to_string(), relative);
         self
     }
 
@@ -222,6 +223,9 @@ pub fn fresh_inputs(s: &Snapshot) -> (SignalInputs, Option<f64>) {
 
 const HOUR_MS: i64 = crate::signals::relative::HOUR_MS;
 
+/// History for the baselines, by symbol: `(symbol, [(time_ms, sample)])`.
+pub type History = Vec<(String, Vec<(i64, Sample)>)>;
+
 /// One sample per hour of stored cycles (oldest first): the hour's last stored cycle, for the
 /// hours before `before_ms`'s (the hour in progress is left to the live cycles).
 pub fn hourly_samples(rows: &[StoredSnapshot], before_ms: i64) -> Vec<(i64, Sample)> {
@@ -257,15 +261,18 @@ pub fn stored_samples(
     symbols: &[String],
     window_ms: i64,
     now: DateTime<Utc>,
-) -> Vec<(String, Vec<(i64, Sample)>)> {
+) -> History {
     let since = now - chrono::Duration::milliseconds(window_ms);
-    let read = || -> Result<Vec<(String, Vec<(i64, Sample)>)>, crate::store::StoreError> {
+    let read = || -> Result<History, crate::store::StoreError> {
         let store = crate::store::Store::open_in(data_dir)?;
         symbols
             .iter()
             .map(|symbol| {
                 let rows = store.snapshots_since(symbol, crate::model::SourceKind::Live, since)?;
-                Ok((symbol.clone(), hourly_samples(&rows, now.timestamp_millis())))
+                Ok((
+                    symbol.clone(),
+                    hourly_samples(&rows, now.timestamp_millis()),
+                ))
             })
             .collect()
     };

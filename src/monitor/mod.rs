@@ -3,7 +3,7 @@
 
 mod book;
 
-pub use book::{fresh_inputs, hourly_samples, stored_samples, Seed, ThresholdBook};
+pub use book::{fresh_inputs, hourly_samples, stored_samples, History, Seed, ThresholdBook};
 
 use crate::model::{GapReason, Snapshot, SourceKind};
 use crate::report::{CycleReport, SparkSeed, SymbolReport};

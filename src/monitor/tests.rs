@@ -502,7 +502,10 @@ fn relative_thresholds_apply_once_seeded_and_the_static_ones_while_warming_up() 
     assert!(book.evaluate(&funding_snap(now, 0.0137)).is_empty());
     let hot = book.evaluate(&funding_snap(now, 0.12));
     assert_eq!(hot[0].id, SignalId::FundingExtremeLong);
-    let t = hot[0].threshold.clone().unwrap_or_else(|| panic!("no threshold"));
+    let t = hot[0]
+        .threshold
+        .clone()
+        .unwrap_or_else(|| panic!("no threshold"));
     assert_eq!(t.mode, ThresholdMode::Static);
     assert_eq!(t.value, 0.10);
     assert_eq!(t.note, Some("warming up: static threshold"));
@@ -517,7 +520,10 @@ fn relative_thresholds_apply_once_seeded_and_the_static_ones_while_warming_up() 
     let fired = book.evaluate(&funding_snap(now, 0.0137));
     let ids: Vec<SignalId> = fired.iter().map(|s| s.id).collect();
     assert_eq!(ids, vec![SignalId::FundingExtremeLong]);
-    let t = fired[0].threshold.clone().unwrap_or_else(|| panic!("no threshold"));
+    let t = fired[0]
+        .threshold
+        .clone()
+        .unwrap_or_else(|| panic!("no threshold"));
     assert_eq!(t.mode, ThresholdMode::Relative);
     assert_eq!((t.value, t.percentile), (0.0137, Some(99.0)));
     assert_eq!(t.window.as_deref(), Some("30d"));
@@ -581,11 +587,20 @@ fn static_mode_gives_exactly_the_static_signals() {
             (g.id, g.level, g.bias, &g.title, &g.message),
             (w.id, w.level, w.bias, &w.title, &w.message)
         );
-        let t = g.threshold.clone().unwrap_or_else(|| panic!("no threshold"));
-        assert_eq!((t.mode, t.percentile, t.window, t.note), (ThresholdMode::Static, None, None, None));
+        let t = g
+            .threshold
+            .clone()
+            .unwrap_or_else(|| panic!("no threshold"));
+        assert_eq!(
+            (t.mode, t.percentile, t.window, t.note),
+            (ThresholdMode::Static, None, None, None)
+        );
     }
     let surge = got.iter().find(|g| g.id == SignalId::OiSurge);
-    assert_eq!(surge.and_then(|g| g.threshold.as_ref()).map(|t| t.value), Some(4.0));
+    assert_eq!(
+        surge.and_then(|g| g.threshold.as_ref()).map(|t| t.value),
+        Some(4.0)
+    );
     // Nothing is observed either.
     let mut reports_book = book.clone();
     build_reports(vec![s], &mut reports_book);
@@ -606,10 +621,13 @@ fn only_fresh_values_enter_the_baseline_one_sample_per_hour() {
             },
             t - chrono::Duration::minutes(5),
         );
-        s.taker.mark_failed(GapReason::FetchFailed("HTTP 500".into()));
+        s.taker
+            .mark_failed(GapReason::FetchFailed("HTTP 500".into()));
         build_reports(vec![s], &mut book);
     }
-    let b = book.baseline("BTC").unwrap_or_else(|| panic!("no baseline"));
+    let b = book
+        .baseline("BTC")
+        .unwrap_or_else(|| panic!("no baseline"));
     assert_eq!(
         b.samples(ThField::FundingExtremeLong),
         1,
@@ -630,7 +648,9 @@ fn the_demo_clock_fills_baselines_at_the_markets_pace() {
         let t = origin + chrono::Duration::seconds(30 * i);
         book.observe(&funding_snap(t, 0.01));
     }
-    let b = book.baseline("BTC").unwrap_or_else(|| panic!("no baseline"));
+    let b = book
+        .baseline("BTC")
+        .unwrap_or_else(|| panic!("no baseline"));
     assert_eq!(b.samples(ThField::FundingExtremeLong), 9);
 }
 
@@ -686,7 +706,10 @@ async fn history_arriving_while_running_applies_from_the_next_cycle() {
     assert_eq!(run(src, o, tx, crx).await, MonitorExit::Done);
     let report = next_cycle(&mut rx).await;
     let t = report.symbols[0].signals[0].threshold.clone();
-    assert_eq!(t.map(|t| (t.mode, t.value)), Some((ThresholdMode::Relative, 0.0137)));
+    assert_eq!(
+        t.map(|t| (t.mode, t.value)),
+        Some((ThresholdMode::Relative, 0.0137))
+    );
 }
 
 /// A cycle report of BTC at `t` from `kind` with funding `f`.
@@ -724,7 +747,11 @@ fn stored_live_cycles_seed_hourly_and_demo_rows_never() -> Result<(), crate::sto
     assert_eq!(seeded.len(), 1);
     let (symbol, samples) = &seeded[0];
     assert_eq!(symbol, "BTC");
-    assert_eq!(samples.len(), 10 * 24, "one per whole hour, none of the hour in progress");
+    assert_eq!(
+        samples.len(),
+        10 * 24,
+        "one per whole hour, none of the hour in progress"
+    );
     let last_of_hour = Sample::of(
         &crate::model::SignalInputs {
             funding_8h_pct: Some(0.003),
@@ -733,7 +760,11 @@ fn stored_live_cycles_seed_hourly_and_demo_rows_never() -> Result<(), crate::sto
         None,
     );
     for (t, s) in samples {
-        assert_eq!(t.rem_euclid(HOUR_MS), 40 * 60_000, "the hour's last stored cycle");
+        assert_eq!(
+            t.rem_euclid(HOUR_MS),
+            40 * 60_000,
+            "the hour's last stored cycle"
+        );
         assert_eq!(*s, last_of_hour, "a live row, never the demo's");
     }
     // The window bounds what is read.

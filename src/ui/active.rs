@@ -61,10 +61,7 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
     for a in active.iter().take(shown) {
         lines.push(row(a, width, state));
         if let (true, Some(t)) = (with_threshold, &a.threshold) {
-            let text = ellipsize(
-                &t.describe(a.id),
-                width.saturating_sub(THRESHOLD_INDENT),
-            );
+            let text = ellipsize(&t.describe(a.id), width.saturating_sub(THRESHOLD_INDENT));
             lines.push(Line::styled(
                 format!("{:THRESHOLD_INDENT$}{text}", ""),
                 theme.dim(),

@@ -263,7 +263,8 @@ pub struct ThresholdInfo {
 }
 
 /// The `note` of a relative threshold held to its absolute floor.
-pub const FLOOR_NOTE: &str = "floor: the window's percentile is less strict than the absolute floor";
+pub const FLOOR_NOTE: &str =
+    "floor: the window's percentile is less strict than the absolute floor";
 
 impl ThresholdInfo {
     /// One line for people: `threshold 0.0213 %/8h = p99 of 30d`, `threshold 0.01 %/8h =
@@ -272,7 +273,9 @@ impl ThresholdInfo {
     pub fn describe(&self, id: SignalId) -> String {
         let value = value_text(primary_field(id), self.value);
         let of = || {
-            let p = self.percentile.map_or_else(|| "?".to_string(), |p| trimmed(p, 0, 2));
+            let p = self
+                .percentile
+                .map_or_else(|| "?".to_string(), |p| trimmed(p, 0, 2));
             let window = self.window.as_deref().unwrap_or("the window");
             format!("p{p} of {window}")
         };

@@ -160,7 +160,11 @@ mod tests {
         w.push(10 * 60, 7.0, 1000 * 60);
         w.push(11 * 60, 8.0, 1000 * 60);
         // Older history, out of order, one sample in a period that is already there.
-        w.merge(&[(9 * 60, 1.0), (7 * 60, 2.0), (11 * 60 + 5, 99.0)], 60, 1000 * 60);
+        w.merge(
+            &[(9 * 60, 1.0), (7 * 60, 2.0), (11 * 60 + 5, 99.0)],
+            60,
+            1000 * 60,
+        );
         assert_eq!(w.len(), 4);
         assert_eq!(w.span(), Some((7 * 60, 11 * 60)));
         assert_eq!(w.max(), Some(8.0), "the period's own sample stays");
