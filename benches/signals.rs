@@ -8,8 +8,8 @@
 //! And one cycle of the monitor in relative mode: `relative_cycle_100_symbols` derives the
 //! thresholds of 100 symbols from warm 30-day baselines, evaluates every rule with them and
 //! observes the cycle (target: under 1 ms). Every timed cycle starts a new hour, so each one
-//! also moves every baseline's windows on (the costliest cycle; the others only note the
-//! hour's newest values).
+//! also moves every baseline's windows on (the costliest cycle); `…_within_the_hour` times the
+//! other cycles, which only note the hour's newest values.
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use perpwatch::model::SignalInputs;
@@ -133,6 +133,20 @@ fn bench_relative(c: &mut Criterion) {
     );
     let mut hour = 0i64;
     let mut group = c.benchmark_group("monitor");
+    // The cycles within an hour only note the hour's newest values.
+    let mut same_hour = book.clone();
+    let t = chrono::DateTime::from_timestamp_millis(start_ms + HOUR_MS / 2).unwrap_or_default();
+    let mut mid_hour = snapshots.clone();
+    for s in &mut mid_hour {
+        s.time = t;
+    }
+    group.bench_function("relative_cycle_100_symbols_within_the_hour", |b| {
+        b.iter_batched(
+            || mid_hour.clone(),
+            |cycle| black_box(build_reports(cycle, &mut same_hour)),
+            BatchSize::SmallInput,
+        )
+    });
     group.bench_function("relative_cycle_100_symbols", |b| {
         b.iter_batched(
             || {
