@@ -54,7 +54,7 @@ fn bench_store(c: &mut Criterion) {
         1,
         now,
         perpwatch::fixtures::live_label(None),
-        build_reports(snaps, &ThresholdBook::default()),
+        build_reports(snaps, &mut ThresholdBook::default()),
     );
     let signals: usize = report.symbols.iter().map(|s| s.signals.len()).sum();
     let dir = tempfile::tempdir().expect("temp dir");

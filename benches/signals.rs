@@ -4,11 +4,20 @@
 //! * `market_mix`: a seeded synthetic market shaped like ordinary hours — mostly quiet, a tail of
 //!   extremes, a few missing fields — where most snapshots fire 0–3 signals;
 //! * `demo_loop`: every second of one demo loop for four coins, a deliberately eventful mix.
+//!
+//! And one cycle of the monitor in relative mode: `relative_cycle_100_symbols` derives the
+//! thresholds of 100 symbols from warm 30-day baselines, evaluates every rule with them and
+//! observes the cycle (target: under 1 ms). Every timed cycle starts a new hour, so each one
+//! also moves every baseline's windows on (the costliest cycle); `…_within_the_hour` times the
+//! other cycles, which only note the hour's newest values.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use perpwatch::model::SignalInputs;
+use perpwatch::monitor::{build_reports, fresh_inputs, ThresholdBook};
+use perpwatch::signals::relative::{Sample, HOUR_MS};
 use perpwatch::signals::{evaluate, Thresholds};
 use perpwatch::source::demo::DemoMarket;
+use perpwatch::source::demo::SIM_HOUR_S;
 use std::time::Duration;
 
 /// Standard normal from a seeded generator (Box–Muller).
@@ -87,5 +96,75 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// 100 demo symbols with 30 days of hourly history each, and the next cycle's snapshots.
+fn warm_book() -> (ThresholdBook, Vec<perpwatch::model::Snapshot>, i64) {
+    let symbols: Vec<String> = (0..100).map(|i| format!("C{i}")).collect();
+    let market = DemoMarket::new(symbols.clone(), 1.0);
+    let end_ms = 1_750_000_000_000 - 1_750_000_000_000 % HOUR_MS;
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    let market_hour = |h: i64| Duration::from_secs_f64(h as f64 * SIM_HOUR_S);
+    let mut book = ThresholdBook::default();
+    for symbol in &symbols {
+        let history: Vec<(i64, Sample)> = (0..30 * 24)
+            .map(|h| {
+                let t = end_ms - (30 * 24 - h) * HOUR_MS;
+                let snap = market.snapshot_at(symbol, market_hour(h), at(t));
+                let (inputs, oi) = fresh_inputs(&snap);
+                (t, Sample::of(&inputs, oi))
+            })
+            .collect();
+        book.seed(symbol, &history);
+    }
+    let now = market.snapshots_at(market_hour(30 * 24), at(end_ms));
+    (book, now, end_ms)
+}
+
+fn bench_relative(c: &mut Criterion) {
+    let (mut book, snapshots, start_ms) = warm_book();
+    let warming = snapshots
+        .iter()
+        .filter(|s| book.derive(s).warming())
+        .count();
+    let fired: usize = snapshots.iter().map(|s| book.evaluate(s).len()).sum();
+    eprintln!(
+        "relative_cycle_100_symbols: {} symbols, {warming} still warming up, {fired} signals \
+         in the first cycle",
+        snapshots.len()
+    );
+    let mut hour = 0i64;
+    let mut group = c.benchmark_group("monitor");
+    // The cycles within an hour only note the hour's newest values.
+    let mut same_hour = book.clone();
+    let t = chrono::DateTime::from_timestamp_millis(start_ms + HOUR_MS / 2).unwrap_or_default();
+    let mut mid_hour = snapshots.clone();
+    for s in &mut mid_hour {
+        s.time = t;
+    }
+    group.bench_function("relative_cycle_100_symbols_within_the_hour", |b| {
+        b.iter_batched(
+            || mid_hour.clone(),
+            |cycle| black_box(build_reports(cycle, &mut same_hour)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("relative_cycle_100_symbols", |b| {
+        b.iter_batched(
+            || {
+                hour += 1;
+                let t = chrono::DateTime::from_timestamp_millis(start_ms + hour * HOUR_MS)
+                    .unwrap_or_default();
+                let mut cycle = snapshots.clone();
+                for s in &mut cycle {
+                    s.time = t;
+                }
+                cycle
+            },
+            |cycle| black_box(build_reports(cycle, &mut book)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_relative);
 criterion_main!(benches);

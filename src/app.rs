@@ -43,15 +43,56 @@ pub fn tell_user(config: &Config, msg: &str) {
     }
 }
 
-/// The thresholds of every configured symbol, resolved once.
+/// The thresholds of every configured symbol, resolved once (no history yet).
 pub fn threshold_book(config: &Config) -> ThresholdBook {
-    ThresholdBook {
-        default: config.thresholds,
-        per_symbol: config
-            .symbols
-            .iter()
-            .map(|s| (s.clone(), config.thresholds_for(s)))
-            .collect(),
+    config.symbols.iter().fold(
+        ThresholdBook::new(config.thresholds, config.relative),
+        |book, s| book.with_symbol(s, config.thresholds_for(s), config.relative_for(s)),
+    )
+}
+
+/// How thresholds are derived, in a few words (`perpwatch check`).
+fn thresholds_text(config: &Config) -> String {
+    match config.relative.mode {
+        crate::signals::relative::ThresholdMode::Static => {
+            "static: the fixed numbers of [thresholds]".to_string()
+        }
+        crate::signals::relative::ThresholdMode::Relative => format!(
+            "relative: percentiles of each symbol's last {} (the static numbers while a rule \
+             warms up)",
+            config.relative.window_label()
+        ),
+    }
+}
+
+/// Reads the stored live cycles of the threshold window on a blocking thread (relative mode
+/// only), to seed the baselines before the first cycle.
+fn read_stored_history(config: &Config) -> Option<tokio::task::JoinHandle<monitor::History>> {
+    if config.relative.mode != crate::signals::relative::ThresholdMode::Relative {
+        return None;
+    }
+    let dir = config.data_dir.clone();
+    let symbols = config.symbols.clone();
+    let window = config.relative.window_ms;
+    Some(tokio::task::spawn_blocking(move || {
+        monitor::stored_samples(&dir, &symbols, window, chrono::Utc::now())
+    }))
+}
+
+/// Seeds the baselines with stored history and says how much there was.
+fn seed_book(book: &mut ThresholdBook, history: monitor::History) {
+    let mut hours = Vec::new();
+    for (symbol, samples) in history {
+        if !samples.is_empty() {
+            hours.push(format!("{symbol} {} h", samples.len()));
+            book.seed(&symbol, &samples);
+        }
+    }
+    if !hours.is_empty() {
+        tracing::info!(
+            "relative thresholds: seeded from the stored live cycles ({})",
+            hours.join(", ")
+        );
     }
 }
 
@@ -104,14 +145,18 @@ async fn connect_live(config: &Config) -> Result<LiveSource, StartError> {
     }
 }
 
-/// A source ready to poll, and the poll interval its schedule settled on.
+/// A source ready to poll, the poll interval its schedule settled on, and the stored history
+/// for the baselines.
 struct Started<S> {
     source: S,
     poll_interval: Duration,
+    history: monitor::History,
 }
 
 /// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
 async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
+    // The store is read while the source connects.
+    let reading = read_stored_history(&config);
     let mut source = connect_live(&config).await?;
     if let Some(note) = source.plan_note() {
         // Headless: on stderr with the log; dashboard: the log file, and the top bar's label.
@@ -136,9 +181,14 @@ async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     for (coin, prices) in crate::store::recent_live_prices(&config.data_dir, &source.symbols()) {
         source.seed_prices(&coin, &prices);
     }
+    let history = match reading {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
     Ok(Started {
         source,
         poll_interval,
+        history,
     })
 }
 
@@ -156,9 +206,14 @@ pub async fn run(config: Config) -> ExitCode {
         if config.api_key.is_none() && !config.mode.demo {
             tracing::info!("no COINGLASS_API_KEY set: running the DEMO market (simulated data)");
         }
+        let source = DemoSource::new(config.symbols.clone(), config.mode.demo_speed);
+        // The demo's market hours last seconds: its baselines fill at the market's pace. Its
+        // stored cycles never seed them (the simulation starts afresh each run).
+        let thresholds = thresholds.with_time_scale(chrono::Utc::now(), source.time_factor());
         let started = Started {
-            source: DemoSource::new(config.symbols.clone(), config.mode.demo_speed),
+            source,
             poll_interval: config.poll_interval,
+            history: Vec::new(),
         };
         let label = SourceLabel {
             kind: SourceKind::Demo,
@@ -243,6 +298,7 @@ where
         poll_interval: config.poll_interval,
         once: config.mode.once,
         thresholds,
+        seeds: None,
         report_taps: history
             .iter()
             .map(|h| h.tap())
@@ -407,8 +463,10 @@ where
             Ok(Started {
                 source,
                 poll_interval,
+                history,
             }) => {
                 opts.poll_interval = poll_interval;
+                seed_book(&mut opts.thresholds, history);
                 Ended::Monitor(monitor::run(source, opts, updates, commands).await)
             }
             Err(e) => {
@@ -590,6 +648,7 @@ pub async fn check(config: Config) -> ExitCode {
         "  reference pair:  <COIN>/{} perpetual on {} (its id is looked up at start)",
         config.reference_quote, config.reference_exchange
     ));
+    lines.push(format!("  thresholds:      {}", thresholds_text(&config)));
     lines.push(data_dir);
     lines.push(log_dir);
     let print = |head: &str, lines: &[String]| {

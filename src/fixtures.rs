@@ -32,6 +32,8 @@ pub fn signal(id: SignalId, level: Level, bias: Bias, title: &str, message: &str
         bias,
         title: title.to_string(),
         message: message.to_string(),
+        threshold: None,
+        record: None,
     }
 }
 

@@ -48,6 +48,23 @@ pub(crate) fn text_line(report: &SymbolReport) -> String {
     line
 }
 
+/// One signal's text line: who, level, bias, id, message, and the threshold it crossed in
+/// brackets (when known).
+pub(crate) fn signal_line(symbol: &str, sig: &crate::signals::Signal) -> String {
+    let mut line = format!(
+        "    {} {:<6} {:<7} {}: {}",
+        symbol,
+        sig.level.as_str(),
+        sig.bias.as_str(),
+        sig.id,
+        sig.message
+    );
+    if let Some(t) = &sig.threshold {
+        line.push_str(&format!(" [{}]", t.describe(sig.id)));
+    }
+    line
+}
+
 /// Writes one cycle: a line per symbol, plus (text mode) one line per signal fired.
 pub(crate) fn write_cycle(
     out: &mut impl Write,
@@ -61,15 +78,7 @@ pub(crate) fn write_cycle(
         } else {
             writeln!(out, "{}", text_line(sym))?;
             for sig in &sym.signals {
-                writeln!(
-                    out,
-                    "    {} {:<6} {:<7} {}: {}",
-                    sym.snapshot.symbol,
-                    sig.level.as_str(),
-                    sig.bias.as_str(),
-                    sig.id,
-                    sig.message
-                )?;
+                writeln!(out, "{}", signal_line(&sym.snapshot.symbol, sig))?;
             }
         }
     }
@@ -180,6 +189,36 @@ mod tests {
     use super::*;
     use std::time::Duration;
     use tokio::time::Instant;
+
+    #[test]
+    fn a_signal_line_ends_with_its_threshold_when_known() {
+        use crate::model::{Bias, Level};
+        use crate::signals::relative::{ThresholdInfo, ThresholdMode};
+        use crate::signals::SignalId;
+        let mut sig = crate::fixtures::signal(
+            SignalId::FundingExtremeShort,
+            Level::High,
+            Bias::Bullish,
+            "Extreme negative funding",
+            "Funding is -0.0210% per 8h.",
+        );
+        assert_eq!(
+            signal_line("ETH", &sig),
+            "    ETH HIGH   bullish funding_extreme_short: Funding is -0.0210% per 8h."
+        );
+        sig.threshold = Some(ThresholdInfo {
+            mode: ThresholdMode::Relative,
+            value: -0.0152,
+            percentile: Some(1.0),
+            window: Some("30d".into()),
+            note: None,
+        });
+        assert_eq!(
+            signal_line("ETH", &sig),
+            "    ETH HIGH   bullish funding_extreme_short: Funding is -0.0210% per 8h. \
+             [threshold -0.0152 %/8h = p1 of 30d]"
+        );
+    }
 
     #[test]
     fn progress_lines_come_only_for_long_cycles_and_at_most_every_few_seconds() {

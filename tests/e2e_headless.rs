@@ -80,6 +80,12 @@ async fn live_once_json_against_the_mock() {
         for key in ["id", "level", "bias", "title", "message"] {
             assert!(s[key].is_string(), "signal lacks {key}: {s}");
         }
+        // A first run has no history: every rule is warming up on its static threshold.
+        let t = &s["threshold"];
+        assert_eq!(t["mode"], "static", "{s}");
+        assert_eq!(t["note"], "warming up: static threshold", "{s}");
+        assert!(t["value"].is_number() && t["percentile"].is_null() && t["window"].is_null());
+        assert!(s["record"].is_null(), "{s}");
     }
 
     let eth = by_symbol(&lines, "ETH");
@@ -233,6 +239,29 @@ async fn help_shows_the_defaults_and_this_machines_paths() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(path_rows(&stdout), help_rows, "{stdout}");
+    assert!(
+        stdout.contains("thresholds:      relative: percentiles of each symbol's last 30d"),
+        "{stdout}"
+    );
+    // The threshold mode from the flag (before the subcommand), and a bad one refused.
+    let mut cmd = sb.command();
+    cmd.args(["--threshold-mode", "static", "check"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stdout.contains("thresholds:      static"), "{stdout}");
+    let mut cmd = sb.command();
+    cmd.arg("check").env("PERPWATCH_THRESHOLD_MODE", "zscore");
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains(
+            "thresholds.mode = \"zscore\" in environment variable PERPWATCH_THRESHOLD_MODE: \
+             expected relative or static"
+        ),
+        "{stderr}"
+    );
     assert!(
         data.join("logs").is_dir(),
         "the log dir printed is the one logging uses"

@@ -362,6 +362,9 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
         for l in sig.message.lines() {
             text.push(Line::new().plain(l));
         }
+        if let Some(t) = &sig.threshold {
+            text.push(Line::new().italic(capitalized(&t.describe(sig.id))));
+        }
     }
     if !also_active.is_empty() {
         let ids: Vec<&str> = also_active.iter().map(|s| s.id.as_str()).collect();
@@ -387,6 +390,15 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
         text,
         metrics,
     }
+}
+
+/// `text` with its first letter upper-cased.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// "Data source failing": sent once when `cycles` consecutive cycles failed.
@@ -488,8 +500,9 @@ const WEBHOOK_CONTENT_MAX: usize = 2000;
 
 /// The webhook's JSON body (documented in the README):
 /// `{"text", "content", "kind", "symbol", "level", "source", "time", "signals": [{id, level, bias,
-/// title, message}], "metrics"}`. `text` is the whole plain-text message; `content` the same cut
-/// to 2000 characters (Discord's limit), so Slack and Discord show something without a mapping.
+/// title, message, threshold}], "metrics"}`. `text` is the whole plain-text message; `content`
+/// the same cut to 2000 characters (Discord's limit), so Slack and Discord show something
+/// without a mapping.
 pub fn webhook_body(alert: &Alert) -> serde_json::Value {
     let text = alert.text.plain();
     let content = if text.chars().count() > WEBHOOK_CONTENT_MAX {
@@ -513,6 +526,7 @@ pub fn webhook_body(alert: &Alert) -> serde_json::Value {
             "bias": s.bias.as_str(),
             "title": s.title,
             "message": s.message,
+            "threshold": s.threshold,
         })).collect::<Vec<_>>(),
         "metrics": alert.metrics,
     })
@@ -557,6 +571,8 @@ mod tests {
             bias: Bias::Bearish,
             title: format!("Title {msg}"),
             message: msg.to_string(),
+            threshold: None,
+            record: None,
         }
     }
 
@@ -708,5 +724,53 @@ mod tests {
         assert!(b["metrics"]["liq_long_1h_usd"].as_f64() == Some(55e6));
         assert!(b["metrics"]["funding_8h_pct"].is_null());
         assert!(b["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+        assert!(b["signals"][0]["threshold"].is_null(), "not said: null");
+    }
+
+    #[test]
+    fn each_signal_says_its_threshold_in_one_short_line() {
+        use crate::signals::relative::{ThresholdInfo, ThresholdMode};
+        let r = report("BTC", SourceKind::Live);
+        let mut relative = signal(SignalId::FundingExtremeLong, Level::High, "Funding is hot.");
+        relative.threshold = Some(ThresholdInfo {
+            mode: ThresholdMode::Relative,
+            value: 0.0137,
+            percentile: Some(99.0),
+            window: Some("30d".into()),
+            note: None,
+        });
+        let mut warming = signal(SignalId::OiSurge, Level::High, "OI surged.");
+        warming.threshold = Some(ThresholdInfo {
+            mode: ThresholdMode::Static,
+            value: 5.0,
+            percentile: None,
+            window: None,
+            note: Some("warming up: static threshold"),
+        });
+        let alert = signals_alert(&r, vec![relative, warming], &[]);
+        let plain = alert.text.plain();
+        for (message, threshold) in [
+            ("Funding is hot.", "Threshold 0.0137 %/8h = p99 of 30d"),
+            ("OI surged.", "Warming up: static threshold ±5 % OI in 1h"),
+        ] {
+            assert!(
+                plain.contains(&format!("{message}\n{threshold}\n")),
+                "{threshold:?} right after {message:?} in:\n{plain}"
+            );
+        }
+        assert!(alert
+            .text
+            .html()
+            .contains("<i>Threshold 0.0137 %/8h = p99 of 30d</i>"));
+        let b = webhook_body(&alert);
+        assert_eq!(
+            b["signals"][0]["threshold"],
+            serde_json::json!({"mode": "relative", "value": 0.0137, "percentile": 99.0,
+                               "window": "30d"})
+        );
+        assert_eq!(
+            b["signals"][1]["threshold"]["note"],
+            "warming up: static threshold"
+        );
     }
 }

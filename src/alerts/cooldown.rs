@@ -168,6 +168,8 @@ mod tests {
             bias: crate::model::Bias::Neutral,
             title: "t".into(),
             message: "m".into(),
+            threshold: None,
+            record: None,
         };
         let mut memory = Cooldowns::default();
         memory.record(
@@ -252,6 +254,8 @@ mod tests {
             bias: crate::model::Bias::Neutral,
             title: String::new(),
             message: String::new(),
+            threshold: None,
+            record: None,
         };
         record(&conn, "BTC", &[sig(SignalId::OiSurge, Level::High)], at(0))?;
         record(&conn, "BTC", &[sig(SignalId::OiSurge, Level::High)], at(31))?;

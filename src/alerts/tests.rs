@@ -43,6 +43,8 @@ async fn queueing_waits_for_the_history_store_instead_of_failing() {
             bias: crate::model::Bias::Neutral,
             title: "t".into(),
             message: "m".into(),
+            threshold: None,
+            record: None,
         });
         db.call(move |c| {
             queue_cycle(

@@ -8,6 +8,7 @@
 //! layer, after argument parsing, and must be able to supply them too.
 
 use super::parse::{parse_duration, parse_symbol};
+use crate::signals::relative::ThresholdMode;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +30,7 @@ too, never overriding the real environment):
   PERPWATCH_REFERENCE_EXCHANGE  same as --reference-exchange
   PERPWATCH_LOG                 same as --log-level
   PERPWATCH_METRICS_ADDR        same as --metrics-addr
+  PERPWATCH_THRESHOLD_MODE      same as --threshold-mode
   PERPWATCH_HISTORY_RETENTION   how long the history store keeps cycles and signals (30d)
   TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, TELEGRAM_API_URL   Telegram alerts
   WEBHOOK_URL                   webhook alerts
@@ -170,6 +172,11 @@ pub struct Cli {
     /// default) [env: PERPWATCH_METRICS_ADDR]
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+
+    /// Signal thresholds: relative (percentiles of each symbol's own history, the default) or
+    /// static (the fixed numbers of [thresholds]) [env: PERPWATCH_THRESHOLD_MODE]
+    #[arg(long, value_name = "MODE")]
+    pub threshold_mode: Option<String>,
 
     /// Run headless: print updates as text instead of the terminal dashboard
     #[arg(long)]
@@ -423,6 +430,15 @@ fn parse_demo_speed(s: &str) -> Result<f64, String> {
 
 fn parse_move_pct(s: &str) -> Result<f64, String> {
     parse_positive_finite(s, "5")
+}
+
+/// What `--threshold-mode` (and `[thresholds] mode`, `PERPWATCH_THRESHOLD_MODE`) accept.
+pub const THRESHOLD_MODE_EXPECTED: &str = "relative or static";
+
+/// `--threshold-mode relative|static` as a clap value parser (`backtest` uses it; the global
+/// flag is kept raw and validated with the file and environment values).
+pub fn parse_threshold_mode(s: &str) -> Result<ThresholdMode, String> {
+    ThresholdMode::parse(s).ok_or_else(|| format!("expected {THRESHOLD_MODE_EXPECTED}"))
 }
 
 fn parse_symbol_arg(s: &str) -> Result<String, String> {
@@ -739,6 +755,30 @@ mod tests {
         assert!(cli.json && !cli.no_ui && !cli.once);
         assert!(parse(&["--json", "--no-ui"])?.json);
         assert!(parse(&["--json", "--once"])?.json);
+        Ok(())
+    }
+
+    #[test]
+    fn threshold_mode_is_kept_raw_and_its_parser_is_reusable() -> Result<(), clap::Error> {
+        assert_eq!(parse(&[])?.threshold_mode, None);
+        let cli = parse(&["--threshold-mode", "Static"])?;
+        assert_eq!(cli.threshold_mode.as_deref(), Some("Static"));
+        // A bad value is refused by the config layer (same message as the file and env).
+        assert_eq!(
+            parse(&["--threshold-mode", "zscore"])?
+                .threshold_mode
+                .as_deref(),
+            Some("zscore")
+        );
+        assert_eq!(parse_threshold_mode(" STATIC "), Ok(ThresholdMode::Static));
+        assert_eq!(
+            parse_threshold_mode("relative"),
+            Ok(ThresholdMode::Relative)
+        );
+        assert_eq!(
+            parse_threshold_mode("zscore"),
+            Err("expected relative or static".to_string())
+        );
         Ok(())
     }
 

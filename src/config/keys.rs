@@ -79,11 +79,18 @@ pub(super) const METRICS_ADDR: Key = Key::file("metrics_addr")
     .flag("--metrics-addr");
 /// `[ui] mouse = false` or `--no-mouse`: the dashboard leaves the mouse to the terminal.
 pub(super) const UI_MOUSE: Key = Key::file("ui.mouse").flag("--no-mouse");
+/// `[thresholds] mode`: relative or static thresholds.
+pub(super) const THRESHOLD_MODE: Key = Key::file("thresholds.mode")
+    .env("PERPWATCH_THRESHOLD_MODE")
+    .flag("--threshold-mode");
+/// `[thresholds] window`: the trailing window relative thresholds are drawn from.
+pub(super) const THRESHOLD_WINDOW: Key = Key::file("thresholds.window");
 /// Flag-only; named in errors about `--demo-speed`.
 pub(super) const DEMO_SPEED: Key = Key::file("demo_speed").flag("--demo-speed");
 
-/// Every key the config file may hold outside `[thresholds]` and `[symbol.*]`, in file order.
-pub(super) const KEYS: [Key; 22] = [
+/// Every key the config file may hold except the numbers of `[thresholds]` and `[symbol.*]`
+/// (`config::thresholds` knows those), in file order, then `[thresholds]`' own.
+pub(super) const KEYS: [Key; 24] = [
     SYMBOLS,
     POLL_INTERVAL,
     PLAN,
@@ -106,6 +113,8 @@ pub(super) const KEYS: [Key; 22] = [
     TELEGRAM_CHAT_ID,
     TELEGRAM_API_URL,
     WEBHOOK_URL,
+    THRESHOLD_MODE,
+    THRESHOLD_WINDOW,
 ];
 pub(super) const THRESHOLDS: &str = "thresholds";
 pub(super) const SYMBOL: &str = "symbol";
@@ -119,8 +128,11 @@ pub(super) fn top_level_keys() -> Vec<String> {
             out.push(first.to_string());
         }
     }
-    out.push(THRESHOLDS.to_string());
-    out.push(SYMBOL.to_string());
+    for section in [THRESHOLDS, SYMBOL] {
+        if !out.iter().any(|k| k == section) {
+            out.push(section.to_string());
+        }
+    }
     out
 }
 

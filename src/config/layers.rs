@@ -3,7 +3,7 @@
 use super::error::{cut, quoted, ConfigError, Origin};
 use super::keys::{section_keys, top_level_keys, Key, KEYS, SYMBOL, THRESHOLDS};
 use super::parse::parse_http_url;
-use super::thresholds::threshold_keys;
+use super::thresholds::number_keys;
 use super::HIDDEN;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -247,18 +247,34 @@ fn check_keys(table: &Table, path: &Path) -> Result<(), ConfigError> {
                 expected: expected.to_string(),
             })
     };
-    let threshold_keys = threshold_keys();
-    let check_thresholds = |prefix: &str, value: &Value| -> Result<(), ConfigError> {
-        let section = as_table(prefix, value, &format!("a [{prefix}] table of numbers"))?;
-        match section.keys().find(|k| !threshold_keys.contains(k)) {
-            Some(k) => Err(unknown(format!("{prefix}.{k}"), &threshold_keys)),
-            None => Ok(()),
-        }
-    };
+    let numbers = number_keys();
+    // `mode` and `window`: global only.
+    let global_only = section_keys(THRESHOLDS);
+    let mut global_keys = numbers.clone();
+    global_keys.extend(global_only.iter().cloned());
+    let check_thresholds =
+        |prefix: &str, value: &Value, allowed: &[String]| -> Result<(), ConfigError> {
+            let section = as_table(prefix, value, &format!("a [{prefix}] table of numbers"))?;
+            let Some(k) = section.keys().find(|k| !allowed.contains(k)) else {
+                return Ok(());
+            };
+            if global_only.contains(k) {
+                return Err(ConfigError::Invalid {
+                    key: format!("{prefix}.{k}"),
+                    value: Raw::Toml(section[k].clone()).render(false),
+                    origin: origin(),
+                    expected: format!(
+                        "it in [{THRESHOLDS}] only: the threshold mode and window apply to every \
+                         symbol (a symbol's section may set numbers and percentiles)"
+                    ),
+                });
+            }
+            Err(unknown(format!("{prefix}.{k}"), allowed))
+        };
 
     for (name, value) in table {
         if name == THRESHOLDS {
-            check_thresholds(THRESHOLDS, value)?;
+            check_thresholds(THRESHOLDS, value, &global_keys)?;
         } else if name == SYMBOL {
             let coins = as_table(
                 SYMBOL,
@@ -274,7 +290,7 @@ fn check_keys(table: &Table, path: &Path) -> Result<(), ConfigError> {
                 )?;
                 for (key, value) in &section {
                     if key == THRESHOLDS {
-                        check_thresholds(&format!("{prefix}.{THRESHOLDS}"), value)?;
+                        check_thresholds(&format!("{prefix}.{THRESHOLDS}"), value, &numbers)?;
                     } else {
                         return Err(unknown(
                             format!("{prefix}.{key}"),

@@ -21,19 +21,21 @@ mod test_support;
 mod thresholds;
 
 use crate::model::Level;
+use crate::signals::relative::{self, Percentiles, RelativeSettings};
 use crate::signals::Thresholds;
 use cli::{Cli, Command};
 use keys::{
     Key, API_KEY, BASE_URL, COOLDOWN_HIGH, COOLDOWN_LOW, COOLDOWN_MEDIUM, DATA_DIR, DEMO_SPEED,
     FAILURE_CYCLES, HISTORY_RETENTION, LOG_LEVEL, MAX_AGE, METRICS_ADDR, MIN_LEVEL, PLAN,
     POLL_INTERVAL, REFERENCE_EXCHANGE, REFERENCE_QUOTE, SYMBOLS, TELEGRAM_API_URL,
-    TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, UI_MOUSE, WEBHOOK_URL,
+    TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, THRESHOLD_MODE, THRESHOLD_WINDOW, UI_MOUSE, WEBHOOK_URL,
 };
 use layers::{DotEnv, Env, FileLayer, Layers, Raw};
 use parse::{
     alert_duration, duration_between, parse_api_key, parse_bool, parse_bot_token, parse_chat_id,
     parse_data_dir, parse_exchange, parse_failure_cycles, parse_http_url, parse_log_level,
-    parse_metrics_addr, parse_min_level, parse_plan, parse_quote, parse_symbol_list, usable_dir,
+    parse_metrics_addr, parse_min_level, parse_plan, parse_quote, parse_symbol_list,
+    parse_threshold_mode, parse_threshold_window, usable_dir,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -69,6 +71,10 @@ const DEFAULT_HISTORY_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 const MIN_HISTORY_RETENTION: Duration = Duration::from_secs(3600);
 const MAX_HISTORY_RETENTION: Duration = Duration::from_secs(3650 * 86_400);
 const MAX_FAILURE_CYCLES: i64 = 1000;
+/// `[thresholds] window`: 30 days by default, 7 days to a year.
+const DEFAULT_THRESHOLD_WINDOW: Duration = Duration::from_secs(30 * 86_400);
+const MIN_THRESHOLD_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+const MAX_THRESHOLD_WINDOW: Duration = Duration::from_secs(365 * 86_400);
 const HIDDEN: &str = "<hidden>";
 
 // ---------------------------------------------------------------------------------------------
@@ -242,7 +248,17 @@ impl Config {
             })?
             .map(|(url, _)| WebhookConfig { url });
 
-        let (thresholds, symbol_thresholds) = resolve_all_thresholds(file.as_ref())?;
+        let resolved = resolve_all_thresholds(file.as_ref())?;
+        let threshold_mode = layers.get_or(
+            THRESHOLD_MODE,
+            flag(&cli.threshold_mode),
+            parse_threshold_mode,
+            relative::ThresholdMode::default,
+        )?;
+        let window = layers.get_or(THRESHOLD_WINDOW, None, parse_threshold_window, || {
+            DEFAULT_THRESHOLD_WINDOW
+        })?;
+        let relative = relative_settings(threshold_mode, window, resolved.percentiles);
 
         let demo_speed = match cli.demo_speed {
             None => DEFAULT_DEMO_SPEED,
@@ -296,8 +312,10 @@ impl Config {
             data_dir_origin,
             log_level,
             metrics_addr,
-            thresholds,
-            symbol_thresholds,
+            thresholds: resolved.global,
+            symbol_thresholds: resolved.per_symbol,
+            relative,
+            symbol_percentiles: resolved.symbol_percentiles,
             alerts,
             history_retention,
             telegram,
@@ -351,9 +369,44 @@ impl Config {
             .unwrap_or(self.thresholds)
     }
 
+    /// How `symbol`'s relative thresholds are derived: the global settings with its
+    /// `[symbol.<COIN>.thresholds]` percentiles, if any.
+    pub fn relative_for(&self, symbol: &str) -> RelativeSettings {
+        let percentiles = self
+            .symbol_percentiles
+            .get(symbol)
+            .or_else(|| {
+                self.symbol_percentiles
+                    .get(&symbol.trim().to_ascii_uppercase())
+            })
+            .copied()
+            .unwrap_or(self.relative.percentiles);
+        RelativeSettings {
+            percentiles,
+            ..self.relative
+        }
+    }
+
     /// Demo market: asked for, or no API key.
     pub fn is_demo(&self) -> bool {
         self.mode.demo || self.api_key.is_none()
+    }
+}
+
+/// The relative settings of a live run: hourly samples over `window`, each metric usable once
+/// it has [`relative::MIN_HISTORY_MS`] of history (half the window when that is shorter).
+fn relative_settings(
+    mode: relative::ThresholdMode,
+    window: Duration,
+    percentiles: Percentiles,
+) -> RelativeSettings {
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    RelativeSettings {
+        mode,
+        window_ms,
+        min_history_ms: relative::MIN_HISTORY_MS.min(window_ms / 2),
+        sample_ms: relative::HOUR_MS,
+        percentiles,
     }
 }
 
@@ -436,7 +489,7 @@ fn file_warnings(file: &FileLayer) -> Vec<String> {
 mod tests {
     use super::keys::KEYS;
     use super::test_support::{cli, err, ok, temp_dir, test_defaults};
-    use super::thresholds::threshold_keys;
+    use super::thresholds::{percentile_keys, threshold_keys};
     use super::*;
     const EXAMPLE: &str = include_str!("../../assets/config.example.toml");
 
@@ -789,9 +842,13 @@ mod tests {
                 assert!(EXAMPLE.contains(flag), "{flag} not mentioned");
             }
         }
-        for name in threshold_keys() {
+        for name in threshold_keys().into_iter().chain(percentile_keys()) {
             assert!(EXAMPLE.contains(&format!("\n{name} = ")), "{name} missing");
         }
+        assert_eq!(
+            c.relative, d.relative,
+            "mode, window and percentiles show the defaults"
+        );
         Ok(())
     }
 }

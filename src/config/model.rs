@@ -1,6 +1,7 @@
 //! The public types: the resolved configuration and its parts.
 
 use super::{Level, Origin, Plan, Thresholds, HIDDEN};
+use crate::signals::relative::{Percentiles, RelativeSettings};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +32,13 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// Fully merged thresholds of every symbol with a `[symbol.<COIN>.thresholds]` section.
     pub symbol_thresholds: BTreeMap<String, Thresholds>,
+    /// How thresholds are derived: the mode (`[thresholds] mode`, `PERPWATCH_THRESHOLD_MODE`,
+    /// `--threshold-mode`), the window (`[thresholds] window`) and the global percentiles. Live
+    /// cycles are sampled hourly ([`RelativeSettings::sample_ms`]); the backtest sets its bar
+    /// length there.
+    pub relative: RelativeSettings,
+    /// Fully merged percentiles of every symbol with a `[symbol.<COIN>.thresholds]` section.
+    pub symbol_percentiles: BTreeMap<String, Percentiles>,
     pub alerts: AlertsConfig,
     /// How long the history store keeps cycle snapshots and signals (`[history] retention`).
     pub history_retention: Duration,

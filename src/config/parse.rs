@@ -1,8 +1,13 @@
 //! Value parsers (each returns what is allowed when the value is not).
 
+use super::cli::THRESHOLD_MODE_EXPECTED;
 use super::error::quoted;
 use super::layers::Raw;
-use super::{Level, Plan, LOG_LEVELS, MAX_ALERT_DURATION, MAX_FAILURE_CYCLES, MAX_SYMBOLS};
+use super::{
+    Level, Plan, LOG_LEVELS, MAX_ALERT_DURATION, MAX_FAILURE_CYCLES, MAX_SYMBOLS,
+    MAX_THRESHOLD_WINDOW, MIN_THRESHOLD_WINDOW,
+};
+use crate::signals::relative::ThresholdMode;
 use secrecy::SecretString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -165,6 +170,25 @@ pub(super) fn duration_between(
     duration
         .filter(|d| (min..=max).contains(d))
         .ok_or_else(expected)
+}
+
+/// `[thresholds] window`: a duration within [`MIN_THRESHOLD_WINDOW`, `MAX_THRESHOLD_WINDOW`].
+pub(super) fn parse_threshold_window(raw: &Raw) -> Result<Duration, String> {
+    duration_between(raw, MIN_THRESHOLD_WINDOW, MAX_THRESHOLD_WINDOW).map_err(|_| {
+        format!(
+            "a duration like \"30d\" between {} and {} (the trailing history relative \
+             thresholds are drawn from)",
+            format_duration(MIN_THRESHOLD_WINDOW),
+            format_duration(MAX_THRESHOLD_WINDOW)
+        )
+    })
+}
+
+/// `thresholds.mode`, `PERPWATCH_THRESHOLD_MODE`, `--threshold-mode`.
+pub(super) fn parse_threshold_mode(raw: &Raw) -> Result<ThresholdMode, String> {
+    raw.text()
+        .and_then(ThresholdMode::parse)
+        .ok_or_else(|| THRESHOLD_MODE_EXPECTED.to_string())
 }
 
 pub(super) fn alert_duration(raw: &Raw) -> Result<Duration, String> {

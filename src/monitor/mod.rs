@@ -1,6 +1,10 @@
 //! The poll loop: owns the schedule, asks the source for snapshots, evaluates signals and sends one
 //! [`Update`] per event to whichever frontend runs. It is the only producer of updates.
 
+mod book;
+
+pub use book::{fresh_inputs, hourly_samples, stored_samples, History, Seed, ThresholdBook};
+
 use crate::model::{GapReason, Snapshot, SourceKind};
 use crate::report::{CycleReport, SparkSeed, SymbolReport};
 use crate::source::{Arrived, FatalSourceError, PollContext, PollProgress, Source, SourceLabel};
@@ -56,12 +60,15 @@ pub enum Command {
 }
 
 /// How the loop runs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct MonitorOptions {
     pub poll_interval: std::time::Duration,
     /// Run one cycle and return.
     pub once: bool,
     pub thresholds: ThresholdBook,
+    /// History for the baselines that arrives while the loop runs (downloaded in the
+    /// background): applied before the next cycle is evaluated.
+    pub seeds: Option<mpsc::Receiver<Seed>>,
     /// Other consumers of every finished cycle (alerter, history store). Each gets the report
     /// before the frontend; a consumer that has gone away is skipped.
     pub report_taps: Vec<mpsc::Sender<Arc<CycleReport>>>,
@@ -70,19 +77,6 @@ pub struct MonitorOptions {
     /// When the whole run must be over, start-up included (`--once`: [`ONCE_DEADLINE`] after
     /// start); no cycle runs past it.
     pub run_deadline: Option<Instant>,
-}
-
-/// Global thresholds plus per-symbol overrides, resolved once at start.
-#[derive(Debug, Clone, Default)]
-pub struct ThresholdBook {
-    pub default: crate::signals::Thresholds,
-    pub per_symbol: std::collections::HashMap<String, crate::signals::Thresholds>,
-}
-
-impl ThresholdBook {
-    pub fn for_symbol(&self, symbol: &str) -> &crate::signals::Thresholds {
-        self.per_symbol.get(symbol).unwrap_or(&self.default)
-    }
 }
 
 /// How the loop ended.
@@ -96,21 +90,27 @@ pub enum MonitorExit {
     Fatal(String),
 }
 
-/// Evaluates the signals of every snapshot of one cycle.
-pub fn build_reports(snapshots: Vec<Snapshot>, book: &ThresholdBook) -> Vec<SymbolReport> {
+/// Evaluates the signals of every snapshot of one cycle with each symbol's thresholds as they
+/// stood before the cycle, then feeds the cycle's fresh values to the baselines.
+pub fn build_reports(snapshots: Vec<Snapshot>, book: &mut ThresholdBook) -> Vec<SymbolReport> {
     snapshots
         .into_iter()
         .map(|snapshot| {
-            let signals =
-                crate::signals::evaluate(&snapshot.inputs(), book.for_symbol(&snapshot.symbol));
-            let level = crate::signals::level_of(&signals);
-            SymbolReport {
-                snapshot,
-                signals,
-                level,
-            }
+            let report = report_of(snapshot, book);
+            book.observe(&report.snapshot);
+            report
         })
         .collect()
+}
+
+fn report_of(snapshot: Snapshot, book: &ThresholdBook) -> SymbolReport {
+    let signals = book.evaluate(&snapshot);
+    let level = crate::signals::level_of(&signals);
+    SymbolReport {
+        snapshot,
+        signals,
+        level,
+    }
 }
 
 /// How long a value kept from before a failure may still be shown and acted on: three cycles,
@@ -257,7 +257,11 @@ pub fn unanswered_cycle(
     reason: GapReason,
 ) -> CycleReport {
     let snapshots = unanswered_snapshots(&[], &opts.symbols, source.kind, started_at, &reason);
-    let symbols = build_reports(snapshots, &opts.thresholds);
+    // Nothing was observed: nothing to feed the baselines.
+    let symbols: Vec<SymbolReport> = snapshots
+        .into_iter()
+        .map(|s| report_of(s, &opts.thresholds))
+        .collect();
     let errors = cycle_errors(&symbols);
     CycleReport {
         cycle,
@@ -332,7 +336,7 @@ async fn poll_watched<S: Source>(
 /// timed out.
 pub async fn run<S: Source>(
     mut source: S,
-    opts: MonitorOptions,
+    mut opts: MonitorOptions,
     updates: mpsc::Sender<Update>,
     mut commands: mpsc::Receiver<Command>,
 ) -> MonitorExit {
@@ -404,7 +408,12 @@ pub async fn run<S: Source>(
             })
             .collect();
         previous.clone_from(&snapshots);
-        let symbols = build_reports(snapshots, &opts.thresholds);
+        if let Some(seeds) = opts.seeds.as_mut() {
+            while let Ok(seed) = seeds.try_recv() {
+                opts.thresholds.seed(&seed.symbol, &seed.samples);
+            }
+        }
+        let symbols = build_reports(snapshots, &mut opts.thresholds);
         let errors = cycle_errors(&symbols);
         for e in &errors {
             tracing::warn!(cycle, "{e}");

@@ -48,6 +48,7 @@ fn opts(once: bool, secs: u64) -> MonitorOptions {
         poll_interval: std::time::Duration::from_secs(secs),
         once,
         thresholds: ThresholdBook::default(),
+        seeds: None,
         report_taps: Vec::new(),
         symbols: vec!["BTC".into()],
         run_deadline: None,
@@ -257,7 +258,7 @@ fn each_distinct_error_is_said_once_per_cycle() {
     snaps[2].funding.mark_failed(GapReason::RateLimited);
     // A plan gate is not an error.
     snaps[2].retail = Field::absent(GapReason::NotInPlan);
-    let reports = build_reports(snaps, &ThresholdBook::default());
+    let reports = build_reports(snaps, &mut ThresholdBook::default());
     assert_eq!(
         cycle_errors(&reports),
         vec![
@@ -271,13 +272,13 @@ fn each_distinct_error_is_said_once_per_cycle() {
         .iter()
         .map(|c| failed(c, now, "connection refused"))
         .collect();
-    let reports = build_reports(dead, &ThresholdBook::default());
+    let reports = build_reports(dead, &mut ThresholdBook::default());
     assert_eq!(
         cycle_errors(&reports),
         vec!["every metric (all symbols): fetch failed: connection refused"]
     );
     // One symbol is named, not "all".
-    let one = build_reports(vec![failed("BTC", now, "x")], &ThresholdBook::default());
+    let one = build_reports(vec![failed("BTC", now, "x")], &mut ThresholdBook::default());
     assert_eq!(
         cycle_errors(&one),
         vec!["every metric for BTC: fetch failed: x"]
@@ -509,4 +510,339 @@ fn an_unanswered_cycle_lists_every_configured_symbol_as_absent() {
         vec!["every metric (all symbols): fetch failed: no answer while connecting"]
     );
     assert!(r.symbols.iter().all(|s| s.signals.is_empty()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thresholds: the book, its baselines and their history
+// ---------------------------------------------------------------------------------------------
+
+use crate::model::TakerFlow;
+use crate::signals::relative::{
+    Field as ThField, RelativeSettings, Sample, ThresholdMode, DAY_MS, HOUR_MS,
+};
+use crate::signals::{SignalId, Thresholds};
+
+fn at_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A live BTC snapshot at `t` with fresh funding `f` (percent per 8 h).
+fn funding_snap(t: DateTime<Utc>, f: f64) -> Snapshot {
+    let mut s = Snapshot::new("BTC", SourceKind::Live, t);
+    s.funding = Field::fresh(
+        Funding {
+            rate_8h_pct: Some(f),
+            by_exchange: vec![],
+        },
+        t,
+    );
+    s
+}
+
+/// `days` of hourly funding history ending one hour before `end_ms`: 0.005 % most hours, and
+/// 0.0137 % (the window's top) on three hours in a hundred.
+fn funding_seed(end_ms: i64, days: i64) -> Vec<(i64, Sample)> {
+    let hours = days * 24;
+    (0..hours)
+        .map(|h| {
+            let f = if h % 100 < 3 { 0.0137 } else { 0.005 };
+            let inputs = crate::model::SignalInputs {
+                funding_8h_pct: Some(f),
+                ..Default::default()
+            };
+            (end_ms - (hours - h) * HOUR_MS, Sample::of(&inputs, None))
+        })
+        .collect()
+}
+
+const T0_MS: i64 = 1_760_000_000_000 - 1_760_000_000_000 % HOUR_MS;
+
+#[test]
+fn relative_thresholds_apply_once_seeded_and_the_static_ones_while_warming_up() {
+    let now = at_ms(T0_MS + 20 * 60_000);
+    let mut book = ThresholdBook::default();
+    assert_eq!(book.mode(), ThresholdMode::Relative, "the default");
+    // Warming up: the static 0.10 %; funding at 0.0137 % says nothing, 0.12 % fires and says
+    // which threshold it crossed.
+    assert!(book.evaluate(&funding_snap(now, 0.0137)).is_empty());
+    let hot = book.evaluate(&funding_snap(now, 0.12));
+    assert_eq!(hot[0].id, SignalId::FundingExtremeLong);
+    let t = hot[0]
+        .threshold
+        .clone()
+        .unwrap_or_else(|| panic!("no threshold"));
+    assert_eq!(t.mode, ThresholdMode::Static);
+    assert_eq!(t.value, 0.10);
+    assert_eq!(t.note, Some("warming up: static threshold"));
+    assert_eq!(
+        t.describe(SignalId::FundingExtremeLong),
+        "warming up: static threshold 0.10 %/8h"
+    );
+
+    // 30 days of this symbol's own history: its p99 is 0.0137 %, the window's top. A value
+    // equal to the top counts as beyond it (ties), and the message quotes it in full.
+    book.seed("BTC", &funding_seed(T0_MS, 30));
+    let fired = book.evaluate(&funding_snap(now, 0.0137));
+    let ids: Vec<SignalId> = fired.iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![SignalId::FundingExtremeLong]);
+    let t = fired[0]
+        .threshold
+        .clone()
+        .unwrap_or_else(|| panic!("no threshold"));
+    assert_eq!(t.mode, ThresholdMode::Relative);
+    assert_eq!((t.value, t.percentile), (0.0137, Some(99.0)));
+    assert_eq!(t.window.as_deref(), Some("30d"));
+    assert_eq!(t.note, None);
+    assert_eq!(
+        t.describe(SignalId::FundingExtremeLong),
+        "threshold 0.0137 %/8h = p99 of 30d"
+    );
+    assert!(
+        fired[0].message.contains("above the +0.0137% extreme"),
+        "{}",
+        fired[0].message
+    );
+    // Another symbol has no history: still warming up.
+    let mut eth = funding_snap(now, 0.0137);
+    eth.symbol = "ETH".into();
+    assert!(book.evaluate(&eth).is_empty());
+}
+
+#[test]
+fn static_mode_gives_exactly_the_static_signals() {
+    let now = at_ms(T0_MS);
+    let static_settings = RelativeSettings {
+        mode: ThresholdMode::Static,
+        ..RelativeSettings::default()
+    };
+    let th = Thresholds {
+        oi_surge_pct: 4.0,
+        ..Thresholds::default()
+    };
+    let mut book = ThresholdBook::new(Thresholds::default(), static_settings).with_symbol(
+        "BTC",
+        th,
+        static_settings,
+    );
+    // History is ignored in static mode.
+    book.seed("BTC", &funding_seed(T0_MS, 30));
+    assert!(book.baseline("BTC").is_none());
+    let mut s = funding_snap(now, 0.07);
+    s.open_interest = Field::fresh(
+        crate::model::OpenInterest {
+            oi_usd: Some(50e9),
+            change_1h_pct: Some(4.5),
+            ..Default::default()
+        },
+        now,
+    );
+    s.taker = Field::fresh(
+        TakerFlow {
+            buy_pct: Some(70.0),
+            ..Default::default()
+        },
+        now,
+    );
+    let got = book.evaluate(&s);
+    let want = crate::signals::evaluate(&s.inputs(), &th);
+    assert!(!want.is_empty());
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(
+            (g.id, g.level, g.bias, &g.title, &g.message),
+            (w.id, w.level, w.bias, &w.title, &w.message)
+        );
+        let t = g
+            .threshold
+            .clone()
+            .unwrap_or_else(|| panic!("no threshold"));
+        assert_eq!(
+            (t.mode, t.percentile, t.window, t.note),
+            (ThresholdMode::Static, None, None, None)
+        );
+    }
+    let surge = got.iter().find(|g| g.id == SignalId::OiSurge);
+    assert_eq!(
+        surge.and_then(|g| g.threshold.as_ref()).map(|t| t.value),
+        Some(4.0)
+    );
+    // Nothing is observed either.
+    let mut reports_book = book.clone();
+    build_reports(vec![s], &mut reports_book);
+    assert!(reports_book.baseline("BTC").is_none());
+}
+
+#[test]
+fn only_fresh_values_enter_the_baseline_one_sample_per_hour() {
+    let mut book = ThresholdBook::default();
+    for minute in [0, 20, 40, 60, 80] {
+        let t = at_ms(T0_MS + minute * 60_000);
+        let mut s = funding_snap(t, 0.01);
+        // Taker flow kept from an earlier cycle after a failed fetch: stale, not observed.
+        s.taker = Field::fresh(
+            TakerFlow {
+                buy_pct: Some(60.0),
+                ..Default::default()
+            },
+            t - chrono::Duration::minutes(5),
+        );
+        s.taker
+            .mark_failed(GapReason::FetchFailed("HTTP 500".into()));
+        build_reports(vec![s], &mut book);
+    }
+    let b = book
+        .baseline("BTC")
+        .unwrap_or_else(|| panic!("no baseline"));
+    assert_eq!(
+        b.samples(ThField::FundingExtremeLong),
+        1,
+        "the first hour entered when the second began; the second is still going"
+    );
+    assert_eq!(b.samples(ThField::TakerBuy), 0, "stale values never enter");
+    let (inputs, oi) = fresh_inputs(&funding_snap(at_ms(T0_MS), 0.01));
+    assert_eq!(inputs.funding_8h_pct, Some(0.01));
+    assert_eq!(oi, None);
+}
+
+#[test]
+fn the_demo_clock_fills_baselines_at_the_markets_pace() {
+    // 120 market hours per wall hour: a poll every 30 s is a new market hour each time.
+    let origin = at_ms(T0_MS);
+    let mut book = ThresholdBook::default().with_time_scale(origin, 120.0);
+    for i in 0..10 {
+        let t = origin + chrono::Duration::seconds(30 * i);
+        book.observe(&funding_snap(t, 0.01));
+    }
+    let b = book
+        .baseline("BTC")
+        .unwrap_or_else(|| panic!("no baseline"));
+    assert_eq!(b.samples(ThField::FundingExtremeLong), 9);
+}
+
+#[test]
+fn the_json_line_carries_each_signals_threshold() {
+    let now = at_ms(T0_MS + 20 * 60_000);
+    let threshold_of = |book: &mut ThresholdBook, f: f64| {
+        let reports = build_reports(vec![funding_snap(now, f)], book);
+        let line = serde_json::to_value(crate::report::json::JsonLine::new(&reports[0]))
+            .unwrap_or_default();
+        let signal = &line["signals"][0];
+        assert_eq!(signal["id"], "funding_extreme_long");
+        assert!(signal["record"].is_null(), "no track record yet");
+        signal["threshold"].clone()
+    };
+    let mut book = ThresholdBook::default();
+    let warming = threshold_of(&mut book, 0.2);
+    assert_eq!(
+        warming,
+        serde_json::json!({"mode": "static", "value": 0.1, "percentile": null, "window": null,
+                           "note": "warming up: static threshold"})
+    );
+    let mut book = ThresholdBook::default();
+    book.seed("BTC", &funding_seed(T0_MS, 30));
+    let relative = threshold_of(&mut book, 0.2);
+    assert_eq!(
+        relative,
+        serde_json::json!({"mode": "relative", "value": 0.0137, "percentile": 99.0,
+                           "window": "30d"})
+    );
+}
+
+#[tokio::test]
+async fn history_arriving_while_running_applies_from_the_next_cycle() {
+    let (tx, mut rx) = mpsc::channel(16);
+    let (_ctx, crx) = mpsc::channel(1);
+    let (seed_tx, seed_rx) = mpsc::channel(4);
+    let now_ms = Utc::now().timestamp_millis();
+    let end = now_ms - now_ms.rem_euclid(HOUR_MS);
+    seed_tx
+        .send(Seed {
+            symbol: "BTC".into(),
+            samples: funding_seed(end, 30),
+        })
+        .await
+        .unwrap_or_else(|_| panic!("seed channel closed"));
+    let mut o = opts(true, 60);
+    o.seeds = Some(seed_rx);
+    let src = Scripted {
+        polls: 0,
+        fatal_at: None,
+    };
+    assert_eq!(run(src, o, tx, crx).await, MonitorExit::Done);
+    let report = next_cycle(&mut rx).await;
+    let t = report.symbols[0].signals[0].threshold.clone();
+    assert_eq!(
+        t.map(|t| (t.mode, t.value)),
+        Some((ThresholdMode::Relative, 0.0137))
+    );
+}
+
+/// A cycle report of BTC at `t` from `kind` with funding `f`.
+fn stored_cycle(t: DateTime<Utc>, kind: SourceKind, f: f64) -> CycleReport {
+    let mut s = funding_snap(t, f);
+    s.source = kind;
+    let label = match kind {
+        SourceKind::Live => crate::fixtures::live_label(None),
+        SourceKind::Demo => crate::fixtures::demo_label(),
+    };
+    crate::fixtures::cycle_report(1, t, label, vec![crate::fixtures::symbol_report(s, vec![])])
+}
+
+#[test]
+fn stored_live_cycles_seed_hourly_and_demo_rows_never() -> Result<(), crate::store::StoreError> {
+    let dir = tempfile::tempdir().map_err(|source| crate::store::StoreError::Dir {
+        path: "tempdir".into(),
+        source,
+    })?;
+    let mut store = crate::store::Store::open_in(dir.path())?;
+    let now = at_ms(T0_MS + 30 * 60_000);
+    // Ten days of live cycles every 20 minutes, the last one of each hour the highest; a demo
+    // run in between with absurd funding; the hour in progress.
+    let start = T0_MS - 10 * DAY_MS;
+    let mut t = start;
+    while t < T0_MS + 30 * 60_000 {
+        let minute = (t - start) / 60_000 % 60;
+        let f = 0.001 * (1.0 + minute as f64 / 20.0);
+        store.write_cycle(&stored_cycle(at_ms(t), SourceKind::Live, f))?;
+        store.write_cycle(&stored_cycle(at_ms(t + 60_000), SourceKind::Demo, 5.0))?;
+        t += 20 * 60_000;
+    }
+    drop(store);
+    let seeded = stored_samples(dir.path(), &["BTC".to_string()], 30 * DAY_MS, now);
+    assert_eq!(seeded.len(), 1);
+    let (symbol, samples) = &seeded[0];
+    assert_eq!(symbol, "BTC");
+    assert_eq!(
+        samples.len(),
+        10 * 24,
+        "one per whole hour, none of the hour in progress"
+    );
+    let last_of_hour = Sample::of(
+        &crate::model::SignalInputs {
+            funding_8h_pct: Some(0.003),
+            ..Default::default()
+        },
+        None,
+    );
+    for (t, s) in samples {
+        assert_eq!(
+            t.rem_euclid(HOUR_MS),
+            40 * 60_000,
+            "the hour's last stored cycle"
+        );
+        assert_eq!(*s, last_of_hour, "a live row, never the demo's");
+    }
+    // The window bounds what is read.
+    let week = stored_samples(dir.path(), &["BTC".to_string()], 7 * DAY_MS, now);
+    assert_eq!(week[0].1.len(), 7 * 24);
+    // A demo-only symbol has nothing; an unreadable store seeds nothing.
+    let none = stored_samples(dir.path(), &["ETH".to_string()], 30 * DAY_MS, now);
+    assert!(none[0].1.is_empty());
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").map_err(|source| crate::store::StoreError::Dir {
+        path: file.clone(),
+        source,
+    })?;
+    assert!(stored_samples(&file, &["BTC".to_string()], 30 * DAY_MS, now).is_empty());
+    Ok(())
 }

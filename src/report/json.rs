@@ -52,6 +52,9 @@ pub(crate) struct JsonSignal<'a> {
     pub bias: &'static str,
     pub title: &'a str,
     pub message: &'a str,
+    /// Always present: `null` when the producer did not say.
+    pub threshold: Option<&'a crate::signals::relative::ThresholdInfo>,
+    pub record: Option<&'a crate::signals::Record>,
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +128,8 @@ impl<'a> From<&'a Signal> for JsonSignal<'a> {
             bias: s.bias.as_str(),
             title: &s.title,
             message: &s.message,
+            threshold: s.threshold.as_ref(),
+            record: s.record.as_ref(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The signal engine: pure functions of a symbol's [`SignalInputs`] and its [`Thresholds`].
 //! No I/O, no clock. Rules and ids are documented in `docs/signals.md`.
 
+pub mod relative;
 mod rules;
 mod setups;
 mod text;
@@ -112,6 +113,36 @@ pub struct Signal {
     pub bias: Bias,
     pub title: String,
     pub message: String,
+    /// The threshold the signal crossed and where it came from; `None` from the bare
+    /// [`evaluate`] (the caller knows its thresholds).
+    pub threshold: Option<relative::ThresholdInfo>,
+    /// How this (symbol, signal) did on the symbol's stored history; `None` until there is
+    /// enough history.
+    pub record: Option<Record>,
+}
+
+/// A signal's track record on one symbol's history (the backtest engine's result), as the JSON
+/// `record` object, the feed detail and the alert messages tell it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    /// Days of history scored.
+    pub days: f64,
+    /// Bar length of that history: `1h`.
+    pub interval: String,
+    /// Onsets in the history.
+    pub fired: usize,
+    /// Onsets whose horizon lies inside the history.
+    pub scored: usize,
+    /// Scored onsets followed by a move of `move_pct` in the signal's direction.
+    pub hits: usize,
+    pub hit_rate_pct: Option<f64>,
+    /// The same move after any bar: what the hit rate must beat.
+    pub base_rate_pct: Option<f64>,
+    /// Scored onsets followed by a move of `move_pct` either way.
+    pub either_hit_pct: Option<f64>,
+    /// How long after the onset the move is looked for: `24h`.
+    pub horizon: String,
+    pub move_pct: f64,
 }
 
 /// Rule thresholds, with the defaults `docs/signals.md` lists. Every key can be set globally

@@ -50,6 +50,8 @@ pub(super) fn push(
         bias,
         title: title.to_owned(),
         message,
+        threshold: None,
+        record: None,
     });
 }
 

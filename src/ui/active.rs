@@ -11,6 +11,8 @@ use ratatui::Frame;
 
 /// Wide enough to show `since 14:32 · ` before the duration.
 const SINCE_MIN_WIDTH: usize = 56;
+/// A threshold line starts under the title (after `HIGH ▼ `).
+const THRESHOLD_INDENT: usize = 7;
 
 pub(super) fn title(state: &UiState) -> String {
     match state.selected_view() {
@@ -47,17 +49,25 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
         );
         return;
     }
+    // With room for two lines each, every signal says its threshold under its title.
+    let with_threshold = active.len() * 2 <= height;
     let fits_all = active.len() <= height;
     let shown = if fits_all {
         active.len()
     } else {
         height.saturating_sub(1)
     };
-    let mut lines: Vec<Line> = active
-        .iter()
-        .take(shown)
-        .map(|a| row(a, width, state))
-        .collect();
+    let mut lines: Vec<Line> = Vec::with_capacity(height);
+    for a in active.iter().take(shown) {
+        lines.push(row(a, width, state));
+        if let (true, Some(t)) = (with_threshold, &a.threshold) {
+            let text = ellipsize(&t.describe(a.id), width.saturating_sub(THRESHOLD_INDENT));
+            lines.push(Line::styled(
+                format!("{:THRESHOLD_INDENT$}{text}", ""),
+                theme.dim(),
+            ));
+        }
+    }
     if !fits_all {
         lines.push(Line::styled(
             ellipsize(

@@ -10,6 +10,7 @@ use crate::model::{
 };
 use crate::monitor::Update;
 use crate::report::{CycleReport, SymbolReport};
+use crate::signals::relative::{ThresholdInfo, ThresholdMode};
 use crate::signals::{Signal, SignalId};
 use crate::source::{RequestStats, SourceLabel};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -177,41 +178,80 @@ pub fn signal(id: SignalId, level: Level, bias: Bias, title: &str) -> Signal {
             "{title}. The numbers that fired it are quoted here, in a paragraph long enough to wrap \
              over more than one line of the feed when it is expanded."
         ),
+        threshold: None,
+        record: None,
     }
 }
 
-/// The signals of the sketch's BTC.
+/// A relative threshold: the `percentile`-th of 30 days, held to its floor when `floored`.
+fn relative(value: f64, percentile: f64, floored: bool) -> Option<ThresholdInfo> {
+    Some(ThresholdInfo {
+        mode: ThresholdMode::Relative,
+        value,
+        percentile: Some(percentile),
+        window: Some("30d".into()),
+        note: floored.then_some(crate::signals::relative::FLOOR_NOTE),
+    })
+}
+
+/// The signals of the sketch's BTC, with their thresholds: relative, at the floor, and one
+/// still warming up.
 pub fn btc_signals() -> Vec<Signal> {
+    let with = |mut s: Signal, threshold: Option<ThresholdInfo>| {
+        s.threshold = threshold;
+        s
+    };
     vec![
-        signal(
-            SignalId::SetupClassicTop,
-            Level::High,
-            Bias::Bearish,
-            "Classic top setup: funding 0.14%, OI +7.0% 1h, retail 70% long",
+        with(
+            signal(
+                SignalId::SetupClassicTop,
+                Level::High,
+                Bias::Bearish,
+                "Classic top setup: funding 0.14%, OI +7.0% 1h, retail 70% long",
+            ),
+            relative(0.0213, 99.0, false),
         ),
-        signal(
-            SignalId::FundingExtremeLong,
-            Level::High,
-            Bias::Bearish,
-            "Extreme positive funding: 0.1375% per 8h",
+        with(
+            signal(
+                SignalId::FundingExtremeLong,
+                Level::High,
+                Bias::Bearish,
+                "Extreme positive funding: 0.1375% per 8h",
+            ),
+            relative(0.0213, 99.0, false),
         ),
-        signal(
-            SignalId::OiSurge,
-            Level::High,
-            Bias::Neutral,
-            "Open interest surged 7.0% in 1h",
+        with(
+            signal(
+                SignalId::OiSurge,
+                Level::High,
+                Bias::Neutral,
+                "Open interest surged 7.0% in 1h",
+            ),
+            relative(1.0, 99.0, true),
         ),
-        signal(
-            SignalId::TakerBuyPressure,
-            Level::Medium,
-            Bias::Bullish,
-            "Taker buy pressure: 68.0% of taker volume",
+        with(
+            signal(
+                SignalId::TakerBuyPressure,
+                Level::Medium,
+                Bias::Bullish,
+                "Taker buy pressure: 68.0% of taker volume",
+            ),
+            Some(ThresholdInfo {
+                mode: ThresholdMode::Static,
+                value: 65.0,
+                percentile: None,
+                window: None,
+                note: Some("warming up: static threshold"),
+            }),
         ),
-        signal(
-            SignalId::FlowNewLongs,
-            Level::Low,
-            Bias::Bullish,
-            "New longs: OI and price up",
+        with(
+            signal(
+                SignalId::FlowNewLongs,
+                Level::Low,
+                Bias::Bullish,
+                "New longs: OI and price up",
+            ),
+            relative(0.42, 75.0, false),
         ),
     ]
 }

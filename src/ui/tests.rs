@@ -387,6 +387,15 @@ fn a_long_expansion_scrolls_into_view_at_80x24() {
     let shown = text(&screen(&s));
     let title = "New longs: OI and price up";
     assert!(shown.contains(title), "{shown}");
+    // The threshold it crossed comes right after the message; the when/what line after that
+    // needs two more rows than this feed has (one
+    // goes to the key bar).
+    assert!(
+        shown.contains("threshold ±0.42 % OI in 1h = p75 of 30d"),
+        "{shown}"
+    );
+    s.size = (80, 26);
+    let shown = text(&screen(&s));
     assert!(shown.contains("flow_new_longs · LOW · bullish"), "{shown}");
 }
 

@@ -8,6 +8,7 @@ use super::view;
 use crate::model::{Bias, Level, Snapshot};
 use crate::monitor::{Command, Update};
 use crate::report::{CycleReport, SymbolReport};
+use crate::signals::relative::ThresholdInfo;
 use crate::signals::{Signal, SignalId};
 use crate::source::{RequestStats, SourceLabel};
 use chrono::{DateTime, Utc};
@@ -177,6 +178,8 @@ pub struct FeedEntry {
     pub bias: Bias,
     pub title: String,
     pub message: String,
+    /// The threshold it crossed, when the report said.
+    pub threshold: Option<ThresholdInfo>,
     pub kind: FeedKind,
 }
 
@@ -188,6 +191,8 @@ pub struct ActiveSignal {
     pub bias: Bias,
     pub title: String,
     pub message: String,
+    /// Its threshold as of the newest cycle.
+    pub threshold: Option<ThresholdInfo>,
     /// The first cycle of this run of the signal (a level change does not reset it).
     pub since: DateTime<Utc>,
     /// Its place in the newest report (most severe first, as the signals module orders them).
@@ -254,6 +259,7 @@ impl Feed {
                         bias: s.bias,
                         title: s.title.clone(),
                         message: s.message.clone(),
+                        threshold: s.threshold.clone(),
                         since: before.map_or(at, |b| b.since),
                         rank,
                     },
@@ -273,6 +279,7 @@ impl Feed {
                     bias: a.bias,
                     title: a.title,
                     message: a.message,
+                    threshold: a.threshold,
                     kind: FeedKind::Ended { after_s },
                 });
             }
@@ -333,6 +340,7 @@ fn entry(symbol: &str, s: &Signal, at: DateTime<Utc>, kind: FeedKind) -> FeedEnt
         bias: s.bias,
         title: s.title.clone(),
         message: s.message.clone(),
+        threshold: s.threshold.clone(),
         kind,
     }
 }

@@ -1,12 +1,21 @@
 //! Deterministic demo market, used with `--demo` or when there is no API key.
 //!
 //! One scripted loop — calm → euphoria → long cascade → short squeeze → recovery — lasts ten
-//! minutes of wall time at speed 1.0 and then repeats. The script is a table of keyframes
-//! (BTC-shaped levels and readings) joined by monotone cubic curves, so consecutive polls never
-//! jump between unrelated states. Each symbol plays the same script phase-shifted, scaled to its own
-//! price, open interest and volatility, with a little smooth per-symbol noise from a seeded hash of
-//! (symbol, channel, step): no OS randomness, so the same (symbols, speed, elapsed, now) always
-//! gives the same snapshots.
+//! minutes and twenty seconds of wall time at speed 1.0 and then repeats. The script is a table of
+//! keyframes (BTC-shaped levels and readings) joined by monotone cubic curves, so consecutive
+//! polls never jump between unrelated states. Each symbol plays the same script phase-shifted,
+//! scaled to its own price, open interest and volatility, with a little smooth per-symbol noise
+//! from a seeded hash of (symbol, channel, step): no OS randomness, so the same (symbols, speed,
+//! elapsed, now) always gives the same snapshots.
+//!
+//! The first loop plays the script as written. After it, the episodes (euphoria, long cascade,
+//! short build-up, squeeze) take turns: in an episode's turn it plays up to 30 % further from
+//! calm than scripted ([`EPISODE_AMP`]), growing and fading over a quarter of a round of
+//! [`EPISODE_ROUND_LOOPS`] loops, while the others play as written. A market whose big moves
+//! differ in size over days, as a real one's do: thresholds drawn from its own history
+//! (relative mode) find each kind of event among its extremes in turn. The loop is not a whole
+//! number of the default polls (60 s ÷ speed), so successive loops are sampled at different
+//! moments.
 //!
 //! Time is compressed: [`SIM_HOUR_S`] simulated seconds stand for one market hour, and every
 //! "change over a window" is read off the same price/OI curves with the matching lag, so a
@@ -20,8 +29,9 @@ use crate::model::{
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 
-/// One loop of the script, in simulated seconds (= wall seconds at speed 1.0).
-const LOOP_S: f64 = 600.0;
+/// One loop of the script, in simulated seconds (= wall seconds at speed 1.0). Not a multiple of
+/// the default 60 s poll: each loop is sampled 20 s later in its script than the one before.
+const LOOP_S: f64 = 620.0;
 /// Simulated seconds per market hour: a 60 s poll at speed 1.0 covers two market hours.
 pub const SIM_HOUR_S: f64 = 30.0;
 /// "24h" cannot be a literal 24 market hours (longer than the loop, which would compare a point
@@ -56,46 +66,49 @@ const fn key(t: f64, v: [f64; CHANNELS]) -> Key {
 
 /// The script. Columns: price level, OI level, funding %/8h, long liq $M, short liq $M,
 /// retail long %, top-trader long %, taker buy %. The last key repeats the first so the loop
-/// closes without a seam. Comments name what fires for BTC with default thresholds.
+/// closes without a seam. Comments name what fires for BTC with default static thresholds; the
+/// big moves (the OI surge and the two flushes, the two cascades, the top-vs-retail gaps of
+/// distribution and accumulation) are about the same size, so that which one is the largest
+/// depends on the loop's amplified episode.
 #[rustfmt::skip]
 const SCRIPT: [Key; 22] = [
     // calm: nothing fires
-    key(  0.0, [1.000, 1.000,  0.010,  4.0,  3.0, 51.0, 50.0, 50.0]),
+    key(  0.0, [1.000, 1.000,  0.010,  4.0,  3.0, 51.0, 51.0, 50.0]),
     key( 50.0, [1.001, 1.001,  0.011,  4.0,  3.0, 50.0, 51.0, 51.0]),
     key(110.0, [1.002, 1.006,  0.025,  3.0,  4.0, 52.0, 53.0, 54.0]),
     // euphoria ramp (130-160 s): flow_new_longs, funding_elevated, oi_moving
-    key(150.0, [1.020, 1.045,  0.075,  4.0,  9.0, 59.0, 58.0, 62.0]),
-    // euphoria peak (170-200 s): funding_extreme_long, oi_surge, retail_extreme_long,
-    // taker_buy_pressure, setup_classic_top
-    key(185.0, [1.040, 1.120,  0.130,  8.0, 16.0, 69.0, 64.0, 71.0]),
-    key(200.0, [1.045, 1.130,  0.128,  7.0, 14.0, 68.0, 61.0, 64.0]),
+    key(150.0, [1.020, 1.030,  0.075,  4.0,  9.0, 59.0, 57.0, 62.0]),
+    // euphoria peak (170-200 s): funding, the OI rise and retail longs peak together:
+    // funding_extreme_long, oi_surge, retail_extreme_long, taker_buy_pressure, setup_classic_top
+    key(185.0, [1.040, 1.110,  0.130,  8.0, 16.0, 69.0, 62.0, 70.0]),
+    key(200.0, [1.045, 1.118,  0.122,  7.0, 14.0, 68.0, 59.0, 64.0]),
     // distribution (210-280 s): top traders turn short on flat OI: smart_money_divergence,
     // setup_distribution
-    key(225.0, [1.048, 1.138,  0.120,  5.0,  8.0, 66.0, 47.0, 50.0]),
-    key(260.0, [1.045, 1.140,  0.115,  6.0,  6.0, 66.0, 47.0, 46.0]),
+    key(225.0, [1.048, 1.124,  0.108,  5.0,  8.0, 66.0, 49.0, 50.0]),
+    key(260.0, [1.045, 1.126,  0.105,  6.0,  6.0, 65.5, 49.0, 46.0]),
     // long cascade (280-330 s): long_liquidation_cascade, oi_flush, taker_sell_pressure,
-    // flow_long_capitulation, then setup_deleveraging (300-340 s)
-    key(275.0, [1.036, 1.132,  0.105, 25.0,  5.0, 64.0, 48.0, 38.0]),
-    key(295.0, [1.005, 1.070,  0.085, 80.0,  6.0, 60.0, 50.0, 27.0]),
-    key(310.0, [0.993, 1.035,  0.075, 85.0,  6.0, 58.0, 50.0, 28.0]),
+    // flow_long_capitulation; funding lags the crash, so its start is setup_deleveraging
+    key(275.0, [1.036, 1.118,  0.112, 25.0,  5.0, 63.0, 49.0, 38.0]),
+    key(292.0, [1.005, 1.062,  0.118, 80.0,  6.0, 60.0, 50.0, 27.0]),
+    key(310.0, [0.993, 1.030,  0.104, 85.0,  6.0, 58.0, 50.0, 28.0]),
     // aftermath (330-350 s): liquidations_elevated
-    key(330.0, [0.990, 1.010,  0.065, 42.0,  5.0, 54.0, 51.0, 38.0]),
-    key(350.0, [0.989, 1.000,  0.040, 20.0,  5.0, 48.0, 54.0, 45.0]),
-    // bottom (370-390 s): retail turns short while top traders buy: setup_accumulation
-    key(375.0, [0.988, 0.998,  0.005,  8.0,  6.0, 42.0, 56.0, 47.0]),
-    // short build-up (390-440 s): funding_extreme_short, retail_heavy_short, flow_new_shorts,
-    // setup_short_squeeze
-    key(395.0, [0.980, 1.020, -0.058,  6.0,  8.0, 38.0, 48.0, 42.0]),
-    key(425.0, [0.968, 1.052, -0.078,  5.0,  9.0, 35.0, 45.0, 42.0]),
-    key(440.0, [0.970, 1.055, -0.072,  8.0, 20.0, 36.0, 46.0, 52.0]),
+    key(330.0, [0.990, 1.012,  0.062, 42.0,  5.0, 53.0, 53.0, 38.0]),
+    key(350.0, [0.989, 1.003,  0.036, 20.0,  5.0, 47.0, 56.0, 45.0]),
+    // bottom (370-400 s): retail turns short while top traders buy: setup_accumulation
+    key(375.0, [0.988, 1.000,  0.010,  8.0,  6.0, 42.0, 55.0, 47.0]),
+    // short build-up (390-440 s): funding, retail shorts and the OI rise peak together:
+    // funding_extreme_short, retail_heavy_short, flow_new_shorts, setup_short_squeeze
+    key(395.0, [0.980, 1.005, -0.030,  6.0,  8.0, 38.0, 56.5, 42.0]),
+    key(425.0, [0.968, 1.062, -0.078,  5.0,  9.0, 35.0, 45.0, 42.0]),
+    key(440.0, [0.970, 1.065, -0.072,  8.0, 20.0, 36.0, 46.0, 52.0]),
     // squeeze (450-480 s): short_liquidation_cascade, oi_flush, taker_buy_pressure,
     // flow_short_covering
-    key(460.0, [1.005, 0.985, -0.030, 10.0, 80.0, 45.0, 52.0, 72.0]),
-    key(475.0, [1.014, 0.975, -0.005,  8.0, 60.0, 49.0, 52.0, 70.0]),
+    key(460.0, [1.005, 1.010, -0.030, 10.0, 83.0, 45.0, 52.0, 70.0]),
+    key(475.0, [1.014, 0.994, -0.005,  8.0, 62.0, 49.0, 52.0, 68.0]),
     // recovery: back to calm (quiet from 520 s)
-    key(500.0, [1.015, 0.982,  0.010,  6.0, 25.0, 50.0, 51.0, 58.0]),
-    key(540.0, [1.007, 0.992,  0.012,  4.0,  8.0, 51.0, 50.0, 52.0]),
-    key(LOOP_S, [1.000, 1.000,  0.010,  4.0,  3.0, 51.0, 50.0, 50.0]),
+    key(500.0, [1.015, 0.992,  0.010,  6.0, 25.0, 50.0, 51.0, 58.0]),
+    key(540.0, [1.007, 0.996,  0.012,  4.0,  8.0, 51.0, 50.0, 52.0]),
+    key(LOOP_S, [1.000, 1.000,  0.010,  4.0,  3.0, 51.0, 51.0, 50.0]),
 ];
 
 /// Regime names by start time (simulated seconds into the loop).
@@ -107,11 +120,84 @@ const REGIMES: [(f64, &str); 5] = [
     (510.0, "recovery"),
 ];
 
-/// The script at loop time `t`: monotone cubic (PCHIP) interpolation between keys, per channel.
-/// C¹ and without overshoot — every value stays between the keys around it, and a key where a
-/// channel turns is a smooth turning point — while slopes carry through monotone stretches
-/// instead of stalling at every key.
-fn script_at(t: f64) -> [f64; CHANNELS] {
+/// How much further from calm an episode plays at the height of its turn (a fraction of its
+/// scripted distance).
+pub const EPISODE_AMP: f64 = 0.3;
+/// Loops per round of turns: the episodes take turns, each growing and fading over a quarter
+/// of this (72 loops, half a day at speed 1), longer than a 30-day baseline (35 loops): so
+/// every kind of event is, in its turn, the largest its baseline has seen.
+pub const EPISODE_ROUND_LOOPS: f64 = 288.0;
+/// The noise channel each symbol's place in the round is drawn from.
+const AMP_CH: u64 = 200;
+/// How much of the amplification each channel takes: positioning (account ratios, taker share)
+/// moves half as much further as prices, open interest, funding and liquidations.
+const EPISODE_GAIN: [f64; CHANNELS] = [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5];
+
+/// The episodes that take turns, in turn order: the span of loop time each covers. Events that
+/// compete for the same extreme (the OI surge and the two flushes; the long and the short
+/// cascade; distribution's and accumulation's top-vs-retail gaps) are in different episodes.
+const EPISODES: [(f64, f64); 4] = [
+    (105.0, 270.0), // euphoria and distribution
+    (270.0, 360.0), // long cascade and aftermath
+    (360.0, 440.0), // bottom and short build-up
+    (440.0, 530.0), // squeeze
+];
+/// How long an episode's amplification takes to ramp in and out (simulated seconds).
+const EPISODE_RAMP_S: f64 = 12.0;
+
+/// How much of its amplification episode `e` has at loop time `t` (0 outside its span, 1
+/// inside, a raised-cosine ramp between): smooth, so polls never jump.
+fn episode_weight(e: usize, t: f64) -> f64 {
+    let (a, b) = EPISODES[e];
+    let ramp = |x: f64| 0.5 - 0.5 * (std::f64::consts::PI * x.clamp(0.0, 1.0)).cos();
+    ramp((t - a) / EPISODE_RAMP_S).min(ramp((b - t) / EPISODE_RAMP_S))
+}
+
+/// The script at simulated time `s` (from the symbol's start; negative before it): the
+/// keyframes of its loop time, the episode whose turn it is played further from calm as its
+/// turn grows and fades (the first loop, and anything before it, as written). `seed` sets the
+/// symbol's place in the round.
+fn script_at(seed: u64, s: f64) -> [f64; CHANNELS] {
+    let t = s.rem_euclid(LOOP_S);
+    let v = keyframes_at(t);
+    let k = (s / LOOP_S).floor();
+    if k < 1.0 {
+        return v;
+    }
+    let Some((e, w)) = (0..EPISODES.len())
+        .map(|e| (e, episode_weight(e, t)))
+        .find(|(_, w)| *w > 0.0)
+    else {
+        return v;
+    };
+    // Whose turn it is in this loop, and how far into it.
+    let round = (k / EPISODE_ROUND_LOOPS + unit(seed, AMP_CH, 0)).fract() * EPISODES.len() as f64;
+    if round.floor() as usize != e {
+        return v;
+    }
+    let amp = EPISODE_AMP * (std::f64::consts::PI * round.fract()).sin();
+    let (a, b) = EPISODES[e];
+    let calm = SCRIPT[0].v;
+    let (start, end) = (keyframes_at(a), keyframes_at(b));
+    let along = (t - a) / (b - a);
+    std::array::from_fn(|c| {
+        let m = 1.0 + amp * w * EPISODE_GAIN[c];
+        if c == PRICE || c == OI {
+            // A level: its moves away from the straight path (in ratio terms) between where
+            // the episode begins and ends, raised to the power m; the ends stay put.
+            let line = start[c] * (end[c] / start[c]).powf(along);
+            v[c] * (v[c] / line).powf(m - 1.0)
+        } else {
+            calm[c] + m * (v[c] - calm[c])
+        }
+    })
+}
+
+/// The keyframes at loop time `t`: monotone cubic (PCHIP) interpolation between keys, per
+/// channel. C¹ and without overshoot — every value stays between the keys around it, and a key
+/// where a channel turns is a smooth turning point — while slopes carry through monotone
+/// stretches instead of stalling at every key.
+fn keyframes_at(t: f64) -> [f64; CHANNELS] {
     let t = t.rem_euclid(LOOP_S);
     let i = SCRIPT
         .windows(2)
@@ -279,16 +365,17 @@ struct Reading {
 
 impl Profile {
     fn price_level(&self, t: f64) -> f64 {
-        1.0 + self.vol * (script_at(t)[PRICE] - 1.0)
+        1.0 + self.vol * (script_at(self.seed, t)[PRICE] - 1.0)
             + 0.0005 * noise(self.seed, Ch::Price as u64, t)
     }
 
     fn oi_level(&self, t: f64) -> f64 {
-        1.0 + self.crowd() * (script_at(t)[OI] - 1.0) + 0.0005 * noise(self.seed, Ch::Oi as u64, t)
+        1.0 + self.crowd() * (script_at(self.seed, t)[OI] - 1.0)
+            + 0.0005 * noise(self.seed, Ch::Oi as u64, t)
     }
 
     fn reading(&self, t: f64) -> Reading {
-        let k = script_at(t);
+        let k = script_at(self.seed, t);
         let n = |ch: Ch| noise(self.seed, ch as u64, t);
         let crowd = self.crowd();
         let pct = |base: f64, ch: Ch, amp: f64| {
@@ -369,6 +456,12 @@ impl DemoMarket {
             .collect()
     }
 
+    /// Market time per wall-clock time: [`SIM_HOUR_S`] simulated seconds make a market hour,
+    /// and the speed multiplies simulated time (at speed 1, 120 market hours per wall hour).
+    pub fn time_factor(&self) -> f64 {
+        3600.0 / SIM_HOUR_S * self.speed
+    }
+
     /// Length of one regime loop in wall time at this speed.
     pub fn loop_duration(&self) -> Duration {
         Duration::try_from_secs_f64(LOOP_S / self.speed).unwrap_or(Duration::MAX)
@@ -387,12 +480,17 @@ impl DemoMarket {
 
     /// Where in its loop a symbol is, in simulated seconds.
     fn loop_time(&self, p: &Profile, elapsed: Duration) -> f64 {
-        (elapsed.as_secs_f64() * self.speed + p.offset_s).rem_euclid(LOOP_S)
+        self.sim_time(p, elapsed).rem_euclid(LOOP_S)
+    }
+
+    /// Simulated seconds since the symbol's script began (its offset included).
+    fn sim_time(&self, p: &Profile, elapsed: Duration) -> f64 {
+        elapsed.as_secs_f64() * self.speed + p.offset_s
     }
 
     pub fn snapshot_at(&self, symbol: &str, elapsed: Duration, now: DateTime<Utc>) -> Snapshot {
         let p = Profile::of(symbol);
-        let t = self.loop_time(&p, elapsed);
+        let t = self.sim_time(&p, elapsed);
         let r = p.reading(t);
         let coin = symbol.trim().to_ascii_uppercase();
         let oi_usd = p.oi_usd * r.oi_level;
@@ -523,6 +621,13 @@ impl DemoSource {
     }
 }
 
+impl DemoSource {
+    /// See [`DemoMarket::time_factor`].
+    pub fn time_factor(&self) -> f64 {
+        self.market.time_factor()
+    }
+}
+
 impl Source for DemoSource {
     fn label(&self) -> SourceLabel {
         SourceLabel {
@@ -541,233 +646,4 @@ impl Source for DemoSource {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::signals::{evaluate, SignalId, Thresholds};
-    use std::collections::BTreeSet;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_750_000_000, 0).unwrap_or_default()
-    }
-
-    fn market(symbols: &[&str], speed: f64) -> DemoMarket {
-        DemoMarket::new(symbols.iter().map(|s| s.to_string()).collect(), speed)
-    }
-
-    fn secs(s: f64) -> Duration {
-        Duration::from_secs_f64(s)
-    }
-
-    #[test]
-    fn same_inputs_give_the_same_snapshot() {
-        let a = market(&["BTC", "ETH", "PEPE"], 1.0);
-        let b = market(&["BTC", "ETH", "PEPE"], 1.0);
-        for s in [0.0, 33.3, 290.0, 1234.5] {
-            assert_eq!(
-                a.snapshots_at(secs(s), now()),
-                b.snapshots_at(secs(s), now())
-            );
-        }
-        // … and time moves the market.
-        assert_ne!(
-            a.snapshot_at("BTC", secs(0.0), now()).inputs(),
-            a.snapshot_at("BTC", secs(180.0), now()).inputs()
-        );
-    }
-
-    #[test]
-    fn every_signal_fires_for_btc_over_one_loop() {
-        let m = market(&["BTC"], 1.0);
-        let th = Thresholds::default();
-        let mut seen = BTreeSet::new();
-        for step in 0..60 {
-            let snap = m.snapshot_at("BTC", secs(step as f64 * 10.0), now());
-            seen.extend(evaluate(&snap.inputs(), &th).into_iter().map(|s| s.id));
-        }
-        let missing: Vec<_> = SignalId::ALL
-            .iter()
-            .filter(|id| !seen.contains(id))
-            .collect();
-        assert!(missing.is_empty(), "never fired: {missing:?}");
-    }
-
-    #[test]
-    fn values_stay_sane_for_every_kind_of_symbol() {
-        let m = market(&["BTC", "ETH", "SOL", "DOGE", "NEWCOIN", "x"], 1.0);
-        for step in 0..120 {
-            for snap in m.snapshots_at(secs(step as f64 * 5.0), now()) {
-                let who = format!("{} at {}s", snap.symbol, step * 5);
-                assert_eq!(snap.source, SourceKind::Demo);
-                assert_eq!(snap.gaps(), vec![], "{who}");
-                let i = snap.inputs();
-                for (name, v) in [
-                    ("retail long", i.retail_long_pct),
-                    ("retail short", i.retail_short_pct),
-                    ("top long", i.top_long_pct),
-                    ("top short", i.top_short_pct),
-                    ("taker buy", i.taker_buy_pct),
-                ] {
-                    let v = v.unwrap_or(f64::NAN);
-                    assert!((0.0..=100.0).contains(&v), "{who}: {name} {v}");
-                }
-                let pair = |a: Option<f64>, b: Option<f64>| a.unwrap_or(0.0) + b.unwrap_or(0.0);
-                assert!((pair(i.retail_long_pct, i.retail_short_pct) - 100.0).abs() < 1e-9);
-                assert!((pair(i.top_long_pct, i.top_short_pct) - 100.0).abs() < 1e-9);
-                let oi = snap
-                    .open_interest
-                    .get()
-                    .and_then(|o| o.oi_usd)
-                    .unwrap_or(0.0);
-                assert!(oi > 0.0, "{who}: oi {oi}");
-                let price = snap.price.get().and_then(|p| p.price).unwrap_or(0.0);
-                assert!(price > 0.0, "{who}: price {price}");
-                assert!(i.liq_long_1h_usd.unwrap_or(-1.0) >= 0.0, "{who}");
-                assert!(i.liq_short_1h_usd.unwrap_or(-1.0) >= 0.0, "{who}");
-                let f = i.funding_8h_pct.unwrap_or(f64::NAN);
-                assert!(f.abs() < 0.5, "{who}: funding {f}");
-            }
-        }
-    }
-
-    #[test]
-    fn funding_table_has_the_venues_the_ui_must_handle() {
-        let snap = market(&["ETH"], 1.0).snapshot_at("ETH", secs(170.0), now());
-        let f = snap.funding.get().cloned().unwrap_or_default();
-        let rows = &f.by_exchange;
-        assert!(rows.len() >= 4);
-        let has = |h: f64| rows.iter().any(|r| r.interval_hours == Some(h));
-        assert!(has(1.0) && has(4.0) && has(8.0));
-        assert!(rows.iter().any(|r| r.margin == Margin::Token));
-        assert!(
-            rows.windows(2).all(|w| w[0].oi_usd >= w[1].oi_usd),
-            "sorted by OI"
-        );
-        for r in rows {
-            let next = r.next_funding_time.unwrap_or(now());
-            assert!(next > now(), "{}", r.exchange);
-            let hours = r.interval_hours.unwrap_or(8.0);
-            assert!(next - now() <= chrono::Duration::seconds((hours * 3600.0) as i64));
-            assert!((r.rate_8h_pct - r.rate_pct * 8.0 / hours).abs() < 1e-12);
-        }
-        // The headline rate is the model's OI-weighted mean of the table.
-        assert_eq!(f.rate_8h_pct, oi_weighted_funding_8h(rows));
-        let retail = snap.retail.get().map(|r| r.source.as_str());
-        assert_eq!(retail, Some("Binance ETHUSDT 4h (demo)"));
-    }
-
-    #[test]
-    fn speed_scales_the_loop() {
-        let one = market(&["BTC"], 1.0);
-        let two = market(&["BTC"], 2.0);
-        assert_eq!(one.loop_duration(), Duration::from_secs(600));
-        assert_eq!(two.loop_duration(), Duration::from_secs(300));
-        for s in [0.0, 45.0, 140.0, 299.0] {
-            assert_eq!(
-                two.snapshot_at("BTC", secs(s), now()),
-                one.snapshot_at("BTC", secs(2.0 * s), now())
-            );
-            assert_eq!(
-                two.regime_at("BTC", secs(s)),
-                one.regime_at("BTC", secs(2.0 * s))
-            );
-        }
-        // The loop loops.
-        assert_eq!(
-            one.snapshot_at("SOL", secs(37.0), now()),
-            one.snapshot_at("SOL", secs(637.0), now())
-        );
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert_eq!(
-                market(&["BTC"], bad).loop_duration(),
-                Duration::from_secs(600)
-            );
-        }
-        assert!(market(&["BTC"], 1e-300).loop_duration() > Duration::from_secs(1_000_000));
-    }
-
-    #[test]
-    fn consecutive_minute_polls_move_smoothly() {
-        // A 60 s poll at speed 1 covers two market hours of the compressed script. The bounds are
-        // what the most violent real two hours look like (a cascade, a squeeze), never more:
-        // price 10 %, open interest 15 %, funding 0.15 points per 8h, account ratios 20 points,
-        // taker share 40 points (it is flow, so it can swing from capitulation to squeeze).
-        let m = market(&["BTC", "ETH", "SOL", "DOGE", "NEWCOIN"], 1.0);
-        let levels = |s: &Snapshot| {
-            let price = s.price.get().and_then(|p| p.price).unwrap_or(f64::NAN);
-            let oi = s
-                .open_interest
-                .get()
-                .and_then(|o| o.oi_usd)
-                .unwrap_or(f64::NAN);
-            (price, oi, s.inputs())
-        };
-        let step =
-            |a: Option<f64>, b: Option<f64>| (a.unwrap_or(f64::NAN) - b.unwrap_or(f64::NAN)).abs();
-        // Every one-second phase of the loop as the start of a poll pair.
-        for start in 0..600u64 {
-            let t0 = Duration::from_secs(start);
-            let t1 = Duration::from_secs(start + 60);
-            for sym in m.symbols() {
-                let (p0, o0, i0) = levels(&m.snapshot_at(sym, t0, now()));
-                let (p1, o1, i1) = levels(&m.snapshot_at(sym, t1, now()));
-                let who = format!("{sym} from {start}s");
-                assert!((p1 / p0 - 1.0).abs() < 0.10, "{who}: price {p0} -> {p1}");
-                assert!((o1 / o0 - 1.0).abs() < 0.15, "{who}: oi {o0} -> {o1}");
-                assert!(
-                    step(i1.funding_8h_pct, i0.funding_8h_pct) < 0.15,
-                    "{who}: funding"
-                );
-                assert!(
-                    step(i1.retail_long_pct, i0.retail_long_pct) < 20.0,
-                    "{who}: retail"
-                );
-                assert!(step(i1.top_long_pct, i0.top_long_pct) < 20.0, "{who}: top");
-                assert!(
-                    step(i1.taker_buy_pct, i0.taker_buy_pct) < 40.0,
-                    "{who}: taker"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn regimes_walk_in_order_and_symbols_are_phase_shifted() {
-        let m = market(&["BTC", "ETH", "SOL", "DOGE"], 1.0);
-        let names: Vec<_> = [0.0, 150.0, 300.0, 420.0, 550.0]
-            .iter()
-            .map(|s| m.regime_at("BTC", secs(*s)))
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "calm",
-                "euphoria",
-                "long cascade",
-                "short squeeze",
-                "recovery"
-            ]
-        );
-        let at_start: BTreeSet<_> = m
-            .symbols()
-            .iter()
-            .map(|s| m.regime_at(s, secs(0.0)))
-            .collect();
-        assert!(at_start.len() >= 3, "{at_start:?}");
-    }
-
-    #[test]
-    fn unknown_symbols_work_and_empty_lists_give_nothing() {
-        let m = market(&["FOOBAR", "btc"], 1.0);
-        let snaps = m.snapshots_at(secs(42.0), now());
-        assert_eq!(snaps.len(), 2);
-        assert_eq!(snaps[0].symbol, "FOOBAR");
-        // Case-insensitive profile lookup: "btc" plays BTC's script.
-        assert_eq!(
-            snaps[1].inputs(),
-            m.snapshot_at("BTC", secs(42.0), now()).inputs()
-        );
-        let foo = snaps[0].price.get().and_then(|p| p.price).unwrap_or(0.0);
-        assert!(foo > 0.0 && foo < 1_000.0);
-        assert!(market(&[], 1.0).snapshots_at(secs(10.0), now()).is_empty());
-    }
-}
+mod tests;
