@@ -11,6 +11,7 @@ use crate::exit;
 use crate::headless::{self, HeadlessExit};
 use crate::model::{GapReason, SourceKind};
 use crate::monitor::{self, Command, MonitorExit, MonitorOptions, ThresholdBook, Update};
+use crate::signals::record::RecordBook;
 use crate::source::coinglass::{
     plan_schedule, ApiError, ClientOptions, CoinGlassClient, LiveConfig, LiveSource, Plan,
     ScheduleInput,
@@ -111,7 +112,12 @@ struct Started<S> {
 }
 
 /// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
-async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
+/// With the record book on, starts the track-record job on the source's client (its history
+/// downloads give way to the polls).
+async fn start_live(
+    config: Config,
+    records: RecordBook,
+) -> Result<Started<LiveSource>, StartError> {
     let mut source = connect_live(&config).await?;
     if let Some(note) = source.plan_note() {
         // Headless: on stderr with the log; dashboard: the log file, and the top bar's label.
@@ -136,6 +142,14 @@ async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     for (coin, prices) in crate::store::recent_live_prices(&config.data_dir, &source.symbols()) {
         source.seed_prices(&coin, &prices);
     }
+    if records.is_on() {
+        let reserve = crate::record::live_reserve(source.schedule(), config.symbols.len());
+        let history = crate::record::HistorySource::CoinGlass {
+            client: source.client().background(reserve),
+            plan: source.plan(),
+        };
+        start_records(&config, history, records);
+    }
     Ok(Started {
         source,
         poll_interval,
@@ -152,6 +166,12 @@ pub async fn run(config: Config) -> ExitCode {
         .once
         .then(|| Instant::now() + config.poll_interval.min(monitor::ONCE_DEADLINE));
     let thresholds = threshold_book(&config);
+    // `--once` has no time for a track record: its signals carry none.
+    let records = if config.mode.once {
+        RecordBook::default()
+    } else {
+        RecordBook::new()
+    };
     if config.is_demo() {
         if config.api_key.is_none() && !config.mode.demo {
             tracing::info!("no COINGLASS_API_KEY set: running the DEMO market (simulated data)");
@@ -164,15 +184,49 @@ pub async fn run(config: Config) -> ExitCode {
             kind: SourceKind::Demo,
             plan: None,
         };
+        if records.is_on() {
+            start_records(&config, crate::record::HistorySource::Demo, records.clone());
+        }
         let start = async move { Ok(started) };
-        return drive(start, label, &config, thresholds, run_deadline, shutdown).await;
+        return drive(
+            start,
+            label,
+            &config,
+            thresholds,
+            records,
+            run_deadline,
+            shutdown,
+        )
+        .await;
     }
     let label = SourceLabel {
         kind: SourceKind::Live,
         plan: None,
     };
-    let start = start_live(config.clone());
-    drive(start, label, &config, thresholds, run_deadline, shutdown).await
+    let start = start_live(config.clone(), records.clone());
+    drive(
+        start,
+        label,
+        &config,
+        thresholds,
+        records,
+        run_deadline,
+        shutdown,
+    )
+    .await
+}
+
+/// Starts the track-record job (at start, then daily) filling `records`.
+fn start_records(config: &Config, source: crate::record::HistorySource, records: RecordBook) {
+    let job = crate::record::RecordJob {
+        config: config.clone(),
+        source,
+        book: records,
+        // Where the downloaded history seeds the relative thresholds' baselines
+        // (`ThresholdBook::seed(symbol, samples)`, `record::samples_of(bars, interval)`).
+        on_history: None,
+    };
+    job.spawn(Arc::new(crate::record::SystemClock));
 }
 
 /// How the frontend ended.
@@ -200,6 +254,7 @@ async fn drive<S, F>(
     label: SourceLabel,
     config: &Config,
     thresholds: ThresholdBook,
+    records: RecordBook,
     run_deadline: Option<Instant>,
     shutdown: impl Future<Output = ()>,
 ) -> ExitCode
@@ -251,6 +306,7 @@ where
             .collect(),
         symbols: config.symbols.clone(),
         run_deadline,
+        records,
     };
     let mut monitor = supervise(start, label, opts, update_tx, command_rx);
     let frontend = if config.mode.ui {

@@ -66,6 +66,8 @@ pub struct MonitorOptions {
     /// When the whole run must be over, start-up included (`--once`: [`ONCE_DEADLINE`] after
     /// start); no cycle runs past it.
     pub run_deadline: Option<Instant>,
+    /// Track records set on every reported signal (`RecordBook::default()`: none).
+    pub records: crate::signals::record::RecordBook,
 }
 
 /// Global thresholds plus per-symbol overrides, resolved once at start.
@@ -400,7 +402,10 @@ pub async fn run<S: Source>(
             })
             .collect();
         previous.clone_from(&snapshots);
-        let symbols = build_reports(snapshots, &opts.thresholds);
+        let mut symbols = build_reports(snapshots, &opts.thresholds);
+        for r in &mut symbols {
+            opts.records.annotate(&r.snapshot.symbol, &mut r.signals);
+        }
         let errors = cycle_errors(&symbols);
         for e in &errors {
             tracing::warn!(cycle, "{e}");

@@ -52,6 +52,7 @@ pub(super) fn push(
         message,
         threshold: None,
         record: None,
+        no_record: None,
     });
 }
 

@@ -192,10 +192,13 @@ pub(super) fn change_text(e: &FeedEntry) -> String {
     }
 }
 
-/// The expanded entry: its message, then when/what/which way.
+/// The expanded entry: its message, its track record, then when/what/which way.
 fn expansion(e: &FeedEntry, width: usize) -> Vec<String> {
     let text_w = width.saturating_sub(INDENT).max(10);
     let mut out = wrap(&e.message, text_w);
+    if let Some(record) = &e.record {
+        out.extend(wrap(record, text_w));
+    }
     let what = match e.kind {
         FeedKind::Onset => "began".to_string(),
         FeedKind::LevelChanged { from } => format!("{from} → {}", e.level),

@@ -159,6 +159,9 @@ pub struct FeedEntry {
     pub title: String,
     pub message: String,
     pub kind: FeedKind,
+    /// The signal's track record (or why it has none) as the cycle reported it; `None` for an
+    /// end, and when no record is computed in this run.
+    pub record: Option<String>,
 }
 
 /// A signal that is firing now for one symbol: as of its newest cycle, and since when.
@@ -255,6 +258,7 @@ impl Feed {
                     title: a.title,
                     message: a.message,
                     kind: FeedKind::Ended { after_s },
+                    record: None,
                 });
             }
             self.active.insert(symbol.to_string(), now_active);
@@ -315,6 +319,7 @@ fn entry(symbol: &str, s: &Signal, at: DateTime<Utc>, kind: FeedKind) -> FeedEnt
         title: s.title.clone(),
         message: s.message.clone(),
         kind,
+        record: crate::signals::record::record_line(s),
     }
 }
 
