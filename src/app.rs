@@ -112,12 +112,7 @@ struct Started<S> {
 }
 
 /// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
-/// With the record book on, starts the track-record job on the source's client (its history
-/// downloads give way to the polls).
-async fn start_live(
-    config: Config,
-    records: RecordBook,
-) -> Result<Started<LiveSource>, StartError> {
+async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     let mut source = connect_live(&config).await?;
     if let Some(note) = source.plan_note() {
         // Headless: on stderr with the log; dashboard: the log file, and the top bar's label.
@@ -141,14 +136,6 @@ async fn start_live(
     let poll_interval = schedule.poll_interval;
     for (coin, prices) in crate::store::recent_live_prices(&config.data_dir, &source.symbols()) {
         source.seed_prices(&coin, &prices);
-    }
-    if records.is_on() {
-        let reserve = crate::record::live_reserve(source.schedule(), config.symbols.len());
-        let history = crate::record::HistorySource::CoinGlass {
-            client: source.client().background(reserve),
-            plan: source.plan(),
-        };
-        start_records(&config, history, records);
     }
     Ok(Started {
         source,
@@ -203,7 +190,7 @@ pub async fn run(config: Config) -> ExitCode {
         kind: SourceKind::Live,
         plan: None,
     };
-    let start = start_live(config.clone(), records.clone());
+    let start = start_live_with_records(config.clone(), records.clone());
     drive(
         start,
         label,
@@ -214,6 +201,25 @@ pub async fn run(config: Config) -> ExitCode {
         shutdown,
     )
     .await
+}
+
+/// [`start_live`], then (with the record book on) the track-record job on the source's client:
+/// its history downloads share the key's budget and give way to the polls.
+async fn start_live_with_records(
+    config: Config,
+    records: RecordBook,
+) -> Result<Started<LiveSource>, StartError> {
+    let started = start_live(config.clone()).await?;
+    if records.is_on() {
+        let source = &started.source;
+        let reserve = crate::record::live_reserve(source.schedule(), config.symbols.len());
+        let history = crate::record::HistorySource::CoinGlass {
+            client: source.client().background(reserve),
+            plan: source.plan(),
+        };
+        start_records(&config, history, records);
+    }
+    Ok(started)
 }
 
 /// Starts the track-record job (at start, then daily) filling `records`.
