@@ -13,6 +13,7 @@ pub mod report;
 use crate::config::cli::BacktestArgs;
 use crate::config::Config;
 use crate::exit;
+use crate::signals::relative::RelativeSettings;
 use chrono::{DateTime, Utc};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -65,6 +66,19 @@ pub fn ms_time(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
 }
 
+/// The relative-threshold settings of a run: `--threshold-mode`, else the default (relative);
+/// window, minimum history and percentiles are the defaults. One sample per bar
+/// ([`replay::Setup::with_relative`] sets `sample_ms`).
+// When the config carries `[thresholds] mode/window/percentiles` (global and per symbol), they
+// take the place of the defaults here, and the flag overrides their mode.
+pub fn relative_settings(args: &BacktestArgs) -> RelativeSettings {
+    let defaults = RelativeSettings::default();
+    RelativeSettings {
+        mode: args.threshold_mode.unwrap_or(defaults.mode),
+        ..defaults
+    }
+}
+
 /// `perpwatch backtest`: exit 0 with a report, 2 for bad usage (interval below the plan, no
 /// data source), 3 for a refused key, 1 for anything else.
 pub async fn command(config: &Config, args: &BacktestArgs) -> ExitCode {
@@ -77,7 +91,7 @@ pub async fn command(config: &Config, args: &BacktestArgs) -> ExitCode {
                 args.move_pct,
                 config.thresholds_for(&args.symbol),
             ) {
-                Ok(s) => s,
+                Ok(s) => s.with_relative(relative_settings(args)),
                 Err(msg) => {
                     eprintln!("perpwatch: {msg}");
                     return ExitCode::from(exit::USAGE);
@@ -88,6 +102,10 @@ pub async fn command(config: &Config, args: &BacktestArgs) -> ExitCode {
             let text = if args.json {
                 report.json()
             } else if args.csv {
+                // CSV has rows only: what the table and JSON say in their header goes to stderr.
+                for note in report.notes() {
+                    eprintln!("perpwatch: note: {note}");
+                }
                 report.csv()
             } else {
                 report.table()

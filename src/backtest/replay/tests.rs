@@ -1,5 +1,6 @@
 use super::*;
 use crate::backtest::HOUR_MS;
+use crate::signals::SignalId;
 use std::time::Duration;
 
 const T0: i64 = 1_700_000_000_000 - 1_700_000_000_000 % HOUR_MS;
@@ -275,4 +276,48 @@ fn horizon_shorter_than_a_bar_is_refused() {
     .expect_err("1h < 4h");
     assert!(e.contains("--horizon 1h") && e.contains("4h bar"), "{e}");
     assert_eq!(setup(4 * HOUR_MS, 26, 5.0).horizon_bars, 6, "rounded down");
+}
+
+#[test]
+fn track_record_is_the_replay_for_every_rule() {
+    let bars = hand_built();
+    let s = setup(HOUR_MS, 2, 5.0);
+    let records = track_record(&bars, &s);
+    let ids: Vec<SignalId> = records.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, SignalId::ALL, "every rule, fired or not");
+    let get = |id| {
+        records
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r.clone())
+            .expect("listed")
+    };
+    // Same numbers as the hand computation above.
+    let long = get(SignalId::FundingExtremeLong);
+    assert_eq!((long.fired, long.scored, long.hits), (2, 1, 1));
+    assert!(close(long.hit_rate_pct, 100.0));
+    assert!(close(long.base_rate_pct, 50.0));
+    // The one scored onset (t=1) fell 6 %: a move either way too.
+    assert!(close(long.either_hit_pct, 100.0));
+    assert_eq!(long.interval, "1h");
+    assert_eq!(long.horizon, "2h");
+    assert_eq!(long.move_pct, 5.0);
+    assert!((long.days - 10.0 / 24.0).abs() < 1e-12, "{}", long.days);
+    // Bullish t=4 missed up (+4.12 %) and down (−2.06 %) alike.
+    let short = get(SignalId::FundingExtremeShort);
+    assert!(close(short.either_hit_pct, 0.0));
+    // A rule that never fired: 0 onsets, no rate invented.
+    let quiet = get(SignalId::TakerBuyPressure);
+    assert_eq!((quiet.fired, quiet.scored, quiet.hits), (0, 0, 0));
+    assert_eq!(
+        (
+            quiet.hit_rate_pct,
+            quiet.base_rate_pct,
+            quiet.either_hit_pct
+        ),
+        (None, None, None)
+    );
+    assert!(track_record(&[], &s)
+        .iter()
+        .all(|(_, r)| r.fired == 0 && r.days == 0.0));
 }
