@@ -561,6 +561,19 @@ async fn import_then_backtest_uses_the_imported_bars() {
     cmd.arg("import").arg(&file).args(["--symbol", "sol"]);
     let out = run_ok(&run(cmd).await);
     assert!(out.contains("imported 6 1h bars for SOL"), "{out}");
+    assert!(
+        out.contains("replay them with: perpwatch backtest --symbol SOL --interval 1h --days 1\n"),
+        "{out}"
+    );
+    assert!(!out.contains("replaced"), "{out}");
+    // Importing again replaces the first import, and says so.
+    let mut cmd = sb.command();
+    cmd.arg("import").arg(&file).args(["--symbol", "sol"]);
+    let out = run_ok(&run(cmd).await);
+    assert!(
+        out.contains("replaced the earlier import for SOL: 6 1h bars (removed)"),
+        "{out}"
+    );
 
     // No key, no network: the imported bars are used and the output says so.
     let mut cmd = sb.command();

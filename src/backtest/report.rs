@@ -430,7 +430,7 @@ mod tests {
         .expect("setup");
         let result = crate::backtest::replay::replay(&loaded.bars, &setup);
         let report = Report::new("BTC", &loaded, &setup, &result);
-        let want = "--horizon 270m is not a whole number of 1h bars: rounded down to 4h (4 bars)";
+        let want = "--horizon 4h30m is not a whole number of 1h bars: rounded down to 4h (4 bars)";
         assert_eq!(report.notes(), ["loader note", want]);
         assert!(report.table().contains(&format!("note: {want}")));
         let v: serde_json::Value = serde_json::from_str(&report.json()).expect("JSON");
