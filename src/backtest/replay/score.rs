@@ -213,6 +213,23 @@ pub(super) fn replay(bars: &[Bar], setup: &Setup) -> ReplayResult {
 ///
 /// `days` is the span the bars cover (first bar's start to last bar's end); whether that is
 /// enough history to show is the caller's call.
+///
+/// ```
+/// use perpwatch::backtest::replay::{track_record, Setup};
+/// use perpwatch::signals::relative::RelativeSettings;
+/// use perpwatch::signals::Thresholds;
+/// use std::time::Duration;
+///
+/// let hour = 3_600_000;
+/// let setup = Setup::new(hour, Duration::from_secs(24 * 3600), 3.0, Thresholds::default())
+///     .expect("a horizon of at least one bar")
+///     .with_relative(RelativeSettings::default());
+/// let bars = perpwatch::backtest::fetch::demo_bars("BTC", hour, 0, 30 * 24 * hour);
+/// for (id, record) in track_record(&bars, &setup) {
+///     assert_eq!(record.interval, "1h");
+///     assert!(record.scored <= record.fired, "{id}");
+/// }
+/// ```
 pub fn track_record(bars: &[Bar], setup: &Setup) -> Vec<(SignalId, Record)> {
     let result = replay(bars, setup);
     let days = match (bars.first(), bars.last()) {
