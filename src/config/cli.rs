@@ -8,6 +8,7 @@
 //! layer, after argument parsing, and must be able to supply them too.
 
 use super::parse::{parse_duration, parse_symbol};
+use crate::signals::relative::ThresholdMode;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -165,6 +166,11 @@ pub struct BacktestArgs {
     /// Backtest on the demo market instead of CoinGlass history
     #[arg(long)]
     pub demo: bool,
+
+    /// Thresholds to replay with: relative (each bar's from the bars before it) or static (the
+    /// configured numbers) [default: relative]
+    #[arg(long, value_name = "MODE", value_parser = parse_threshold_mode)]
+    pub threshold_mode: Option<ThresholdMode>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -192,6 +198,10 @@ fn parse_demo_speed(s: &str) -> Result<f64, String> {
 
 fn parse_move_pct(s: &str) -> Result<f64, String> {
     parse_positive_finite(s, "5")
+}
+
+fn parse_threshold_mode(s: &str) -> Result<ThresholdMode, String> {
+    ThresholdMode::parse(s).ok_or_else(|| "expected relative or static".to_string())
 }
 
 fn parse_symbol_arg(s: &str) -> Result<String, String> {
@@ -314,6 +324,29 @@ mod tests {
         assert_eq!(args.horizon, Duration::from_secs(24 * 3600));
         assert_eq!(args.move_pct, 5.0);
         assert!(!args.json && !args.csv && !args.demo);
+        assert_eq!(args.threshold_mode, None, "the configured mode applies");
+        Ok(())
+    }
+
+    #[test]
+    fn backtest_threshold_mode() -> Result<(), clap::Error> {
+        for (value, want) in [
+            ("relative", ThresholdMode::Relative),
+            ("static", ThresholdMode::Static),
+            ("Static", ThresholdMode::Static),
+        ] {
+            let cli = parse(&["backtest", "--threshold-mode", value])?;
+            let Some(Command::Backtest(args)) = cli.command else {
+                panic!("expected backtest, got {:?}", cli.command);
+            };
+            assert_eq!(args.threshold_mode, Some(want), "{value}");
+        }
+        let err = parse(&["backtest", "--threshold-mode", "fixed"]).expect_err("not a mode");
+        assert_eq!(err.kind(), ErrorKind::ValueValidation);
+        assert!(
+            err.to_string().contains("expected relative or static"),
+            "{err}"
+        );
         Ok(())
     }
 

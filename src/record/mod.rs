@@ -36,7 +36,7 @@ use crate::backtest::{human_ms, DAY_MS, HOUR_MS};
 use crate::config::Config;
 use crate::model::{Bar, SourceKind};
 use crate::signals::record::{NoRecord, RecordBook, SymbolRecords};
-use crate::signals::relative::Sample;
+use crate::signals::relative::{RelativeSettings, Sample};
 use crate::source::coinglass::{CoinGlassClient, Plan, Schedule};
 use crate::store::{Store, ORIGIN_COINGLASS};
 use chrono::{DateTime, Utc};
@@ -197,14 +197,24 @@ impl Span {
 }
 
 /// The record's setup for `symbol`: [`RECORD_MOVE_PCT`] within [`RECORD_HORIZON`], the
-/// symbol's thresholds.
+/// symbol's thresholds in the threshold mode the monitor evaluates with.
 pub fn setup_for(config: &Config, symbol: &str, interval_ms: i64) -> Result<Setup, String> {
-    Setup::new(
+    Ok(Setup::new(
         interval_ms,
         RECORD_HORIZON,
         RECORD_MOVE_PCT,
         config.thresholds_for(symbol),
-    )
+    )?
+    .with_relative(relative_settings(config, symbol)))
+}
+
+/// The relative-threshold settings (mode, window, percentiles) `symbol` is evaluated with.
+///
+/// Call site for the configuration's per-symbol settings (`Config::relative_for(symbol)`,
+/// engineer A's `[thresholds] mode / window / *_percentile`), not on this branch yet: until it
+/// is connected, records use the defaults (relative mode, 30-day window, default percentiles).
+pub fn relative_settings(_config: &Config, _symbol: &str) -> RelativeSettings {
+    RelativeSettings::default()
 }
 
 /// Downloads what the store lacks of `symbol`'s history in `span` (nothing when the cache

@@ -2,7 +2,8 @@
 //! signal, or why there is none.
 
 use super::bars::days_of;
-use crate::backtest::replay::{inputs_at, Setup};
+use crate::backtest::replay::{inputs_at, track_record, Setup};
+use crate::backtest::HOUR_MS;
 use crate::model::{Bar, SignalInputs};
 use crate::signals::record::{NoRecord, SymbolRecords, MIN_DAYS};
 use crate::signals::SignalId;
@@ -62,6 +63,16 @@ fn observed(bars: &[Bar], interval_ms: i64) -> [bool; SignalInputs::NAMES.len()]
     seen
 }
 
+/// The record's horizon as people say it: `24h`, `48h` (the engine's interval names would say
+/// `1d`); beyond two days, or not whole hours, the engine's label.
+fn horizon_label(ms: i64) -> String {
+    if ms > 0 && ms % HOUR_MS == 0 && ms <= 48 * HOUR_MS {
+        format!("{}h", ms / HOUR_MS)
+    } else {
+        crate::backtest::human_ms(ms)
+    }
+}
+
 /// Every signal's record on `bars` (ascending, `setup.interval_ms` apart, gaps allowed), or why
 /// there is none: fewer than [`MIN_DAYS`] days of priced bars, or inputs the bars never carry.
 pub fn records_for(bars: &[Bar], interval: &str, setup: &Setup) -> SymbolRecords {
@@ -85,9 +96,11 @@ pub fn records_for(bars: &[Bar], interval: &str, setup: &Setup) -> SymbolRecords
             })
             .collect()
     };
+    let horizon = horizon_label(setup.horizon_ms());
     let mut per: HashMap<SignalId, _> = track_record(bars, setup)
         .into_iter()
-        .map(|(id, record)| {
+        .map(|(id, mut record)| {
+            record.horizon.clone_from(&horizon);
             let missing = unseen(id);
             let entry = if record.fired == 0 && !missing.is_empty() {
                 Err(NoRecord::NotObservable {
@@ -109,50 +122,4 @@ pub fn records_for(bars: &[Bar], interval: &str, setup: &Setup) -> SymbolRecords
         });
     }
     SymbolRecords::Computed(per)
-}
-
-/// Stand-in for `backtest::replay::track_record` (engineer B's API, same signature and meaning)
-/// until it is merged: every signal's onsets, hits in its direction, the base rate for its
-/// direction and the share of onsets followed by a move either way.
-fn track_record(bars: &[Bar], setup: &Setup) -> Vec<(SignalId, crate::signals::Record)> {
-    use crate::backtest::replay::{active_per_bar, outcome, replay};
-    let result = replay(bars, setup);
-    let active = active_per_bar(bars, setup);
-    let days = match (bars.first(), bars.last()) {
-        (Some(a), Some(b)) => {
-            (b.time_ms - a.time_ms + setup.interval_ms) as f64 / crate::backtest::DAY_MS as f64
-        }
-        _ => 0.0,
-    };
-    SignalId::ALL
-        .iter()
-        .map(|&id| {
-            let score = result.signals.iter().find(|s| s.id == id);
-            let mut either = 0usize;
-            for t in 1..bars.len() {
-                let now = active[t].iter().any(|(i, _)| *i == id);
-                let before = active[t - 1].iter().any(|(i, _)| *i == id);
-                if now && !before {
-                    if let Some(o) = outcome(bars, t, setup) {
-                        let m = setup.move_pct - 1e-9;
-                        either += usize::from(o.max_up_pct >= m || o.max_down_pct <= -m);
-                    }
-                }
-            }
-            let scored = score.map_or(0, |s| s.scored);
-            let record = crate::signals::Record {
-                days,
-                interval: crate::backtest::human_ms(setup.interval_ms),
-                fired: score.map_or(0, |s| s.fired),
-                scored,
-                hits: score.map_or(0, |s| s.hits),
-                hit_rate_pct: score.and_then(|s| s.hit_rate_pct),
-                base_rate_pct: score.and_then(|s| s.base_rate_pct),
-                either_hit_pct: (scored > 0).then(|| either as f64 / scored as f64 * 100.0),
-                horizon: crate::backtest::human_ms(setup.horizon_ms()),
-                move_pct: setup.move_pct,
-            };
-            (id, record)
-        })
-        .collect()
 }
