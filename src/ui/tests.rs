@@ -776,16 +776,30 @@ fn the_expanded_entry_shows_the_track_record_or_why_there_is_none() {
         days: 12.4,
         needs_days: MIN_DAYS,
     });
-    let report = sample::cycle(
-        1,
-        t0(),
-        sample::live_hobbyist(),
-        vec![crate::fixtures::symbol_report(
-            sample::full_snapshot("BTC", t0(), 1.0),
-            vec![with, without],
-        )],
+    // At the onset the record is still being computed; the next cycle brings it.
+    let mut computing = with.clone();
+    computing.record = None;
+    computing.no_record = Some(NoRecord::Computing);
+    let cycle = |n: u64, signals: Vec<crate::signals::Signal>| {
+        let at = t0() - Duration::minutes(2 - n as i64);
+        sample::cycle(
+            n,
+            at,
+            sample::live_hobbyist(),
+            vec![crate::fixtures::symbol_report(
+                sample::full_snapshot("BTC", at, 1.0),
+                signals,
+            )],
+        )
+    };
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(cycle(1, vec![computing, without.clone()]))),
     );
-    update(&mut s, Event::Monitor(Update::Cycle(report)));
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(cycle(2, vec![with, without]))),
+    );
     let enter = || {
         Event::Key(crossterm::event::KeyEvent::new(
             crossterm::event::KeyCode::Enter,

@@ -229,6 +229,8 @@ impl Feed {
                 };
                 if let Some(kind) = kind {
                     added.push(entry(symbol, s, at, kind));
+                } else {
+                    self.refresh_record(symbol, s);
                 }
                 now_active.insert(
                     s.id,
@@ -273,6 +275,23 @@ impl Feed {
         }
         self.entries.truncate(FEED_CAP);
         n.min(FEED_CAP)
+    }
+
+    /// A signal still active: its newest entry takes the record the cycle brought (one that was
+    /// still being computed at the onset, or refreshed since).
+    fn refresh_record(&mut self, symbol: &str, s: &Signal) {
+        let Some(line) = crate::signals::record::record_line(s) else {
+            return;
+        };
+        let newest = self
+            .entries
+            .iter_mut()
+            .find(|e| e.symbol == symbol && e.id == s.id);
+        if let Some(e) = newest.filter(|e| !matches!(e.kind, FeedKind::Ended { .. })) {
+            if e.record.as_deref() != Some(line.as_str()) {
+                e.record = Some(line);
+            }
+        }
     }
 
     /// The signals `symbol` has now, most severe first, then in the report's order.
