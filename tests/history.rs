@@ -510,13 +510,25 @@ async fn demo_backtest_via_the_binary_prints_a_row_per_fired_signal() {
     let json: Value = serde_json::from_str(&run_ok(&run(cmd).await)).expect("JSON");
     assert_eq!(json["source"], "demo");
     assert_eq!(json["bars"], 20 * 24);
-    let ids: Vec<String> = json["signals"]
-        .as_array()
-        .expect("signals")
+    let signals = json["signals"].as_array().expect("signals");
+    let ids: Vec<String> = signals
         .iter()
         .map(|s| s["id"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert!(ids.len() >= 3, "the demo fires several signals: {ids:?}");
+    assert_eq!(ids.len(), SignalId::ALL.len(), "every rule is listed");
+    let fired = signals.iter().filter(|s| s["fired"].as_u64() > Some(0));
+    assert!(
+        fired.count() >= 3,
+        "the demo fires several signals: {ids:?}"
+    );
+    assert_eq!(json["threshold_mode"], "relative", "the default mode");
+    assert_eq!(json["threshold_window"], "30d");
+    let mut cmd = sb.command();
+    cmd.args(args)
+        .args(["--threshold-mode", "static", "--json"]);
+    let stat: Value = serde_json::from_str(&run_ok(&run(cmd).await)).expect("JSON");
+    assert_eq!(stat["threshold_mode"], "static");
+    assert!(stat["threshold_window"].is_null());
 
     let mut cmd = sb.command();
     cmd.args(args);
