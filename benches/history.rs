@@ -1,7 +1,9 @@
 //! History targets: `cargo bench --bench history`.
 //!
 //! * `replay/1y_1h_x20`: one year of 1h bars (8,760) for each of 20 symbols, replayed through
-//!   the signal engine and scored (target: under 1 s for all 20);
+//!   the signal engine and scored with static thresholds (target: under 1 s for all 20);
+//! * `replay/backtest_relative_1y_1h_20_symbols`: the same in relative mode, each bar's
+//!   thresholds derived from the trailing 30 days of bars before it (target: under 1 s);
 //! * `store/write_cycle_50`: one cycle's store write for 50 symbols with their signals (target:
 //!   under 5 ms).
 
@@ -10,6 +12,7 @@ use perpwatch::backtest::fetch::demo_bars;
 use perpwatch::backtest::replay::{replay, Setup};
 use perpwatch::backtest::HOUR_MS;
 use perpwatch::monitor::{build_reports, ThresholdBook};
+use perpwatch::signals::relative::RelativeSettings;
 use perpwatch::signals::Thresholds;
 use perpwatch::source::demo::DemoMarket;
 use perpwatch::store::Store;
@@ -33,12 +36,20 @@ fn bench_replay(c: &mut Criterion) {
         Thresholds::default(),
     )
     .expect("setup");
+    let relative = setup.clone().with_relative(RelativeSettings::default());
     let mut g = c.benchmark_group("replay");
     g.sample_size(10);
     g.bench_function("1y_1h_x20", |b| {
         b.iter(|| {
             for bars in &series {
                 black_box(replay(black_box(bars), &setup));
+            }
+        })
+    });
+    g.bench_function("backtest_relative_1y_1h_20_symbols", |b| {
+        b.iter(|| {
+            for bars in &series {
+                black_box(replay(black_box(bars), &relative));
             }
         })
     });

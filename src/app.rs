@@ -11,6 +11,7 @@ use crate::exit;
 use crate::headless::{self, HeadlessExit};
 use crate::model::{GapReason, SourceKind};
 use crate::monitor::{self, Command, MonitorExit, MonitorOptions, ThresholdBook, Update};
+use crate::signals::record::RecordBook;
 use crate::source::coinglass::{
     plan_schedule, ApiError, ClientOptions, CoinGlassClient, LiveConfig, LiveSource, Plan,
     ScheduleInput,
@@ -202,6 +203,12 @@ pub async fn run(config: Config) -> ExitCode {
         .once
         .then(|| Instant::now() + config.poll_interval.min(monitor::ONCE_DEADLINE));
     let thresholds = threshold_book(&config);
+    // `--once` has no time for a track record: its signals carry none.
+    let records = if config.mode.once {
+        RecordBook::default()
+    } else {
+        RecordBook::new()
+    };
     if config.is_demo() {
         if config.api_key.is_none() && !config.mode.demo {
             tracing::info!("no COINGLASS_API_KEY set: running the DEMO market (simulated data)");
@@ -219,15 +226,95 @@ pub async fn run(config: Config) -> ExitCode {
             kind: SourceKind::Demo,
             plan: None,
         };
+        if records.is_on() {
+            start_records(
+                &config,
+                crate::record::HistorySource::Demo,
+                records.clone(),
+                None,
+            );
+        }
         let start = async move { Ok(started) };
-        return drive(start, label, &config, thresholds, run_deadline, shutdown).await;
+        return drive(
+            start,
+            label,
+            &config,
+            thresholds,
+            records,
+            None,
+            run_deadline,
+            shutdown,
+        )
+        .await;
     }
     let label = SourceLabel {
         kind: SourceKind::Live,
         plan: None,
     };
-    let start = start_live(config.clone());
-    drive(start, label, &config, thresholds, run_deadline, shutdown).await
+    // History the record job downloads also seeds the relative thresholds' baselines.
+    let (seed_tx, seed_rx) = tokio::sync::mpsc::channel(64);
+    let start = start_live_with_records(config.clone(), records.clone(), seed_tx);
+    drive(
+        start,
+        label,
+        &config,
+        thresholds,
+        records,
+        Some(seed_rx),
+        run_deadline,
+        shutdown,
+    )
+    .await
+}
+
+/// [`start_live`], then (with the record book on) the track-record job on the source's client:
+/// its history downloads share the key's budget and give way to the polls.
+async fn start_live_with_records(
+    config: Config,
+    records: RecordBook,
+    seeds: tokio::sync::mpsc::Sender<crate::monitor::Seed>,
+) -> Result<Started<LiveSource>, StartError> {
+    let started = start_live(config.clone()).await?;
+    if records.is_on() {
+        let source = &started.source;
+        let reserve = crate::record::live_reserve(source.schedule(), config.symbols.len());
+        let history = crate::record::HistorySource::CoinGlass {
+            client: source.client().background(reserve),
+            plan: source.plan(),
+        };
+        // A full queue drops a seed: the baseline then fills from live cycles, as without it.
+        let hook: crate::record::HistoryHook = Arc::new(move |symbol, bars, interval_ms| {
+            let seed = crate::monitor::Seed {
+                symbol: symbol.to_string(),
+                samples: crate::record::samples_of(bars, interval_ms),
+            };
+            if seeds.try_send(seed).is_err() {
+                tracing::warn!(
+                    symbol,
+                    "downloaded history not handed to the thresholds: queue full"
+                );
+            }
+        });
+        start_records(&config, history, records, Some(hook));
+    }
+    Ok(started)
+}
+
+/// Starts the track-record job (at start, then daily) filling `records`.
+fn start_records(
+    config: &Config,
+    source: crate::record::HistorySource,
+    records: RecordBook,
+    on_history: Option<crate::record::HistoryHook>,
+) {
+    let job = crate::record::RecordJob {
+        config: config.clone(),
+        source,
+        book: records,
+        // Downloaded history also seeds the relative thresholds' baselines.
+        on_history,
+    };
+    job.spawn(Arc::new(crate::record::SystemClock));
 }
 
 /// How the frontend ended.
@@ -255,6 +342,8 @@ async fn drive<S, F>(
     label: SourceLabel,
     config: &Config,
     thresholds: ThresholdBook,
+    records: RecordBook,
+    seeds: Option<tokio::sync::mpsc::Receiver<crate::monitor::Seed>>,
     run_deadline: Option<Instant>,
     shutdown: impl Future<Output = ()>,
 ) -> ExitCode
@@ -298,7 +387,7 @@ where
         poll_interval: config.poll_interval,
         once: config.mode.once,
         thresholds,
-        seeds: None,
+        seeds,
         report_taps: history
             .iter()
             .map(|h| h.tap())
@@ -307,6 +396,7 @@ where
             .collect(),
         symbols: config.symbols.clone(),
         run_deadline,
+        records,
     };
     let mut monitor = supervise(start, label, opts, update_tx, command_rx);
     let frontend = if config.mode.ui {

@@ -34,6 +34,7 @@ pub fn signal(id: SignalId, level: Level, bias: Bias, title: &str, message: &str
         message: message.to_string(),
         threshold: None,
         record: None,
+        no_record: None,
     }
 }
 

@@ -18,6 +18,8 @@
 //!   stale or absent with a reason, history bars).
 //! - [`signals`]: pure rules over a snapshot's inputs.
 //! - [`monitor`]: the poll loop; the only producer of `Update`s and cycle reports.
+//! - [`record`]: each signal's track record on the symbol's history, computed in the
+//!   background (history downloads, bars from stored cycles) into the book the monitor reads.
 //! - [`report`]: what a cycle produced, as every consumer sees it, and its JSON shape.
 //! - Consumers of reports, which never import one another: `ui` and `headless` (frontends),
 //!   [`alerts`], [`store`]. [`backtest`] and [`import`] work on the store's history.
@@ -37,6 +39,7 @@ pub mod import;
 pub mod logging;
 pub mod model;
 pub mod monitor;
+pub mod record;
 pub mod report;
 pub(crate) mod service;
 pub mod signals;

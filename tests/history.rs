@@ -7,6 +7,7 @@ use common::{ok, run, text, Sandbox, TEST_KEY};
 use perpwatch::backtest::fetch::{load_bars, BacktestError, BarSource};
 use perpwatch::config::cli::{Cli, Command};
 use perpwatch::config::Config;
+use perpwatch::signals::SignalId;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -509,13 +510,25 @@ async fn demo_backtest_via_the_binary_prints_a_row_per_fired_signal() {
     let json: Value = serde_json::from_str(&run_ok(&run(cmd).await)).expect("JSON");
     assert_eq!(json["source"], "demo");
     assert_eq!(json["bars"], 20 * 24);
-    let ids: Vec<String> = json["signals"]
-        .as_array()
-        .expect("signals")
+    let signals = json["signals"].as_array().expect("signals");
+    let ids: Vec<String> = signals
         .iter()
         .map(|s| s["id"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert!(ids.len() >= 3, "the demo fires several signals: {ids:?}");
+    assert_eq!(ids.len(), SignalId::ALL.len(), "every rule is listed");
+    let fired = signals.iter().filter(|s| s["fired"].as_u64() > Some(0));
+    assert!(
+        fired.count() >= 3,
+        "the demo fires several signals: {ids:?}"
+    );
+    assert_eq!(json["threshold_mode"], "relative", "the default mode");
+    assert_eq!(json["threshold_window"], "30d");
+    let mut cmd = sb.command();
+    cmd.args(args)
+        .args(["--threshold-mode", "static", "--json"]);
+    let stat: Value = serde_json::from_str(&run_ok(&run(cmd).await)).expect("JSON");
+    assert_eq!(stat["threshold_mode"], "static");
+    assert!(stat["threshold_window"].is_null());
 
     let mut cmd = sb.command();
     cmd.args(args);
@@ -560,6 +573,19 @@ async fn import_then_backtest_uses_the_imported_bars() {
     cmd.arg("import").arg(&file).args(["--symbol", "sol"]);
     let out = run_ok(&run(cmd).await);
     assert!(out.contains("imported 6 1h bars for SOL"), "{out}");
+    assert!(
+        out.contains("replay them with: perpwatch backtest --symbol SOL --interval 1h --days 1\n"),
+        "{out}"
+    );
+    assert!(!out.contains("replaced"), "{out}");
+    // Importing again replaces the first import, and says so.
+    let mut cmd = sb.command();
+    cmd.arg("import").arg(&file).args(["--symbol", "sol"]);
+    let out = run_ok(&run(cmd).await);
+    assert!(
+        out.contains("replaced the earlier import for SOL: 6 1h bars (removed)"),
+        "{out}"
+    );
 
     // No key, no network: the imported bars are used and the output says so.
     let mut cmd = sb.command();
@@ -588,18 +614,22 @@ async fn import_then_backtest_uses_the_imported_bars() {
         never.contains(&"taker_buy_pct") && never.contains(&"liq_long_1h_usd"),
         "{never:?}"
     );
-    let ids: Vec<&str> = json["signals"]
-        .as_array()
-        .expect("signals")
-        .iter()
-        .filter_map(|s| s["id"].as_str())
-        .collect();
-    assert!(
-        ids.contains(&"funding_extreme_long") && ids.contains(&"retail_extreme_long"),
-        "{ids:?}"
-    );
-    assert!(
-        !ids.contains(&"taker_sell_pressure"),
+    let signals = json["signals"].as_array().expect("signals");
+    assert_eq!(signals.len(), SignalId::ALL.len(), "every rule is listed");
+    let fired = |id: &str| {
+        signals
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["fired"].as_u64())
+    };
+    // Funding jumps to 0.12 at the second bar: an onset.
+    assert_eq!(fired("funding_extreme_long"), Some(1));
+    // Retail is above 65 % long from the first bar on: already active there, so no onset (the
+    // bar before the window is unknown). Listed with 0, not left out.
+    assert_eq!(fired("retail_extreme_long"), Some(0));
+    assert_eq!(
+        fired("taker_sell_pressure"),
+        Some(0),
         "an empty taker cell is not 0 %"
     );
 }

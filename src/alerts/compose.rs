@@ -365,6 +365,9 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
         if let Some(t) = &sig.threshold {
             text.push(Line::new().italic(capitalized(&t.describe(sig.id))));
         }
+        if let Some(record) = crate::signals::record::record_line(sig) {
+            text.push(Line::new().italic(record));
+        }
     }
     if !also_active.is_empty() {
         let ids: Vec<&str> = also_active.iter().map(|s| s.id.as_str()).collect();
@@ -527,6 +530,7 @@ pub fn webhook_body(alert: &Alert) -> serde_json::Value {
             "title": s.title,
             "message": s.message,
             "threshold": s.threshold,
+            "record": s.record,
         })).collect::<Vec<_>>(),
         "metrics": alert.metrics,
     })
@@ -573,6 +577,7 @@ mod tests {
             message: msg.to_string(),
             threshold: None,
             record: None,
+            no_record: None,
         }
     }
 
@@ -725,6 +730,7 @@ mod tests {
         assert!(b["metrics"]["funding_8h_pct"].is_null());
         assert!(b["time"].as_str().is_some_and(|t| t.ends_with('Z')));
         assert!(b["signals"][0]["threshold"].is_null(), "not said: null");
+        assert!(b["signals"][0]["record"].is_null());
     }
 
     #[test]
@@ -772,5 +778,49 @@ mod tests {
             b["signals"][1]["threshold"]["note"],
             "warming up: static threshold"
         );
+    }
+
+    /// Every signal's paragraph ends with its track record, or with why it has none; the
+    /// webhook body carries the record's numbers as the JSON line does.
+    #[test]
+    fn each_signal_carries_its_track_record_or_says_why_not() {
+        use crate::signals::record::{NoRecord, MIN_DAYS};
+        let r = report("BTC", SourceKind::Live);
+        let mut with = signal(SignalId::FundingExtremeLong, Level::High, "funding is hot");
+        with.record = Some(crate::signals::Record {
+            days: 180.0,
+            interval: "1h".into(),
+            fired: 14,
+            scored: 14,
+            hits: 9,
+            hit_rate_pct: Some(9.0 / 14.0 * 100.0),
+            base_rate_pct: Some(31.0),
+            either_hit_pct: Some(11.0 / 14.0 * 100.0),
+            horizon: "24h".into(),
+            move_pct: 3.0,
+        });
+        let mut without = signal(SignalId::OiSurge, Level::High, "oi jumps");
+        without.no_record = Some(NoRecord::ShortHistory {
+            days: 12.0,
+            needs_days: MIN_DAYS,
+        });
+        let alert = signals_alert(&r, vec![with, without], &[]);
+        let plain = alert.text.plain();
+        assert!(
+            plain.contains(
+                "funding is hot\nTrack record: fired 14× in 180 d; ≥ 3 % move down within 24 h \
+                 after 9 of them (64 %) vs 31 % on any bar; either direction: 79 %\n"
+            ),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("oi jumps\nNo track record yet: 12 days of history (needs 30)\n"),
+            "{plain}"
+        );
+        assert!(alert.text.html().contains("<i>Track record: fired 14×"));
+        let b = webhook_body(&alert);
+        assert_eq!(b["signals"][0]["record"]["fired"], 14);
+        assert_eq!(b["signals"][0]["record"]["horizon"], "24h");
+        assert!(b["signals"][1]["record"].is_null());
     }
 }

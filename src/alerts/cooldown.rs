@@ -170,6 +170,7 @@ mod tests {
             message: "m".into(),
             threshold: None,
             record: None,
+            no_record: None,
         };
         let mut memory = Cooldowns::default();
         memory.record(
@@ -256,6 +257,7 @@ mod tests {
             message: String::new(),
             threshold: None,
             record: None,
+            no_record: None,
         };
         record(&conn, "BTC", &[sig(SignalId::OiSurge, Level::High)], at(0))?;
         record(&conn, "BTC", &[sig(SignalId::OiSurge, Level::High)], at(31))?;

@@ -45,6 +45,7 @@ async fn queueing_waits_for_the_history_store_instead_of_failing() {
             message: "m".into(),
             threshold: None,
             record: None,
+            no_record: None,
         });
         db.call(move |c| {
             queue_cycle(

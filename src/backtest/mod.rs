@@ -13,6 +13,7 @@ pub mod report;
 use crate::config::cli::BacktestArgs;
 use crate::config::Config;
 use crate::exit;
+use crate::signals::relative::RelativeSettings;
 use chrono::{DateTime, Utc};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -47,22 +48,54 @@ pub fn interval_name(ms: i64) -> Option<&'static str> {
         .find(|name| interval_ms(name) == Some(ms))
 }
 
-/// "4h", "1d", "90m": a short human duration for messages.
+/// "4h", "1d", "36h", "4h30m", "59m59.997s": a short, exact human duration for messages (the
+/// interval name when it is one; whole days or hours as such; otherwise hours, minutes and
+/// seconds as `--horizon` spells them, down to the millisecond).
 pub fn human_ms(ms: i64) -> String {
     if let Some(name) = interval_name(ms) {
         return name.to_string();
     }
-    if ms % DAY_MS == 0 {
-        format!("{}d", ms / DAY_MS)
-    } else if ms % HOUR_MS == 0 {
-        format!("{}h", ms / HOUR_MS)
-    } else {
-        format!("{}m", ms / 60_000)
+    if ms != 0 && ms % DAY_MS == 0 {
+        return format!("{}d", ms / DAY_MS);
     }
+    if ms != 0 && ms % HOUR_MS == 0 {
+        return format!("{}h", ms / HOUR_MS);
+    }
+    let a = ms.unsigned_abs();
+    let hour = HOUR_MS.unsigned_abs();
+    let (h, m, milli) = (a / hour, a % hour / 60_000, a % 60_000);
+    let mut out = String::from(if ms < 0 { "-" } else { "" });
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 || (h > 0 && milli > 0) {
+        out.push_str(&format!("{m}m"));
+    }
+    if milli > 0 || a == 0 {
+        let (secs, frac) = (milli / 1000, milli % 1000);
+        if frac == 0 {
+            out.push_str(&format!("{secs}s"));
+        } else {
+            let frac = format!("{frac:03}");
+            out.push_str(&format!("{secs}.{}s", frac.trim_end_matches('0')));
+        }
+    }
+    out
 }
 
 pub fn ms_time(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
+}
+
+/// The relative-threshold settings of a run: the configuration's for the symbol (`[thresholds]`
+/// mode, window and percentiles, per symbol where set), the mode overridden by
+/// `--threshold-mode`. One sample per bar ([`replay::Setup::with_relative`] sets `sample_ms`).
+pub fn relative_settings(config: &Config, args: &BacktestArgs) -> RelativeSettings {
+    let configured = config.relative_for(&args.symbol);
+    RelativeSettings {
+        mode: args.threshold_mode.unwrap_or(configured.mode),
+        ..configured
+    }
 }
 
 /// `perpwatch backtest`: exit 0 with a report, 2 for bad usage (interval below the plan, no
@@ -77,7 +110,7 @@ pub async fn command(config: &Config, args: &BacktestArgs) -> ExitCode {
                 args.move_pct,
                 config.thresholds_for(&args.symbol),
             ) {
-                Ok(s) => s,
+                Ok(s) => s.with_relative(relative_settings(config, args)),
                 Err(msg) => {
                     eprintln!("perpwatch: {msg}");
                     return ExitCode::from(exit::USAGE);
@@ -88,6 +121,10 @@ pub async fn command(config: &Config, args: &BacktestArgs) -> ExitCode {
             let text = if args.json {
                 report.json()
             } else if args.csv {
+                // CSV has rows only: what the table and JSON say in their header goes to stderr.
+                for note in report.notes() {
+                    eprintln!("perpwatch: note: {note}");
+                }
                 report.csv()
             } else {
                 report.table()
@@ -98,6 +135,34 @@ pub async fn command(config: &Config, args: &BacktestArgs) -> ExitCode {
         Err(e) => {
             eprintln!("perpwatch: {e}");
             ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations_are_exact_and_read_like_flags() {
+        let cases = [
+            (HOUR_MS, "1h"),
+            (4 * HOUR_MS, "4h"),
+            (DAY_MS, "1d"),
+            (7 * DAY_MS, "1w"),
+            (30 * DAY_MS, "30d"),
+            (36 * HOUR_MS, "36h"),
+            (270 * 60_000, "4h30m"),
+            (7 * 60_000, "7m"),
+            (HOUR_MS + 3, "1h0m0.003s"),
+            (7 * 60_000 - 3, "6m59.997s"),
+            (500, "0.5s"),
+            (2_000, "2s"),
+            (0, "0s"),
+            (-90 * 60_000, "-1h30m"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(human_ms(ms), want, "{ms}");
         }
     }
 }

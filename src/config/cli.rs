@@ -403,6 +403,10 @@ pub struct BacktestArgs {
 
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Thresholds to replay with: relative (each bar's from the bars before it) or static (the
+    /// configured numbers) [default: relative]
+    #[arg(long, value_name = "MODE", value_parser = parse_threshold_mode)]
+    pub threshold_mode: Option<ThresholdMode>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -573,7 +577,15 @@ mod tests {
                 with(
                     &[
                         &[
-                            "symbol", "days", "interval", "horizon", "move", "json", "csv", "demo",
+                            "symbol",
+                            "days",
+                            "interval",
+                            "horizon",
+                            "move",
+                            "json",
+                            "csv",
+                            "demo",
+                            "threshold-mode",
                         ][..],
                         &source[..],
                     ]
@@ -810,6 +822,29 @@ mod tests {
         assert_eq!(args.horizon, Duration::from_secs(24 * 3600));
         assert_eq!(args.move_pct, 5.0);
         assert!(!args.json && !args.csv && !args.demo);
+        assert_eq!(args.threshold_mode, None, "the configured mode applies");
+        Ok(())
+    }
+
+    #[test]
+    fn backtest_threshold_mode() -> Result<(), clap::Error> {
+        for (value, want) in [
+            ("relative", ThresholdMode::Relative),
+            ("static", ThresholdMode::Static),
+            ("Static", ThresholdMode::Static),
+        ] {
+            let cli = parse(&["backtest", "--threshold-mode", value])?;
+            let Some(Command::Backtest(args)) = cli.command else {
+                panic!("expected backtest, got {:?}", cli.command);
+            };
+            assert_eq!(args.threshold_mode, Some(want), "{value}");
+        }
+        let err = parse(&["backtest", "--threshold-mode", "fixed"]).expect_err("not a mode");
+        assert_eq!(err.kind(), ErrorKind::ValueValidation);
+        assert!(
+            err.to_string().contains("expected relative or static"),
+            "{err}"
+        );
         Ok(())
     }
 

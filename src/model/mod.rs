@@ -549,14 +549,20 @@ pub fn oi_weighted_funding_8h(rows: &[ExchangeFunding]) -> Option<f64> {
     }
 }
 
-/// Display band for an 8h funding rate (signals.md "Funding bands").
+/// Display band for an 8h funding rate (signals.md "Funding bands"). The labels say which side
+/// is crowded (the side paying), never a direction: positive funding is read the contrarian way
+/// by the rules (bearish), so a "bullish" label next to it would contradict them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FundingBand {
+    /// Above +0.10 %: longs crowded, at risk of a flush.
     ExtremeGreed,
-    ElevatedBullish,
+    /// +0.05 … +0.10 %: longs crowded.
+    ElevatedLongs,
     Neutral,
-    ElevatedBearish,
+    /// −0.10 … −0.05 %: shorts crowded.
+    ElevatedShorts,
+    /// Below −0.10 %: shorts crowded, at risk of a squeeze.
     ExtremeFear,
 }
 
@@ -565,11 +571,11 @@ impl FundingBand {
         if rate_8h_pct > 0.10 {
             FundingBand::ExtremeGreed
         } else if rate_8h_pct > 0.05 {
-            FundingBand::ElevatedBullish
+            FundingBand::ElevatedLongs
         } else if rate_8h_pct >= -0.05 {
             FundingBand::Neutral
         } else if rate_8h_pct >= -0.10 {
-            FundingBand::ElevatedBearish
+            FundingBand::ElevatedShorts
         } else {
             FundingBand::ExtremeFear
         }
@@ -577,11 +583,11 @@ impl FundingBand {
 
     pub fn label(self) -> &'static str {
         match self {
-            FundingBand::ExtremeGreed => "extreme greed (longs at risk)",
-            FundingBand::ElevatedBullish => "elevated bullish",
+            FundingBand::ExtremeGreed => "extreme: longs crowded",
+            FundingBand::ElevatedLongs => "elevated: longs crowded",
             FundingBand::Neutral => "neutral",
-            FundingBand::ElevatedBearish => "elevated bearish",
-            FundingBand::ExtremeFear => "extreme fear (shorts at risk)",
+            FundingBand::ElevatedShorts => "elevated: shorts crowded",
+            FundingBand::ExtremeFear => "extreme: shorts crowded",
         }
     }
 }
@@ -664,13 +670,32 @@ mod tests {
     #[test]
     fn funding_bands_follow_signals_md() {
         assert_eq!(FundingBand::of(0.1375), FundingBand::ExtremeGreed);
-        assert_eq!(FundingBand::of(0.10), FundingBand::ElevatedBullish);
-        assert_eq!(FundingBand::of(0.06), FundingBand::ElevatedBullish);
+        assert_eq!(FundingBand::of(0.10), FundingBand::ElevatedLongs);
+        assert_eq!(FundingBand::of(0.06), FundingBand::ElevatedLongs);
         assert_eq!(FundingBand::of(0.05), FundingBand::Neutral);
         assert_eq!(FundingBand::of(-0.05), FundingBand::Neutral);
-        assert_eq!(FundingBand::of(-0.07), FundingBand::ElevatedBearish);
-        assert_eq!(FundingBand::of(-0.10), FundingBand::ElevatedBearish);
+        assert_eq!(FundingBand::of(-0.07), FundingBand::ElevatedShorts);
+        assert_eq!(FundingBand::of(-0.10), FundingBand::ElevatedShorts);
         assert_eq!(FundingBand::of(-0.11), FundingBand::ExtremeFear);
+    }
+
+    #[test]
+    fn funding_band_labels_say_who_is_crowded_not_a_direction() {
+        // Positive funding is a bearish (contrarian) signal: its band must not read "bullish".
+        for (rate, side) in [
+            (0.2, "longs crowded"),
+            (0.07, "longs crowded"),
+            (-0.07, "shorts crowded"),
+            (-0.2, "shorts crowded"),
+        ] {
+            let label = FundingBand::of(rate).label();
+            assert!(label.contains(side), "{rate}: {label}");
+            assert!(
+                !label.contains("bullish") && !label.contains("bearish"),
+                "{label}"
+            );
+        }
+        assert_eq!(FundingBand::of(0.0).label(), "neutral");
     }
 
     #[test]

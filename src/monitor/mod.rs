@@ -77,6 +77,8 @@ pub struct MonitorOptions {
     /// When the whole run must be over, start-up included (`--once`: [`ONCE_DEADLINE`] after
     /// start); no cycle runs past it.
     pub run_deadline: Option<Instant>,
+    /// Track records set on every reported signal (`RecordBook::default()`: none).
+    pub records: crate::signals::record::RecordBook,
 }
 
 /// How the loop ended.
@@ -413,7 +415,10 @@ pub async fn run<S: Source>(
                 opts.thresholds.seed(&seed.symbol, &seed.samples);
             }
         }
-        let symbols = build_reports(snapshots, &mut opts.thresholds);
+        let mut symbols = build_reports(snapshots, &mut opts.thresholds);
+        for r in &mut symbols {
+            opts.records.annotate(&r.snapshot.symbol, &mut r.signals);
+        }
         let errors = cycle_errors(&symbols);
         for e in &errors {
             tracing::warn!(cycle, "{e}");

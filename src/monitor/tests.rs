@@ -52,6 +52,7 @@ fn opts(once: bool, secs: u64) -> MonitorOptions {
         report_taps: Vec::new(),
         symbols: vec!["BTC".into()],
         run_deadline: None,
+        records: Default::default(),
     }
 }
 
@@ -845,4 +846,33 @@ fn stored_live_cycles_seed_hourly_and_demo_rows_never() -> Result<(), crate::sto
     })?;
     assert!(stored_samples(&file, &["BTC".to_string()], 30 * DAY_MS, now).is_empty());
     Ok(())
+}
+
+/// Every reported signal carries what the record book says about it: its record, or why it has
+/// none (a book that is off leaves both empty, as in the tests above).
+#[tokio::test]
+async fn reported_signals_carry_the_record_book() {
+    use crate::signals::record::{NoRecord, RecordBook, SymbolRecords};
+    let (tx, mut rx) = mpsc::channel(16);
+    let (_ctx, crx) = mpsc::channel(1);
+    let src = Scripted {
+        polls: 0,
+        fatal_at: None,
+    };
+    let book = RecordBook::new();
+    let short = NoRecord::ShortHistory {
+        days: 2.0,
+        needs_days: 30,
+    };
+    book.set("BTC", SymbolRecords::None(short.clone()));
+    let mut o = opts(true, 60);
+    o.records = book;
+    run(src, o, tx, crx).await;
+    let report = next_cycle(&mut rx).await;
+    let signals = &report.symbols[0].signals;
+    assert!(!signals.is_empty());
+    for s in signals {
+        assert_eq!(s.record, None);
+        assert_eq!(s.no_record.as_ref(), Some(&short), "{}", s.id);
+    }
 }

@@ -1,6 +1,7 @@
 //! The signal engine: pure functions of a symbol's [`SignalInputs`] and its [`Thresholds`].
 //! No I/O, no clock. Rules and ids are documented in `docs/signals.md`.
 
+pub mod record;
 pub mod relative;
 mod rules;
 mod setups;
@@ -119,6 +120,10 @@ pub struct Signal {
     /// How this (symbol, signal) did on the symbol's stored history; `None` until there is
     /// enough history.
     pub record: Option<Record>,
+    /// Why `record` is `None` (`record::NoRecord`: too little history, still computing …);
+    /// `None` when no record was computed in this run. Not part of the JSON (`record` is null).
+    #[serde(skip)]
+    pub no_record: Option<record::NoRecord>,
 }
 
 /// A signal's track record on one symbol's history (the backtest engine's result), as the JSON

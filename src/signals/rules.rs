@@ -63,20 +63,22 @@ fn funding(f: Option<f64>, th: &Thresholds, out: &mut Vec<Signal>) {
             ],
         );
     } else if f.abs() > th.funding_elevated_pct {
-        // "By sign", read the same contrarian way as the extremes it grades into: longs paying
-        // is a bearish lean, shorts paying a bullish one (so a rate never flips bias when it
-        // crosses from elevated to extreme).
+        // Contrarian, like the extremes it grades into: longs paying (positive funding) is a
+        // bearish warning, shorts paying a bullish one, so a rate never flips bias when it
+        // crosses from elevated to extreme.
         let (bias, title, tail) = if f > 0.0 {
             (
                 Bias::Bearish,
                 "Elevated positive funding",
-                "% band: longs are paying a premium; leverage is building on the long side.",
+                "% band: longs are crowded and paying a premium; leverage is building on the long \
+                 side (contrarian bearish).",
             )
         } else {
             (
                 Bias::Bullish,
                 "Elevated negative funding",
-                "% band: shorts are paying a premium; leverage is building on the short side.",
+                "% band: shorts are crowded and paying a premium; leverage is building on the \
+                 short side (contrarian bullish).",
             )
         };
         push(
@@ -738,6 +740,26 @@ mod tests {
              overpaying to stay in; crowded longs unwind fast."
         );
         assert!(msg(OiFlush).starts_with("Open interest fell -7.10% in 1h, beyond the -5% flush"));
+        let mut elevated = Vec::new();
+        let relative = Thresholds {
+            funding_extreme_long_pct: 0.0213,
+            funding_elevated_pct: 0.0137,
+            ..Thresholds::default()
+        };
+        let f = SignalInputs {
+            funding_8h_pct: Some(0.0150),
+            ..NONE
+        };
+        evaluate_into(&f, &relative, &mut elevated);
+        assert_eq!(
+            elevated.first().map(|s| (s.bias, s.message.as_str())),
+            Some((
+                Bias::Bearish,
+                "Funding is +0.0150% per 8h (OI-weighted), beyond the ±0.0137% band: longs are \
+                 crowded and paying a premium; leverage is building on the long side (contrarian \
+                 bearish)."
+            ))
+        );
         assert!(msg(LongLiquidationCascade).starts_with(
             "$85.2M of longs liquidated in the last hour (shorts: $6.1M), above the $50M"
         ));

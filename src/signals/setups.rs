@@ -129,6 +129,8 @@ fn leverage_setups(
 }
 
 /// Distribution and accumulation: top traders on the other side of retail while OI is flat.
+/// "The other side" means top traders are net short (distribution: top long share below 50 %)
+/// or net long (accumulation: above 50 %), not merely less long than retail.
 fn fading_setups(
     o: f64,
     retail_long: Option<f64>,
@@ -145,7 +147,9 @@ fn fading_setups(
     // (62.35 − 52.35) from landing a hair under the threshold.
     let min_gap = th.divergence_pts - GE_EPS;
     if let (Some(ts), Some(rs), Some(rl)) = (top_short, retail_short, retail_long) {
-        if ts - rs >= min_gap && rl > th.distribution_retail_long_pct {
+        // Net short; the long share is 100 − short when only the short share is reported.
+        let net_short = top_long.unwrap_or(100.0 - ts) < 50.0;
+        if net_short && ts - rs >= min_gap && rl > th.distribution_retail_long_pct {
             push(
                 out,
                 SignalId::SetupDistribution,
@@ -155,7 +159,7 @@ fn fading_setups(
                 &[
                     T("Top traders are "),
                     Num(ts, 1),
-                    T("% short vs retail "),
+                    T("% short (net short) vs retail "),
                     Num(rs, 1),
                     T("% ("),
                     Num(ts - rs, 1),
@@ -175,7 +179,7 @@ fn fading_setups(
         }
     }
     if let (Some(tl), Some(rl), Some(rs)) = (top_long, retail_long, retail_short) {
-        if tl - rl >= min_gap && rs > th.accumulation_retail_short_pct {
+        if tl > 50.0 && tl - rl >= min_gap && rs > th.accumulation_retail_short_pct {
             push(
                 out,
                 SignalId::SetupAccumulation,
@@ -185,7 +189,7 @@ fn fading_setups(
                 &[
                     T("Top traders are "),
                     Num(tl, 1),
-                    T("% long vs retail "),
+                    T("% long (net long) vs retail "),
                     Num(rl, 1),
                     T("% ("),
                     Num(tl - rl, 1),
@@ -347,6 +351,18 @@ mod tests {
                 },
                 breaks: &[
                     ("gap 9.9", |i| i.top_short_pct = Some(43.9)),
+                    ("top traders net long", |i| {
+                        i.top_long_pct = Some(51.0);
+                        i.top_short_pct = Some(49.0);
+                    }),
+                    ("top traders at 50/50", |i| {
+                        i.top_long_pct = Some(50.0);
+                        i.top_short_pct = Some(50.0);
+                    }),
+                    ("top short alone says net long", |i| {
+                        i.top_long_pct = None;
+                        i.top_short_pct = Some(49.0);
+                    }),
                     ("retail long at 60", |i| i.retail_long_pct = Some(60.0)),
                     ("oi at +2.5", |i| i.oi_change_1h_pct = Some(2.5)),
                     ("oi at -2.5", |i| i.oi_change_1h_pct = Some(-2.5)),
@@ -366,6 +382,18 @@ mod tests {
                 },
                 breaks: &[
                     ("gap 9.9", |i| i.top_long_pct = Some(51.9)),
+                    ("top traders net short", |i| {
+                        i.top_long_pct = Some(49.0);
+                        i.top_short_pct = Some(51.0);
+                        i.retail_long_pct = Some(39.0);
+                        i.retail_short_pct = Some(61.0);
+                    }),
+                    ("top traders at 50/50", |i| {
+                        i.top_long_pct = Some(50.0);
+                        i.top_short_pct = Some(50.0);
+                        i.retail_long_pct = Some(40.0);
+                        i.retail_short_pct = Some(60.0);
+                    }),
                     ("retail short at 55", |i| i.retail_short_pct = Some(55.0)),
                     ("oi at +2.5", |i| i.oi_change_1h_pct = Some(2.5)),
                     ("top long missing", |i| i.top_long_pct = None),
@@ -389,8 +417,25 @@ mod tests {
 
     #[test]
     fn fading_gap_is_inclusive_at_the_threshold() {
-        // Exactly 10 points (and 10 computed from two-decimal data) counts.
-        for (top_short, retail_short) in [(44.0, 34.0), (44.35, 34.35)] {
+        // Exactly 10 points (and 10 computed from two-decimal data) counts. Top traders net
+        // long (52 %) against retail short (58 %): accumulation.
+        for (top_long, retail_long) in [(52.0, 42.0), (52.35, 42.35)] {
+            let i = SignalInputs {
+                oi_change_1h_pct: Some(0.0),
+                retail_long_pct: Some(retail_long),
+                retail_short_pct: Some(100.0 - retail_long),
+                top_long_pct: Some(top_long),
+                ..NONE
+            };
+            assert_eq!(fired(&i), &[SetupAccumulation], "{top_long}");
+        }
+        // Distribution: top traders net short (55 %) against retail long (55 %; the default
+        // 60 % would leave no room for a net-short 10-point gap).
+        let th = Thresholds {
+            distribution_retail_long_pct: 50.0,
+            ..Thresholds::default()
+        };
+        for (top_short, retail_short) in [(55.0, 45.0), (55.35, 45.35)] {
             let i = SignalInputs {
                 oi_change_1h_pct: Some(0.0),
                 retail_long_pct: Some(100.0 - retail_short),
@@ -398,7 +443,11 @@ mod tests {
                 top_short_pct: Some(top_short),
                 ..NONE
             };
-            assert_eq!(fired(&i), &[SetupDistribution], "{top_short}");
+            assert_eq!(
+                ids(&i, &th, evaluate_into),
+                &[SetupDistribution],
+                "{top_short}"
+            );
         }
     }
 
@@ -514,5 +563,41 @@ mod tests {
                  retail 69.0% long (> 65%): crowded leveraged longs; avoid new longs."
             )
         );
+    }
+
+    #[test]
+    fn fading_messages_say_top_traders_are_net_short_or_long() {
+        let msg = |i: SignalInputs, id: SignalId| {
+            let mut out = Vec::new();
+            evaluate_into(&i, &Thresholds::default(), &mut out);
+            out.into_iter().find(|s| s.id == id).map(|s| s.message)
+        };
+        let dist = SignalInputs {
+            oi_change_1h_pct: Some(0.8),
+            retail_long_pct: Some(66.0),
+            retail_short_pct: Some(34.0),
+            top_long_pct: Some(48.0),
+            top_short_pct: Some(52.0),
+            ..NONE
+        };
+        assert_eq!(
+            msg(dist, SetupDistribution).as_deref(),
+            Some(
+                "Top traders are 52.0% short (net short) vs retail 34.0% (18.0 points, threshold \
+                 10) while retail is 66.0% long (> 60%) and open interest is flat (+0.80% in 1h, \
+                 within ±2.5%): large accounts are fading retail."
+            )
+        );
+        let acc = SignalInputs {
+            oi_change_1h_pct: Some(-1.0),
+            retail_long_pct: Some(42.0),
+            retail_short_pct: Some(58.0),
+            top_long_pct: Some(56.0),
+            top_short_pct: Some(44.0),
+            ..NONE
+        };
+        assert!(msg(acc, SetupAccumulation).is_some_and(
+            |m| m.starts_with("Top traders are 56.0% long (net long) vs retail 42.0%")
+        ));
     }
 }

@@ -18,9 +18,11 @@ pub(super) enum Part {
     Num(f64, u32),
     /// A value with exactly `dp` decimals and an explicit sign: `+6.42`, `-0.0712`.
     Sgn(f64, u32),
-    /// A threshold, signed, trimmed to between `min_dp` and 4 decimals: `+0.10`, `-0.05`, `+5`.
+    /// A threshold, signed, with at least `min_dp` decimals and as many more as three
+    /// significant digits need (see [`threshold_dp`]), trailing zeros trimmed: `+0.10`, `-0.05`,
+    /// `+5`, and relative thresholds like `+0.0137` or `+1.963`.
     SThr(f64, u32),
-    /// A threshold, unsigned unless negative, trimmed like `SThr`: `65`, `2.5`.
+    /// A threshold, unsigned unless negative, written like `SThr`: `65`, `2.5`, `69.98`.
     Thr(f64, u32),
     /// US dollars, compact: `$62.4M`, `$1.25B`, `$850K`.
     Usd(f64),
@@ -52,6 +54,7 @@ pub(super) fn push(
         message,
         threshold: None,
         record: None,
+        no_record: None,
     });
 }
 
@@ -60,15 +63,32 @@ fn write_part(buf: &mut String, part: Part) {
         Part::T(s) => buf.push_str(s),
         Part::Num(v, dp) => fixed(buf, v, dp, dp, false),
         Part::Sgn(v, dp) => fixed(buf, v, dp, dp, true),
-        Part::SThr(v, min_dp) => fixed(buf, v, min_dp, MAX_DP, true),
-        Part::Thr(v, min_dp) => fixed(buf, v, min_dp, MAX_DP, false),
+        Part::SThr(v, min_dp) => fixed(buf, v, min_dp, threshold_dp(v, min_dp), true),
+        Part::Thr(v, min_dp) => fixed(buf, v, min_dp, threshold_dp(v, min_dp), false),
         Part::Usd(v) => usd(buf, v),
         Part::OptUsd(Some(v)) => usd(buf, v),
         Part::OptUsd(None) => buf.push_str("n/a"),
     }
 }
 
-const MAX_DP: u32 = 4;
+/// The most decimals a threshold is written with.
+const MAX_DP: u32 = 6;
+
+/// Decimals for a threshold: enough for three significant digits (relative thresholds are
+/// percentiles of the symbol's own history, so a funding threshold of 0.0137 % must not read
+/// 0.01 %), at most two decimals from 10 up and three from 1 up, never fewer than `min_dp`.
+fn threshold_dp(v: f64, min_dp: u32) -> u32 {
+    let a = v.abs();
+    let dp = if !a.is_finite() || a == 0.0 || a >= 10.0 {
+        2
+    } else if a >= 1.0 {
+        3
+    } else {
+        // 0.0137: log10 = −1.86, floor −2 → 4 decimals.
+        (2.0 - a.log10().floor()).clamp(0.0, f64::from(MAX_DP)) as u32
+    };
+    dp.max(min_dp)
+}
 
 /// Writes `v` rounded to `max_dp` decimals, then drops trailing zeros down to `min_dp`.
 fn fixed(buf: &mut String, v: f64, min_dp: u32, max_dp: u32, signed: bool) {
@@ -167,6 +187,15 @@ mod tests {
             (Part::SThr(5.0, 0), "+5"),
             (Part::Thr(2.5, 0), "2.5"),
             (Part::Thr(65.0, 0), "65"),
+            // Relative thresholds keep three significant digits.
+            (Part::SThr(0.013746, 2), "+0.0137"),
+            (Part::Thr(0.013746, 2), "0.0137"),
+            (Part::SThr(-0.0123, 2), "-0.0123"),
+            (Part::Thr(0.000137, 2), "0.000137"),
+            (Part::SThr(1.96332, 0), "+1.963"),
+            (Part::Thr(69.97697, 0), "69.98"),
+            (Part::Thr(0.5, 0), "0.5"),
+            (Part::Thr(0.0, 2), "0.00"),
             (Part::Usd(85_234_000.0), "$85.2M"),
             (Part::Usd(50_000_000.0), "$50M"),
             (Part::Usd(1_250_000_000.0), "$1.25B"),

@@ -216,12 +216,16 @@ pub(super) fn change_text(e: &FeedEntry) -> String {
     }
 }
 
-/// The expanded entry: its message, the threshold it crossed, then when/what/which way.
+/// The expanded entry: its message, the threshold it crossed, its track record, then
+/// when/what/which way.
 fn expansion(e: &FeedEntry, width: usize) -> Vec<String> {
     let text_w = width.saturating_sub(INDENT).max(10);
     let mut out = wrap(&e.message, text_w);
     if let Some(t) = &e.threshold {
         out.extend(wrap(&t.describe(e.id), text_w));
+    }
+    if let Some(record) = &e.record {
+        out.extend(wrap(record, text_w));
     }
     let what = match e.kind {
         FeedKind::Onset => "began".to_string(),

@@ -180,6 +180,7 @@ pub fn signal(id: SignalId, level: Level, bias: Bias, title: &str) -> Signal {
         ),
         threshold: None,
         record: None,
+        no_record: None,
     }
 }
 

@@ -978,3 +978,89 @@ fn with_no_room_for_the_counts_the_hidden_tab_markers_shrink_to_arrows() {
     let top = rows(&screen(&s))[0].clone();
     assert!(top.contains("│ BTC ✕ n/a │›│"), "{top}");
 }
+
+/// Enter on a signal shows its track record under the message; one without enough history says
+/// how much there is instead of a number.
+#[test]
+fn the_expanded_entry_shows_the_track_record_or_why_there_is_none() {
+    use crate::signals::record::{NoRecord, MIN_DAYS};
+    use crate::signals::{Record, SignalId};
+    let mut s = UiState::new(t0(), (100, 14), color());
+    let mut with = sample::signal(
+        SignalId::FundingExtremeLong,
+        crate::model::Level::High,
+        crate::model::Bias::Bearish,
+        "Extreme positive funding: 0.1375% per 8h",
+    );
+    with.record = Some(Record {
+        days: 180.0,
+        interval: "1h".into(),
+        fired: 14,
+        scored: 14,
+        hits: 9,
+        hit_rate_pct: Some(9.0 / 14.0 * 100.0),
+        base_rate_pct: Some(31.0),
+        either_hit_pct: Some(11.0 / 14.0 * 100.0),
+        horizon: "24h".into(),
+        move_pct: 3.0,
+    });
+    let mut without = sample::signal(
+        SignalId::OiSurge,
+        crate::model::Level::High,
+        crate::model::Bias::Neutral,
+        "Open interest surged 7.0% in 1h",
+    );
+    without.no_record = Some(NoRecord::ShortHistory {
+        days: 12.4,
+        needs_days: MIN_DAYS,
+    });
+    // At the onset the record is still being computed; the next cycle brings it.
+    let mut computing = with.clone();
+    computing.record = None;
+    computing.no_record = Some(NoRecord::Computing);
+    let cycle = |n: u64, signals: Vec<crate::signals::Signal>| {
+        let at = t0() - Duration::minutes(2 - n as i64);
+        sample::cycle(
+            n,
+            at,
+            sample::live_hobbyist(),
+            vec![crate::fixtures::symbol_report(
+                sample::full_snapshot("BTC", at, 1.0),
+                signals,
+            )],
+        )
+    };
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(cycle(1, vec![computing, without.clone()]))),
+    );
+    update(
+        &mut s,
+        Event::Monitor(Update::Cycle(cycle(2, vec![with, without]))),
+    );
+    let enter = || {
+        Event::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    update(&mut s, enter());
+    let shown = text(&panel(&s, 100, 14, |f, a, s| {
+        super::feed::render(f, a, s, super::view::Density::Normal)
+    }));
+    assert!(
+        shown.contains("Track record: fired 14× in 180 d; ≥ 3 % move down within 24 h after 9"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("feed_expanded_with_track_record", shown);
+    update(&mut s, key('j'));
+    update(&mut s, enter());
+    let shown = text(&panel(&s, 100, 14, |f, a, s| {
+        super::feed::render(f, a, s, super::view::Density::Normal)
+    }));
+    assert!(
+        shown.contains("No track record yet: 12 days of history (needs 30)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Track record: fired"), "{shown}");
+}

@@ -54,7 +54,7 @@ impl Theme {
             FundingBand::ExtremeGreed | FundingBand::ExtremeFear => {
                 self.fg(Color::Red).add_modifier(Modifier::BOLD)
             }
-            FundingBand::ElevatedBullish | FundingBand::ElevatedBearish => self.fg(Color::Yellow),
+            FundingBand::ElevatedLongs | FundingBand::ElevatedShorts => self.fg(Color::Yellow),
             FundingBand::Neutral => Style::new(),
         }
     }

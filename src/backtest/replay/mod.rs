@@ -16,12 +16,35 @@
 //! | `taker_buy_pct` | iv ≤ 1h: mean of the last `60/iv` bars' shares; iv > 1h: absent |
 //!
 //! Any input whose bars are missing (a gap in the series, an empty cell) is absent.
+//!
+//! **Thresholds** ([`ThresholdMode`]): static mode uses the configured numbers at every bar, exactly
+//! as the live engine's static mode does. Relative mode derives bar `t`'s thresholds from the
+//! samples of bars **strictly before** `t` (a [`Baseline`](crate::signals::relative::Baseline) with one sample per bar: derived
+//! before bar `t` is evaluated, bar `t`'s own sample pushed after), so neither the inputs nor the
+//! thresholds can see the bar they judge, let alone a later one. Until a metric's window covers
+//! `min_history` (7 days) its rules use the static threshold, as live.
+//!
+//! **Onsets.** A signal's onset is a bar where it is active and was not on the bar before; the
+//! bar before must be in the data (one interval earlier), so the first bar of the window, and the
+//! first bar after a gap, are never onsets: whether the signal was already active there is
+//! unknown.
+
+mod score;
+mod walk;
+
+pub use score::{track_record, BaseRates, ReplayResult, SignalScore};
+pub use walk::{active_per_bar, thresholds_per_bar, walk, BarEval};
 
 use super::{human_ms, HOUR_MS};
 use crate::model::Bar;
 use crate::model::{Bias, SignalInputs};
-use crate::signals::{evaluate, SignalId, Thresholds};
-use serde::Serialize;
+use crate::signals::relative::{RelativeSettings, ThresholdMode};
+use crate::signals::Thresholds;
+
+/// Replays `bars` (ascending, one interval apart, gaps allowed) and scores every signal.
+pub fn replay(bars: &[Bar], setup: &Setup) -> ReplayResult {
+    score::replay(bars, setup)
+}
 
 /// How a replay is scored.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,11 +53,20 @@ pub struct Setup {
     /// Whole bars in the horizon (the horizon rounded down to whole bars, at least one).
     pub horizon_bars: usize,
     pub move_pct: f64,
+    /// The static thresholds: used as they are in static mode, and by each rule in relative mode
+    /// until its metric has enough history.
     pub thresholds: Thresholds,
+    /// Threshold mode, window, minimum history and percentiles; `sample_ms` is always the bar
+    /// length (one sample per bar). [`Setup::new`] starts in static mode.
+    pub relative: RelativeSettings,
+    /// The horizon asked for, in ms (differs from [`Setup::horizon_ms`] when it was rounded).
+    pub requested_horizon_ms: i64,
 }
 
 impl Setup {
-    /// Fails when the horizon is shorter than one bar (nothing could be measured).
+    /// A static-mode setup (the configured thresholds at every bar); [`Setup::with_relative`]
+    /// switches to relative thresholds. Fails when the horizon is shorter than one bar (nothing
+    /// could be measured).
     pub fn new(
         interval_ms: i64,
         horizon: std::time::Duration,
@@ -55,12 +87,65 @@ impl Setup {
             horizon_bars: usize::try_from(horizon_ms / interval_ms).unwrap_or(usize::MAX),
             move_pct,
             thresholds,
+            relative: RelativeSettings {
+                mode: ThresholdMode::Static,
+                sample_ms: interval_ms,
+                ..RelativeSettings::default()
+            },
+            requested_horizon_ms: horizon_ms,
         })
+    }
+
+    /// The same setup with these threshold settings (mode, window, minimum history,
+    /// percentiles). One sample per bar: `sample_ms` becomes the bar length whatever it was.
+    pub fn with_relative(mut self, settings: RelativeSettings) -> Setup {
+        self.relative = RelativeSettings {
+            sample_ms: self.interval_ms,
+            ..settings
+        };
+        self
+    }
+
+    pub fn mode(&self) -> ThresholdMode {
+        self.relative.mode
     }
 
     pub fn horizon_ms(&self) -> i64 {
         self.interval_ms
             .saturating_mul(i64::try_from(self.horizon_bars).unwrap_or(i64::MAX))
+    }
+
+    /// Says what the horizon was rounded to, when it was not a whole number of bars.
+    pub fn horizon_note(&self) -> Option<String> {
+        (self.requested_horizon_ms != self.horizon_ms()).then(|| {
+            format!(
+                "--horizon {} is not a whole number of {} bars: rounded down to {} ({} bars)",
+                human_ms(self.requested_horizon_ms),
+                human_ms(self.interval_ms),
+                human_ms(self.horizon_ms()),
+                self.horizon_bars
+            )
+        })
+    }
+
+    /// The thresholds in one line, for the report's header.
+    pub fn thresholds_label(&self) -> String {
+        match self.mode() {
+            ThresholdMode::Static => {
+                "static: the configured [thresholds] numbers at every bar".to_string()
+            }
+            ThresholdMode::Relative => format!(
+                "relative: each bar's from the percentiles of the {} of bars strictly before it; \
+                 a rule keeps its static threshold until its metric has {} of bars ({} bars)",
+                self.relative.window_label(),
+                RelativeSettings {
+                    window_ms: self.relative.min_history_ms,
+                    ..self.relative
+                }
+                .window_label(),
+                self.relative.min_samples()
+            ),
+        }
     }
 }
 
@@ -203,83 +288,6 @@ fn adverse(o: &Outcome, bias: Bias) -> Option<f64> {
     }
 }
 
-/// The signals active at every bar, each computed from the bars up to it.
-pub fn active_per_bar(bars: &[Bar], setup: &Setup) -> Vec<Vec<(SignalId, Bias)>> {
-    (0..bars.len())
-        .map(|t| {
-            evaluate(
-                &inputs_at(&bars[..=t], setup.interval_ms),
-                &setup.thresholds,
-            )
-            .into_iter()
-            .map(|s| (s.id, s.bias))
-            .collect()
-        })
-        .collect()
-}
-
-/// Unconditional rates over every bar with a complete horizon, fractions 0..1.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct BaseRates {
-    pub scored_bars: usize,
-    pub up: Option<f64>,
-    pub down: Option<f64>,
-    pub either: Option<f64>,
-}
-
-impl BaseRates {
-    fn of(&self, bias: Bias) -> Option<f64> {
-        match bias {
-            Bias::Bullish => self.up,
-            Bias::Bearish => self.down,
-            Bias::Neutral => self.either,
-        }
-    }
-}
-
-/// One signal id's score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SignalScore {
-    pub id: SignalId,
-    /// `bullish`, `bearish`, `neutral`, or `mixed` when firings had different biases.
-    pub bias: String,
-    /// Onsets: bars where the signal is active and was not at the bar before.
-    pub fired: usize,
-    /// Onsets with a complete horizon after them.
-    pub scored: usize,
-    pub hits: usize,
-    pub hit_rate_pct: Option<f64>,
-    /// The base rate for the same biases (mean over the scored firings), percent.
-    pub base_rate_pct: Option<f64>,
-    /// Median raw price return at the horizon, percent (not sign-adjusted for the bias).
-    pub median_return_pct: Option<f64>,
-    /// Worst move against the bias within the horizon, percent (≤ 0); none for neutral.
-    pub worst_adverse_pct: Option<f64>,
-}
-
-/// The whole replay.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReplayResult {
-    pub bars: usize,
-    pub base: BaseRates,
-    /// Fired signal ids, in [`SignalId::ALL`] order.
-    pub signals: Vec<SignalScore>,
-    /// Inputs absent at every bar (not observable at this interval, or not in the data).
-    pub never_observed: Vec<&'static str>,
-}
-
-#[derive(Default)]
-struct Acc {
-    fired: usize,
-    scored: usize,
-    hits: usize,
-    returns: Vec<f64>,
-    worst: Option<f64>,
-    base_sum: f64,
-    base_n: usize,
-    biases: Vec<Bias>,
-}
-
 pub fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
@@ -291,90 +299,6 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
     })
-}
-
-/// Replays `bars` (ascending, one interval apart, gaps allowed) and scores every signal.
-pub fn replay(bars: &[Bar], setup: &Setup) -> ReplayResult {
-    let outcomes: Vec<Option<Outcome>> = (0..bars.len()).map(|t| outcome(bars, t, setup)).collect();
-    let scored: Vec<&Outcome> = outcomes.iter().flatten().collect();
-    let rate = |f: &dyn Fn(&Outcome) -> bool| {
-        (!scored.is_empty())
-            .then(|| scored.iter().filter(|o| f(o)).count() as f64 / scored.len() as f64)
-    };
-    let base = BaseRates {
-        scored_bars: scored.len(),
-        up: rate(&|o| hit(o, Bias::Bullish, setup.move_pct)),
-        down: rate(&|o| hit(o, Bias::Bearish, setup.move_pct)),
-        either: rate(&|o| hit(o, Bias::Neutral, setup.move_pct)),
-    };
-
-    let mut acc: Vec<Acc> = SignalId::ALL.iter().map(|_| Acc::default()).collect();
-    let mut was_active = [false; SignalId::ALL.len()];
-    let mut observed = [false; SignalInputs::NAMES.len()];
-    for t in 0..bars.len() {
-        // Only bars ≤ t are visible here.
-        let inputs = inputs_at(&bars[..=t], setup.interval_ms);
-        for (seen, v) in observed.iter_mut().zip(inputs.values()) {
-            *seen |= v.is_some();
-        }
-        let mut active = [false; SignalId::ALL.len()];
-        for s in evaluate(&inputs, &setup.thresholds) {
-            let i = s.id as usize;
-            active[i] = true;
-            if was_active[i] {
-                continue;
-            }
-            let a = &mut acc[i];
-            a.fired += 1;
-            if !a.biases.contains(&s.bias) {
-                a.biases.push(s.bias);
-            }
-            if let Some(o) = &outcomes[t] {
-                a.scored += 1;
-                a.hits += usize::from(hit(o, s.bias, setup.move_pct));
-                a.returns.push(o.return_pct);
-                if let Some(adv) = adverse(o, s.bias) {
-                    a.worst = Some(a.worst.map_or(adv, |w: f64| w.min(adv)));
-                }
-                if let Some(b) = base.of(s.bias) {
-                    a.base_sum += b;
-                    a.base_n += 1;
-                }
-            }
-        }
-        was_active = active;
-    }
-
-    let signals = SignalId::ALL
-        .iter()
-        .zip(acc)
-        .filter(|(_, a)| a.fired > 0)
-        .map(|(&id, mut a)| SignalScore {
-            id,
-            bias: match a.biases.as_slice() {
-                [one] => one.as_str().to_string(),
-                _ => "mixed".to_string(),
-            },
-            fired: a.fired,
-            scored: a.scored,
-            hits: a.hits,
-            hit_rate_pct: (a.scored > 0).then(|| a.hits as f64 / a.scored as f64 * 100.0),
-            base_rate_pct: (a.base_n > 0).then(|| a.base_sum / a.base_n as f64 * 100.0),
-            median_return_pct: median(&mut a.returns),
-            worst_adverse_pct: a.worst,
-        })
-        .collect();
-    ReplayResult {
-        bars: bars.len(),
-        base,
-        signals,
-        never_observed: SignalInputs::NAMES
-            .iter()
-            .zip(observed)
-            .filter(|(_, seen)| !seen)
-            .map(|(name, _)| *name)
-            .collect(),
-    }
 }
 
 #[cfg(test)]

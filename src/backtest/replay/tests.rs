@@ -1,5 +1,7 @@
 use super::*;
 use crate::backtest::HOUR_MS;
+use crate::signals::relative::{RelativeSettings, ThresholdMode};
+use crate::signals::SignalId;
 use std::time::Duration;
 
 const T0: i64 = 1_700_000_000_000 - 1_700_000_000_000 % HOUR_MS;
@@ -275,4 +277,208 @@ fn horizon_shorter_than_a_bar_is_refused() {
     .expect_err("1h < 4h");
     assert!(e.contains("--horizon 1h") && e.contains("4h bar"), "{e}");
     assert_eq!(setup(4 * HOUR_MS, 26, 5.0).horizon_bars, 6, "rounded down");
+}
+
+#[test]
+fn track_record_is_the_replay_for_every_rule() {
+    let bars = hand_built();
+    let s = setup(HOUR_MS, 2, 5.0);
+    let records = track_record(&bars, &s);
+    let ids: Vec<SignalId> = records.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, SignalId::ALL, "every rule, fired or not");
+    let get = |id| {
+        records
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r.clone())
+            .expect("listed")
+    };
+    // Same numbers as the hand computation above.
+    let long = get(SignalId::FundingExtremeLong);
+    assert_eq!((long.fired, long.scored, long.hits), (2, 1, 1));
+    assert!(close(long.hit_rate_pct, 100.0));
+    assert!(close(long.base_rate_pct, 50.0));
+    // The one scored onset (t=1) fell 6 %: a move either way too.
+    assert!(close(long.either_hit_pct, 100.0));
+    assert_eq!(long.interval, "1h");
+    assert_eq!(long.horizon, "2h");
+    assert_eq!(long.move_pct, 5.0);
+    assert!((long.days - 10.0 / 24.0).abs() < 1e-12, "{}", long.days);
+    // Bullish t=4 missed up (+4.12 %) and down (−2.06 %) alike.
+    let short = get(SignalId::FundingExtremeShort);
+    assert!(close(short.either_hit_pct, 0.0));
+    // A rule that never fired: 0 onsets, no rate invented.
+    let quiet = get(SignalId::TakerBuyPressure);
+    assert_eq!((quiet.fired, quiet.scored, quiet.hits), (0, 0, 0));
+    assert_eq!(
+        (
+            quiet.hit_rate_pct,
+            quiet.base_rate_pct,
+            quiet.either_hit_pct
+        ),
+        (None, None, None)
+    );
+    assert!(track_record(&[], &s)
+        .iter()
+        .all(|(_, r)| r.fired == 0 && r.days == 0.0));
+}
+
+fn relative(s: Setup) -> Setup {
+    s.with_relative(RelativeSettings::default())
+}
+
+/// `hours` hourly bars of a calm market: funding between 0 and 0.02 % (never near the static
+/// 0.10 % extreme), OI and price flat, with funding spikes to 0.045 % at `spikes`.
+fn calm(hours: usize, spikes: &[usize]) -> Vec<Bar> {
+    (0..hours)
+        .map(|i| {
+            let x = i as f64;
+            let funding = if spikes.contains(&i) {
+                0.045
+            } else {
+                0.01 + 0.01 * (x / 7.0).sin()
+            };
+            Bar {
+                open: Some(100.0),
+                high: Some(100.0 + (x / 5.0).sin().abs() * 6.0),
+                low: Some(99.0),
+                close: Some(100.0),
+                oi_usd: Some(1e9),
+                funding_8h_pct: Some(funding),
+                ..Bar::at(T0 + i as i64 * HOUR_MS)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn relative_thresholds_never_see_bar_t_or_later() {
+    let s = relative(setup(HOUR_MS, 4, 3.0));
+    let t = 300;
+    let base = wavy(400);
+    let spike = |at: usize| {
+        let mut bars = base.clone();
+        let b = &mut bars[at];
+        b.oi_usd = Some(9e9);
+        b.funding_8h_pct = Some(2.0);
+        b.liq_long_usd = Some(9e9);
+        b.retail_long_pct = Some(99.0);
+        b.taker_buy_pct = Some(99.0);
+        bars
+    };
+    // The spike right after t, and the same spike moved 50 bars later.
+    let soon = spike(t + 1);
+    let later = spike(t + 50);
+    let (th_soon, th_later) = (
+        thresholds_per_bar(&soon, &s),
+        thresholds_per_bar(&later, &s),
+    );
+    assert!(th_soon[..=t] == th_later[..=t], "thresholds up to t");
+    assert_eq!(
+        active_per_bar(&soon, &s)[..=t],
+        active_per_bar(&later, &s)[..=t],
+        "signals up to t"
+    );
+    // Not vacuous: the thresholds are the window's own (not the static ones) by t, and the
+    // spike enters the window of the bars after it.
+    assert_ne!(th_soon[t], Thresholds::default());
+    assert_ne!(th_soon[t + 2], th_later[t + 2]);
+
+    // Strictly before: a spike at t itself changes the signals at t, not the percentiles at t.
+    // Only the liquidation thresholds move, being a share of OI turned into dollars with bar t's
+    // own open interest (9e9 in the spike).
+    let at_t = spike(t);
+    let (th_at, th_base) = (thresholds_per_bar(&at_t, &s), thresholds_per_bar(&base, &s));
+    assert!(th_at[..t] == th_base[..t], "thresholds before t");
+    let ratio = 9e9 / base[t].oi_usd.expect("oi");
+    let same_share = |a: f64, b: f64| ((a / (b * ratio)) - 1.0).abs() < 1e-12;
+    assert!(same_share(
+        th_at[t].liq_cascade_usd,
+        th_base[t].liq_cascade_usd
+    ));
+    assert!(same_share(
+        th_at[t].liq_elevated_usd,
+        th_base[t].liq_elevated_usd
+    ));
+    let without_liq = |th: &Thresholds| Thresholds {
+        liq_cascade_usd: 0.0,
+        liq_elevated_usd: 0.0,
+        ..*th
+    };
+    assert_eq!(without_liq(&th_at[t]), without_liq(&th_base[t]));
+    assert_ne!(th_at[t + 1], th_base[t + 1]);
+    assert_ne!(active_per_bar(&at_t, &s)[t], active_per_bar(&base, &s)[t]);
+}
+
+#[test]
+fn relative_and_static_differ_where_the_market_is_calm() {
+    let bars = calm(24 * 40, &[24 * 25, 24 * 33]);
+    let s = setup(HOUR_MS, 6, 3.0);
+    let fired = |r: &ReplayResult, id| r.signals.iter().find(|x| x.id == id).map(|x| x.fired);
+    // Static: funding never reaches 0.10 %, so nothing fires all period.
+    let stat = replay(&bars, &s);
+    assert!(stat.signals.is_empty(), "{:?}", stat.signals);
+    // Relative: the two spikes are far beyond this market's own 99th percentile.
+    let rel = replay(&bars, &relative(s.clone()));
+    assert_eq!(
+        fired(&rel, SignalId::FundingExtremeLong),
+        Some(2),
+        "{rel:?}"
+    );
+    let th = thresholds_per_bar(&bars, &relative(s.clone()));
+    // Warm-up: static thresholds for the first 7 days of bars, the window's own after.
+    assert_eq!(th[167], Thresholds::default());
+    let p99 = th[24 * 25].funding_extreme_long_pct;
+    assert!(p99 > 0.019 && p99 < 0.021, "{p99}");
+}
+
+#[test]
+fn static_mode_is_todays_replay_and_warm_up_is_static() {
+    // `with_relative(static)` is what `Setup::new` gives; relative mode with less history
+    // than the warm-up uses the static thresholds, so the same numbers.
+    let s = setup(HOUR_MS, 2, 5.0);
+    let want = replay(&hand_built(), &s);
+    let stat = s.clone().with_relative(RelativeSettings {
+        mode: ThresholdMode::Static,
+        ..RelativeSettings::default()
+    });
+    assert_eq!(stat, s);
+    assert_eq!(replay(&hand_built(), &stat), want);
+    assert_eq!(replay(&hand_built(), &relative(s)), want);
+}
+
+#[test]
+fn no_onset_without_the_bar_before() {
+    let s = setup(HOUR_MS, 1, 5.0);
+    let f = |funding: &[f64]| {
+        series(
+            &funding
+                .iter()
+                .map(|&f| (100.0, 100.0, 100.0, 100.0, f, 1.0))
+                .collect::<Vec<_>>(),
+        )
+    };
+    // Active at the first bar of the window: already running, not an onset.
+    let r = replay(&f(&[0.2, 0.2, 0.01, 0.01]), &s);
+    assert!(r.signals.is_empty(), "{:?}", r.signals);
+    // Active again later: an onset.
+    let r = replay(&f(&[0.2, 0.2, 0.01, 0.2]), &s);
+    assert_eq!(r.signals[0].fired, 1);
+    // The first bar after a gap is like the first bar: unknown before it.
+    let mut gappy = f(&[0.01, 0.01, 0.2, 0.2, 0.01, 0.2]);
+    for b in &mut gappy[2..] {
+        b.time_ms += 3 * HOUR_MS;
+    }
+    let r = replay(&gappy, &s);
+    assert_eq!(r.signals[0].fired, 1, "only the onset at the last bar");
+}
+
+#[test]
+fn a_horizon_between_bars_says_what_it_was_rounded_to() {
+    let four = 4 * HOUR_MS;
+    assert_eq!(
+        setup(four, 26, 5.0).horizon_note().as_deref(),
+        Some("--horizon 26h is not a whole number of 4h bars: rounded down to 1d (6 bars)")
+    );
+    assert_eq!(setup(four, 24, 5.0).horizon_note(), None);
 }

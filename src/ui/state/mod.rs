@@ -181,6 +181,9 @@ pub struct FeedEntry {
     /// The threshold it crossed, when the report said.
     pub threshold: Option<ThresholdInfo>,
     pub kind: FeedKind,
+    /// The signal's track record (or why it has none) as the cycle reported it; `None` for an
+    /// end, and when no record is computed in this run.
+    pub record: Option<String>,
 }
 
 /// A signal that is firing now for one symbol: as of its newest cycle, and since when.
@@ -250,6 +253,8 @@ impl Feed {
                 };
                 if let Some(kind) = kind {
                     added.push(entry(symbol, s, at, kind));
+                } else {
+                    self.refresh_record(symbol, s);
                 }
                 now_active.insert(
                     s.id,
@@ -281,6 +286,7 @@ impl Feed {
                     message: a.message,
                     threshold: a.threshold,
                     kind: FeedKind::Ended { after_s },
+                    record: None,
                 });
             }
             self.active.insert(symbol.to_string(), now_active);
@@ -295,6 +301,23 @@ impl Feed {
         }
         self.entries.truncate(FEED_CAP);
         n.min(FEED_CAP)
+    }
+
+    /// A signal still active: its newest entry takes the record the cycle brought (one that was
+    /// still being computed at the onset, or refreshed since).
+    fn refresh_record(&mut self, symbol: &str, s: &Signal) {
+        let Some(line) = crate::signals::record::record_line(s) else {
+            return;
+        };
+        let newest = self
+            .entries
+            .iter_mut()
+            .find(|e| e.symbol == symbol && e.id == s.id);
+        if let Some(e) = newest.filter(|e| !matches!(e.kind, FeedKind::Ended { .. })) {
+            if e.record.as_deref() != Some(line.as_str()) {
+                e.record = Some(line);
+            }
+        }
     }
 
     /// The signals `symbol` has now, most severe first, then in the report's order.
@@ -342,6 +365,7 @@ fn entry(symbol: &str, s: &Signal, at: DateTime<Utc>, kind: FeedKind) -> FeedEnt
         message: s.message.clone(),
         threshold: s.threshold.clone(),
         kind,
+        record: crate::signals::record::record_line(s),
     }
 }
 

@@ -263,7 +263,13 @@ impl LongShortKind {
 #[derive(Clone)]
 pub struct CoinGlassClient {
     inner: Arc<Inner>,
+    /// Requests of the key's window this clone leaves to the others (0: none, it is one of
+    /// them). See [`CoinGlassClient::background`].
+    give_way: u32,
 }
+
+/// How often a [`CoinGlassClient::background`] request looks again for room in the window.
+const GIVE_WAY_POLL: Duration = Duration::from_secs(1);
 
 struct Inner {
     http: reqwest::Client,
@@ -333,7 +339,36 @@ impl CoinGlassClient {
                 options,
                 requests: AtomicU64::new(0),
             }),
+            give_way: 0,
         })
+    }
+
+    /// A clone (same key, limiter and counter) for work that must not slow the live polls, such
+    /// as history downloads: each of its requests first waits until the key's window has more
+    /// than `reserve` requests to spare (and no 429 pause), so a poll cycle costing up to
+    /// `reserve` requests always finds its room. `reserve` is capped so that background work
+    /// still gets one request whenever the window is empty.
+    pub fn background(&self, reserve: u32) -> CoinGlassClient {
+        CoinGlassClient {
+            inner: Arc::clone(&self.inner),
+            give_way: reserve,
+        }
+    }
+
+    /// Waits until a background request may go (see [`CoinGlassClient::background`]).
+    async fn give_way(&self) {
+        if self.give_way == 0 {
+            return;
+        }
+        let limiter = &self.inner.limiter;
+        loop {
+            let allowed = super::budget::allowed_per_window(limiter.limit());
+            let reserve = self.give_way.min(allowed.saturating_sub(1));
+            if !limiter.is_throttled() && limiter.used_this_minute() + reserve < allowed {
+                return;
+            }
+            tokio::time::sleep(GIVE_WAY_POLL).await;
+        }
     }
 
     /// The shared limiter (plan limit, usage this minute).
@@ -366,6 +401,7 @@ impl CoinGlassClient {
         let endpoint = endpoint_name(path, params);
         let url = format!("{}{}", self.inner.base_url, path);
         let attempts = self.inner.options.max_attempts.max(1);
+        self.give_way().await;
         let mut attempt = 1;
         loop {
             let permit = self.inner.limiter.acquire().await;

@@ -236,3 +236,34 @@ fn a_rate_limit_error_says_how_long_everything_waits() {
     let other = answer(200, "500", "Server Error");
     assert_eq!(other.clone().with_pause(Duration::from_secs(5)), other);
 }
+
+/// A background clone waits while the key's window has no more than its reserve to spare, and
+/// goes as soon as the window clears; a foreground client never waits for it.
+#[tokio::test(start_paused = true)]
+async fn background_requests_leave_the_reserve_to_the_live_polls() {
+    let client = CoinGlassClient::new(
+        "http://127.0.0.1:9",
+        SecretString::from("k"),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    client.limiter().set_plan_limit(30); // 27 allowed per window
+    let background = client.background(10);
+    // 17 used: 17 + 10 reserved = 27, nothing to spare.
+    for _ in 0..17 {
+        client.limiter().acquire().await.answered();
+    }
+    let waited = tokio::time::timeout(Duration::from_secs(30), background.give_way()).await;
+    assert!(waited.is_err(), "must wait while the reserve is not free");
+    client.give_way().await; // the foreground never waits
+    let waited = tokio::time::timeout(Duration::from_secs(40), background.give_way()).await;
+    assert!(
+        waited.is_ok(),
+        "the window cleared: the background request goes"
+    );
+    assert_eq!(client.limiter().used_this_minute(), 0);
+
+    // A reserve larger than the whole window still lets one background request through when
+    // the window is empty.
+    client.background(1000).give_way().await;
+}

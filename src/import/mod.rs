@@ -11,7 +11,11 @@
 //! 1714525200000,60410,,0.0098,,,61.0,,
 //! ```
 //!
-//! * `time`: the bar's start, RFC 3339 or epoch milliseconds;
+//! * `time`: the bar's start, RFC 3339 or epoch milliseconds. Real exports are often a few ms
+//!   off the boundary (`1714525200003`): a time within ±1 s ([`SNAP_TOLERANCE_MS`]) of a bar
+//!   boundary is rounded onto it, and the import says how many were. The interval is the
+//!   spacing of the closest two rows (within the same tolerance); every row must then sit on the
+//!   grid of that interval (boundaries anchored at the first row's minute);
 //! * `price`: the bar's close (the replay takes the previous row's price as the open);
 //! * `oi_usd`: open interest at the close; `funding_8h_pct`: funding normalised to 8 h, percent;
 //! * `liq_*_usd`: USD liquidated during the bar; `*_pct`: percentages 0–100;
@@ -19,9 +23,11 @@
 //!
 //! A bad row is an error naming its line and column, and nothing is imported (exit code 2, like a
 //! missing or unreadable file or one that is not UTF-8 text; quoted cells are cut to 80
-//! characters). A new import of the same symbol replaces the previous one.
+//! characters). A new import of the same symbol replaces the previous one, and says how many
+//! bars it replaced. The summary ends with the backtest command that covers the imported span and
+//! interval.
 
-use crate::backtest::interval_name;
+use crate::backtest::{interval_ms, DAY_MS};
 use crate::config::{cut, quoted};
 use crate::model::Bar;
 use crate::store::{Store, StoreError};
@@ -70,11 +76,19 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// A row time within this of a bar boundary is rounded onto it (exports stamp bars a few ms
+/// late or early); further off, it is not on the grid.
+pub const SNAP_TOLERANCE_MS: i64 = 1_000;
+
 /// A parsed file: its bars and their spacing (a V4 interval name).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
     pub bars: Vec<Bar>,
     pub interval: &'static str,
+    /// Rows whose time was rounded onto the bar boundary.
+    pub rounded: usize,
+    /// The largest rounding, ms (0 when none).
+    pub max_rounding_ms: i64,
 }
 
 /// What each value column may hold.
@@ -247,31 +261,140 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
             message: "at least two rows are needed (their spacing gives the interval)".into(),
         });
     }
-    let step = bars
+    let (interval, iv) = spacing(path, &bars, &lines_of)?;
+    let (rounded, max_rounding_ms) = snap(&mut bars, &lines_of, iv, interval)
+        .map_err(|(line, column, message)| row_err(line, column, message))?;
+    Ok(Parsed {
+        bars,
+        interval,
+        rounded,
+        max_rounding_ms,
+    })
+}
+
+/// `1h (3600000 ms)`: a spacing exactly, for errors.
+fn exact(ms: i64) -> String {
+    format!("{} ({ms} ms)", crate::backtest::human_ms(ms))
+}
+
+/// The interval: the spacing of the closest two rows, when it is a V4 interval give or take
+/// twice [`SNAP_TOLERANCE_MS`] (each row may be off by it); an error naming the two lines and
+/// their exact spacing otherwise.
+fn spacing(
+    path: &Path,
+    bars: &[Bar],
+    lines_of: &[usize],
+) -> Result<(&'static str, i64), ImportError> {
+    let Some((gap, i)) = bars
         .windows(2)
-        .map(|w| w[1].time_ms - w[0].time_ms)
+        .enumerate()
+        .map(|(i, w)| (w[1].time_ms - w[0].time_ms, i))
         .min()
-        .unwrap_or(0);
-    let Some(interval) = interval_name(step) else {
+    else {
         return Err(ImportError::File {
             path: path.to_path_buf(),
-            message: format!(
-                "rows are {} apart at the closest: expected the spacing of one interval of {}",
-                crate::backtest::human_ms(step),
-                crate::config::cli::HISTORY_INTERVALS.join(", ")
-            ),
+            message: "at least two rows are needed (their spacing gives the interval)".into(),
         });
     };
-    for (w, line) in bars.windows(2).zip(&lines_of[1..]) {
-        if (w[1].time_ms - w[0].time_ms) % step != 0 {
-            return Err(row_err(
-                *line,
-                "time",
-                format!("not a whole number of {interval} bars after the previous row"),
-            ));
+    let found = crate::config::cli::HISTORY_INTERVALS
+        .into_iter()
+        .find_map(|name| {
+            let iv = interval_ms(name)?;
+            // Each of the two rows may be off by the tolerance.
+            ((gap - iv).abs() <= 2 * SNAP_TOLERANCE_MS).then_some((name, iv))
+        });
+    found.ok_or_else(|| ImportError::File {
+        path: path.to_path_buf(),
+        message: format!(
+            "lines {} and {} are {} apart, the closest two rows: expected the spacing of one \
+             interval of {} (each row within ±{} of a bar start)",
+            lines_of[i],
+            lines_of[i + 1],
+            exact(gap),
+            crate::config::cli::HISTORY_INTERVALS.join(", "),
+            crate::backtest::human_ms(SNAP_TOLERANCE_MS)
+        ),
+    })
+}
+
+/// Rounds every row's time onto the `iv` grid (boundaries at the first row's minute, modulo the
+/// interval) when it is within [`SNAP_TOLERANCE_MS`] of a boundary. Returns how many rows moved
+/// and the largest move; an error `(line, column, message)` names the row that is off the grid,
+/// the row before it and their exact spacing.
+fn snap(
+    bars: &mut [Bar],
+    lines_of: &[usize],
+    iv: i64,
+    interval: &str,
+) -> Result<(usize, i64), (usize, &'static str, String)> {
+    let minute = 60_000;
+    let first = bars.first().map_or(0, |b| b.time_ms);
+    let offset = ((first.rem_euclid(iv) + minute / 2) / minute * minute).rem_euclid(iv);
+    let raw: Vec<i64> = bars.iter().map(|b| b.time_ms).collect();
+    let (mut rounded, mut max_shift) = (0, 0);
+    for (k, bar) in bars.iter_mut().enumerate() {
+        let t = raw[k];
+        let on_grid = offset + (t - offset + iv / 2).div_euclid(iv) * iv;
+        let shift = t - on_grid;
+        if shift.abs() > SNAP_TOLERANCE_MS {
+            let tol = crate::backtest::human_ms(SNAP_TOLERANCE_MS);
+            let message = match k.checked_sub(1) {
+                Some(p) => format!(
+                    "{} after line {}: not a whole number of {interval} bars (±{tol})",
+                    exact(t - raw[p]),
+                    lines_of[p]
+                ),
+                None => format!(
+                    "{} off the {interval} bar boundary: bars start on a whole minute (±{tol})",
+                    exact(shift)
+                ),
+            };
+            return Err((lines_of[k], "time", message));
+        }
+        if shift != 0 {
+            rounded += 1;
+            max_shift = max_shift.max(shift.abs());
+            bar.time_ms = on_grid;
         }
     }
-    Ok(Parsed { bars, interval })
+    Ok((rounded, max_shift))
+}
+
+/// The backtest command that replays exactly the imported span and interval: `--days` counted
+/// back from the newest bar (at most 3650), `--horizon` at least one bar.
+pub fn suggested_command(symbol: &str, parsed: &Parsed) -> String {
+    let iv = interval_ms(parsed.interval).unwrap_or(crate::backtest::HOUR_MS);
+    let span = match (parsed.bars.first(), parsed.bars.last()) {
+        (Some(a), Some(b)) => b.time_ms - a.time_ms + iv,
+        _ => iv,
+    };
+    let days = (span + DAY_MS - 1).div_euclid(DAY_MS).clamp(1, MAX_DAYS);
+    let mut cmd = format!(
+        "perpwatch backtest --symbol {symbol} --interval {} --days {days}",
+        parsed.interval
+    );
+    // The default horizon is 24h; a longer bar needs at least one bar's horizon.
+    if iv > DAY_MS {
+        cmd.push_str(&format!(" --horizon {}d", iv / DAY_MS));
+    }
+    if span > MAX_DAYS * DAY_MS {
+        cmd.push_str(&format!(
+            "   # the newest {MAX_DAYS} days: --days is at most {MAX_DAYS}"
+        ));
+    }
+    cmd
+}
+
+/// `--days` accepts up to this.
+const MAX_DAYS: i64 = 3650;
+
+/// "720 1h bars", "720 1h bars and 12 4h bars".
+fn describe_bars(counts: &[(String, i64)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(interval, n)| format!("{n} {interval} bars"))
+        .collect();
+    parts.join(" and ")
 }
 
 /// The file's text; an error names the path (missing, unreadable, too big) or the first line
@@ -309,40 +432,75 @@ fn read_text(file: &Path) -> Result<String, ImportError> {
     })
 }
 
+/// What an import did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    pub parsed: Parsed,
+    /// The store it went into.
+    pub db: PathBuf,
+    /// The symbol's earlier import that this one replaced: `(interval, bars)` per interval;
+    /// empty when there was none.
+    pub replaced: Vec<(String, i64)>,
+}
+
 /// Reads, validates and stores the file (all or nothing).
-pub fn import(
-    data_dir: &Path,
-    file: &Path,
-    symbol: &str,
-) -> Result<(Parsed, PathBuf), ImportError> {
+pub fn import(data_dir: &Path, file: &Path, symbol: &str) -> Result<Imported, ImportError> {
     let text = read_text(file)?;
     let parsed = parse(file, &text)?;
     let mut store = Store::open_in(data_dir)?;
+    let replaced = store.imported_intervals(symbol)?;
     store.replace_import(symbol, parsed.interval, &parsed.bars)?;
-    Ok((parsed, store.path().to_path_buf()))
+    Ok(Imported {
+        parsed,
+        db: store.path().to_path_buf(),
+        replaced,
+    })
+}
+
+/// The lines `perpwatch import` prints on success.
+pub fn summary(symbol: &str, imported: &Imported) -> Vec<String> {
+    let parsed = &imported.parsed;
+    let when = |b: Option<&Bar>| {
+        b.and_then(|b| crate::backtest::ms_time(b.time_ms))
+            .map_or_else(|| "-".to_string(), |t| t.to_rfc3339())
+    };
+    let mut lines = vec![format!(
+        "imported {} {} bars for {symbol} ({} to {}) into {}",
+        parsed.bars.len(),
+        parsed.interval,
+        when(parsed.bars.first()),
+        when(parsed.bars.last()),
+        imported.db.display()
+    )];
+    if parsed.rounded > 0 {
+        lines.push(format!(
+            "rounded {} row times onto the {} bar boundaries (at most {} off; tolerance ±{})",
+            parsed.rounded,
+            parsed.interval,
+            crate::backtest::human_ms(parsed.max_rounding_ms),
+            crate::backtest::human_ms(SNAP_TOLERANCE_MS)
+        ));
+    }
+    if !imported.replaced.is_empty() {
+        lines.push(format!(
+            "replaced the earlier import for {symbol}: {} (removed)",
+            describe_bars(&imported.replaced)
+        ));
+    }
+    lines.push(format!(
+        "replay them with: {}",
+        suggested_command(symbol, parsed)
+    ));
+    lines
 }
 
 /// `perpwatch import`.
 pub fn command(config: &crate::config::Config, args: &crate::config::cli::ImportArgs) -> ExitCode {
     match import(&config.data_dir, &args.file, &args.symbol) {
-        Ok((parsed, db)) => {
-            let when = |b: Option<&Bar>| {
-                b.and_then(|b| crate::backtest::ms_time(b.time_ms))
-                    .map_or_else(|| "-".to_string(), |t| t.to_rfc3339())
-            };
-            println!(
-                "imported {} {} bars for {} ({} to {}) into {}",
-                parsed.bars.len(),
-                parsed.interval,
-                args.symbol,
-                when(parsed.bars.first()),
-                when(parsed.bars.last()),
-                db.display()
-            );
-            println!(
-                "replay them with: perpwatch backtest --symbol {}",
-                args.symbol
-            );
+        Ok(imported) => {
+            for line in summary(&args.symbol, &imported) {
+                println!("{line}");
+            }
             ExitCode::from(crate::exit::OK)
         }
         Err(e) => {
@@ -359,207 +517,4 @@ pub fn command(config: &crate::config::Config, args: &crate::config::cli::Import
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HEAD: &str = "time,price,oi_usd,funding_8h_pct,liq_long_usd,liq_short_usd,retail_long_pct,top_long_pct,taker_buy_pct";
-
-    fn file(rows: &[&str]) -> String {
-        std::iter::once(HEAD)
-            .chain(rows.iter().copied())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    fn parse_err(text: &str) -> String {
-        match parse(Path::new("my.csv"), text) {
-            Ok(p) => panic!("expected an error, got {p:?}"),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    #[test]
-    fn good_file_with_both_time_forms_and_empty_cells() {
-        let text = file(&[
-            "2024-05-01T00:00:00Z,100.5,1e9,0.01,5,6,61,55,51",
-            "1714525200000,101,,,,,,,",
-            "\"2024-05-01T03:00:00+00:00\", 99 ,2e9,-0.02,0,0,40,45,49",
-        ]);
-        let p = parse(Path::new("my.csv"), &text).expect("valid");
-        assert_eq!(p.interval, "1h");
-        assert_eq!(p.bars.len(), 3);
-        assert_eq!(p.bars[0].time_ms, 1_714_521_600_000);
-        assert_eq!(p.bars[1].time_ms, 1_714_525_200_000);
-        assert_eq!(p.bars[0].close, Some(100.5));
-        assert_eq!(p.bars[0].taker_buy_pct, Some(51.0));
-        // Empty cells are absent, not zero; an explicit 0 stays 0.
-        let b = p.bars[1];
-        assert_eq!(
-            (
-                b.oi_usd,
-                b.funding_8h_pct,
-                b.liq_long_usd,
-                b.retail_long_pct,
-                b.taker_buy_pct
-            ),
-            (None, None, None, None, None)
-        );
-        assert_eq!(p.bars[2].liq_long_usd, Some(0.0));
-        assert_eq!(p.bars[2].open, None, "one price per row: the close");
-    }
-
-    #[test]
-    fn bad_rows_name_line_and_column() {
-        let ok_row = "2024-05-01T00:00:00Z,100,1,0.01,1,1,50,50,50";
-        let cases: &[(String, &[&str])] = &[
-            (
-                file(&[ok_row, "2024-05-01T01:00:00Z,abc,1,0,1,1,50,50,50"]),
-                &["my.csv: line 3, column price", "\"abc\" is not a number"],
-            ),
-            (
-                file(&[ok_row, "2024-05-01T01:00:00Z,100,1,0,1,1,150,50,50"]),
-                &["line 3, column retail_long_pct", "0 to 100"],
-            ),
-            (
-                file(&[ok_row, "2024-05-01T01:00:00Z,-5,1,0,1,1,50,50,50"]),
-                &["line 3, column price", "greater than 0"],
-            ),
-            (
-                file(&[ok_row, "yesterday,100,1,0,1,1,50,50,50"]),
-                &["line 3, column time", "RFC 3339"],
-            ),
-            (
-                file(&[ok_row, "2024-05-01T01:00:00Z,100,1"]),
-                &["line 3, column funding_8h_pct", "3 cells, expected 9"],
-            ),
-            (
-                file(&[ok_row, ok_row]),
-                &["line 3, column time", "ascending"],
-            ),
-            (
-                file(&[ok_row, "2024-05-01T00:07:00Z,100,1,0,1,1,50,50,50"]),
-                &["7m apart"],
-            ),
-            (
-                file(&[
-                    ok_row,
-                    "2024-05-01T01:00:00Z,100,1,0,1,1,50,50,50",
-                    "2024-05-01T02:30:00Z,100,1,0,1,1,50,50,50",
-                ]),
-                &["line 4, column time", "whole number of 1h bars"],
-            ),
-            (
-                "time,close,oi_usd\n1,2,3".to_string(),
-                &["line 1, column price", "header column 2 is \"close\""],
-            ),
-            (file(&[ok_row]), &["at least two rows"]),
-            (String::new(), &["empty"]),
-        ];
-        for (text, wants) in cases {
-            let msg = parse_err(text);
-            for want in *wants {
-                assert!(msg.contains(want), "{want:?} not in {msg:?}");
-            }
-        }
-    }
-
-    /// A 5 MB cell is quoted cut to 80 characters with its length, whichever column it is in.
-    #[test]
-    fn huge_cells_are_quoted_cut() {
-        let huge = "z".repeat(5 * 1024 * 1024);
-        let ok_row = "2024-05-01T00:00:00Z,100,1,0.01,1,1,50,50,50";
-        let digits = format!("1{}", "0".repeat(5 * 1024 * 1024));
-        let cases = [
-            file(&[
-                ok_row,
-                &format!("2024-05-01T01:00:00Z,{huge},1,0,1,1,50,50,50"),
-            ]),
-            file(&[ok_row, &format!("{huge},100,1,0,1,1,50,50,50")]),
-            file(&[
-                ok_row,
-                &format!("2024-05-01T01:00:00Z,100,1,0,1,1,{digits},50,50"),
-            ]),
-            format!("{huge},price\n1,2"),
-            format!("{HEAD},{huge}\n1,2"),
-        ];
-        for text in cases {
-            let msg = parse_err(&text);
-            assert!(msg.len() < 600, "{} bytes: {}", msg.len(), &msg[..300]);
-            assert!(
-                msg.contains("(5242880 characters)") || msg.contains("(5242881 characters)"),
-                "{msg}"
-            );
-        }
-    }
-
-    #[test]
-    fn binary_missing_and_directory_files_are_named() -> Result<(), ImportError> {
-        let dir = tempfile::tempdir().map_err(|source| ImportError::Read {
-            path: PathBuf::from("tmp"),
-            source,
-        })?;
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ImportError::Read { path, source }
-        };
-        let garbage = dir.path().join("garbage.csv");
-        let mut bytes = format!("{HEAD}\n2024-05-01T00:00:00Z,1,,,,,,,\n").into_bytes();
-        bytes.extend([0xff, 0xfe, 0x00, 0x80, b'\n', 0xc3]);
-        std::fs::write(&garbage, &bytes).map_err(io(&garbage))?;
-        let msg = match import(dir.path(), &garbage, "BTC") {
-            Err(e @ ImportError::NotText { line: 3, .. }) => e.to_string(),
-            other => panic!("expected line 3 not text, got {other:?}"),
-        };
-        assert!(
-            msg.contains("garbage.csv: line 3 is not UTF-8 text"),
-            "{msg}"
-        );
-        let missing = dir.path().join("nope.csv");
-        let msg = import(dir.path(), &missing, "BTC")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            msg.contains(&format!("cannot read {}", missing.display())),
-            "{msg}"
-        );
-        let msg = import(dir.path(), dir.path(), "BTC")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(msg.contains("is a directory"), "{msg}");
-        Ok(())
-    }
-
-    #[test]
-    fn a_failed_import_leaves_the_previous_one() -> Result<(), ImportError> {
-        let dir = tempfile::tempdir().map_err(|source| ImportError::Read {
-            path: PathBuf::from("tmp"),
-            source,
-        })?;
-        let good = dir.path().join("good.csv");
-        let bad = dir.path().join("bad.csv");
-        let rows = [
-            "2024-05-01T00:00:00Z,100,,,,,,,",
-            "2024-05-01T04:00:00Z,101,,,,,,,",
-        ];
-        std::fs::write(&good, file(&rows)).map_err(|source| ImportError::Read {
-            path: good.clone(),
-            source,
-        })?;
-        std::fs::write(&bad, file(&[rows[0], "2024-05-01T04:00:00Z,x,,,,,,,"])).map_err(
-            |source| ImportError::Read {
-                path: bad.clone(),
-                source,
-            },
-        )?;
-        import(dir.path(), &good, "BTC")?;
-        assert!(import(dir.path(), &bad, "BTC").is_err());
-        let store = Store::open_in(dir.path())?;
-        assert_eq!(
-            store.imported_intervals("BTC")?,
-            vec![("4h".to_string(), 2)]
-        );
-        Ok(())
-    }
-}
+mod tests;
