@@ -239,9 +239,11 @@ pub async fn run(config: Config) -> ExitCode {
             start,
             label,
             &config,
-            thresholds,
-            records,
-            None,
+            Judging {
+                thresholds,
+                seeds: None,
+                records,
+            },
             run_deadline,
             shutdown,
         )
@@ -258,9 +260,11 @@ pub async fn run(config: Config) -> ExitCode {
         start,
         label,
         &config,
-        thresholds,
-        records,
-        Some(seed_rx),
+        Judging {
+            thresholds,
+            seeds: Some(seed_rx),
+            records,
+        },
         run_deadline,
         shutdown,
     )
@@ -336,14 +340,20 @@ enum Ended {
     Crashed(String),
 }
 
+/// What the monitor judges signals with: the thresholds (and history arriving for their
+/// baselines) and the track records.
+struct Judging {
+    thresholds: ThresholdBook,
+    seeds: Option<tokio::sync::mpsc::Receiver<crate::monitor::Seed>>,
+    records: RecordBook,
+}
+
 /// Starts the frontend at once and the source (then the monitor) in a task beside it.
 async fn drive<S, F>(
     start: F,
     label: SourceLabel,
     config: &Config,
-    thresholds: ThresholdBook,
-    records: RecordBook,
-    seeds: Option<tokio::sync::mpsc::Receiver<crate::monitor::Seed>>,
+    judging: Judging,
     run_deadline: Option<Instant>,
     shutdown: impl Future<Output = ()>,
 ) -> ExitCode
@@ -386,8 +396,8 @@ where
     let opts = MonitorOptions {
         poll_interval: config.poll_interval,
         once: config.mode.once,
-        thresholds,
-        seeds,
+        thresholds: judging.thresholds,
+        seeds: judging.seeds,
         report_taps: history
             .iter()
             .map(|h| h.tap())
@@ -396,7 +406,7 @@ where
             .collect(),
         symbols: config.symbols.clone(),
         run_deadline,
-        records,
+        records: judging.records,
     };
     let mut monitor = supervise(start, label, opts, update_tx, command_rx);
     let frontend = if config.mode.ui {
