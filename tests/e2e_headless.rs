@@ -243,9 +243,10 @@ async fn help_shows_the_defaults_and_this_machines_paths() {
         stdout.contains("thresholds:      relative: percentiles of each symbol's last 30d"),
         "{stdout}"
     );
-    // The threshold mode from the flag (before the subcommand), and a bad one refused.
+    // The threshold mode from the environment (the flag belongs to the dashboard/headless run
+    // and to `backtest`), and a bad one refused.
     let mut cmd = sb.command();
-    cmd.args(["--threshold-mode", "static", "check"]);
+    cmd.arg("check").env("PERPWATCH_THRESHOLD_MODE", "static");
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
