@@ -787,18 +787,7 @@ mod tests {
         use crate::signals::record::{NoRecord, MIN_DAYS};
         let r = report("BTC", SourceKind::Live);
         let mut with = signal(SignalId::FundingExtremeLong, Level::High, "funding is hot");
-        with.record = Some(crate::signals::Record {
-            days: 180.0,
-            interval: "1h".into(),
-            fired: 14,
-            scored: 14,
-            hits: 9,
-            hit_rate_pct: Some(9.0 / 14.0 * 100.0),
-            base_rate_pct: Some(31.0),
-            either_hit_pct: Some(11.0 / 14.0 * 100.0),
-            horizon: "24h".into(),
-            move_pct: 3.0,
-        });
+        with.record = Some(crate::fixtures::record_9_hits_of_14());
         let mut without = signal(SignalId::OiSurge, Level::High, "oi jumps");
         without.no_record = Some(NoRecord::ShortHistory {
             days: 12.0,

@@ -191,16 +191,18 @@ fn check_orders(
     Ok(())
 }
 
-/// Defaults overlaid with `layers` in order, each value checked.
-fn resolve_thresholds(
+/// `defaults` (a struct's own table) overlaid with the numbers `layers` set for its keys (other
+/// keys of the same tables are read elsewhere), each checked with `rule`, read back as `T`.
+fn overlay_numbers<T: serde::de::DeserializeOwned>(
+    defaults: Table,
     layers: &[ThresholdLayer<'_>],
     path: &Path,
-) -> Result<Thresholds, ConfigError> {
-    let mut merged = threshold_table(&Thresholds::default());
+    rule: impl Fn(&str) -> (fn(f64) -> bool, &'static str),
+) -> Result<T, ConfigError> {
+    let mut merged = defaults;
     for layer in layers {
         for (name, value) in layer.table {
             if !merged.contains_key(name) {
-                // `mode`, `window` and the percentiles are read elsewhere.
                 continue;
             }
             let number = match value {
@@ -211,30 +213,27 @@ fn resolve_thresholds(
                         key: format!("{}.{name}", layer.prefix),
                         value: Raw::Toml(value.clone()).render(false),
                         origin: Origin::File(path.to_path_buf()),
-                        expected: threshold_rule(name).1.to_string(),
+                        expected: rule(name).1.to_string(),
                     })
                 }
             };
             merged.insert(name.clone(), Value::Float(number));
         }
     }
-    let invalid = |name: &str, value: f64, expected: String| {
-        let (key, value, origin, _) = threshold_source(layers, name, value, path);
-        ConfigError::Invalid {
-            key,
-            value,
-            origin,
-            expected,
-        }
-    };
     for (name, value) in &merged {
         let v = value.as_float().unwrap_or(f64::NAN);
-        let (ok, expected) = threshold_rule(name);
+        let (ok, expected) = rule(name);
         if !(v.is_finite() && ok(v)) {
-            return Err(invalid(name, v, expected.to_string()));
+            let (key, value, origin, _) = threshold_source(layers, name, v, path);
+            return Err(ConfigError::Invalid {
+                key,
+                value,
+                origin,
+                expected: expected.to_string(),
+            });
         }
     }
-    let th: Thresholds = merged.try_into().map_err(|e: toml::de::Error| {
+    merged.try_into().map_err(|e: toml::de::Error| {
         let prefix = layers.last().map_or(THRESHOLDS, |l| l.prefix);
         ConfigError::Invalid {
             key: prefix.to_string(),
@@ -242,7 +241,20 @@ fn resolve_thresholds(
             origin: Origin::File(path.to_path_buf()),
             expected: e.message().to_string(),
         }
-    })?;
+    })
+}
+
+/// Defaults overlaid with `layers` in order, each value checked.
+fn resolve_thresholds(
+    layers: &[ThresholdLayer<'_>],
+    path: &Path,
+) -> Result<Thresholds, ConfigError> {
+    let th: Thresholds = overlay_numbers(
+        threshold_table(&Thresholds::default()),
+        layers,
+        path,
+        threshold_rule,
+    )?;
 
     // Pairs that must be ordered, or the lower level can never fire (an "elevated" band at or
     // above the "extreme" one, a "moving" band at or above the surge); blame the one set last
@@ -303,48 +315,12 @@ fn resolve_percentiles(
     layers: &[ThresholdLayer<'_>],
     path: &Path,
 ) -> Result<Percentiles, ConfigError> {
-    let mut merged = percentile_table(&Percentiles::default());
-    for layer in layers {
-        for (name, value) in layer.table {
-            if !merged.contains_key(name) {
-                continue;
-            }
-            let number = match value {
-                Value::Float(f) => *f,
-                Value::Integer(i) => *i as f64,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        key: format!("{}.{name}", layer.prefix),
-                        value: Raw::Toml(value.clone()).render(false),
-                        origin: Origin::File(path.to_path_buf()),
-                        expected: PERCENTILE_EXPECTED.to_string(),
-                    })
-                }
-            };
-            merged.insert(name.clone(), Value::Float(number));
-        }
-    }
-    for (name, value) in &merged {
-        let v = value.as_float().unwrap_or(f64::NAN);
-        if !(v.is_finite() && v > 0.0 && v < 100.0) {
-            let (key, value, origin, _) = threshold_source(layers, name, v, path);
-            return Err(ConfigError::Invalid {
-                key,
-                value,
-                origin,
-                expected: PERCENTILE_EXPECTED.to_string(),
-            });
-        }
-    }
-    let p: Percentiles = merged.try_into().map_err(|e: toml::de::Error| {
-        let prefix = layers.last().map_or(THRESHOLDS, |l| l.prefix);
-        ConfigError::Invalid {
-            key: prefix.to_string(),
-            value: "(table)".to_string(),
-            origin: Origin::File(path.to_path_buf()),
-            expected: e.message().to_string(),
-        }
-    })?;
+    let p: Percentiles = overlay_numbers(
+        percentile_table(&Percentiles::default()),
+        layers,
+        path,
+        |_| (|v| v > 0.0 && v < 100.0, PERCENTILE_EXPECTED),
+    )?;
     // The same bands as the static pairs, for the percentiles of one metric. Not ordered: the
     // liquidation pair (a total vs one side, like the dollars) and the families that have no
     // band below them.

@@ -984,7 +984,7 @@ fn with_no_room_for_the_counts_the_hidden_tab_markers_shrink_to_arrows() {
 #[test]
 fn the_expanded_entry_shows_the_track_record_or_why_there_is_none() {
     use crate::signals::record::{NoRecord, MIN_DAYS};
-    use crate::signals::{Record, SignalId};
+    use crate::signals::SignalId;
     let mut s = UiState::new(t0(), (100, 14), color());
     let mut with = sample::signal(
         SignalId::FundingExtremeLong,
@@ -992,18 +992,7 @@ fn the_expanded_entry_shows_the_track_record_or_why_there_is_none() {
         crate::model::Bias::Bearish,
         "Extreme positive funding: 0.1375% per 8h",
     );
-    with.record = Some(Record {
-        days: 180.0,
-        interval: "1h".into(),
-        fired: 14,
-        scored: 14,
-        hits: 9,
-        hit_rate_pct: Some(9.0 / 14.0 * 100.0),
-        base_rate_pct: Some(31.0),
-        either_hit_pct: Some(11.0 / 14.0 * 100.0),
-        horizon: "24h".into(),
-        move_pct: 3.0,
-    });
+    with.record = Some(crate::fixtures::record_9_hits_of_14());
     let mut without = sample::signal(
         SignalId::OiSurge,
         crate::model::Level::High,
