@@ -29,6 +29,8 @@ pub mod view;
 mod widgets;
 
 #[cfg(test)]
+mod detail_tests;
+#[cfg(test)]
 mod layout_tests;
 #[cfg(test)]
 mod matrix_tests;
