@@ -10,7 +10,7 @@ use perpwatch::config::Config;
 use perpwatch::signals::SignalId;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -19,51 +19,6 @@ fn param(req: &Request, key: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.to_string())
-}
-
-/// Answers every history path with at most `limit` bars from `start_time` (before `end_time`),
-/// in the path's own field names, values as numeric strings.
-struct Pages;
-
-impl Respond for Pages {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let iv = match param(req, "interval").as_deref() {
-            Some("6h") => 6 * HOUR_MS,
-            Some("4h") => 4 * HOUR_MS,
-            Some("1h") => HOUR_MS,
-            _ => return ResponseTemplate::new(400),
-        };
-        let num = |k: &str| param(req, k).and_then(|v| v.parse::<i64>().ok());
-        let (Some(start), Some(end), Some(limit)) =
-            (num("start_time"), num("end_time"), num("limit"))
-        else {
-            return ok(json!({"code": "400"}));
-        };
-        let first = start + (iv - start.rem_euclid(iv)) % iv;
-        let p = req.url.path().to_string();
-        let rows: Vec<Value> = (0..limit)
-            .map(|i| first + i * iv)
-            .take_while(|t| *t < end)
-            .map(|t| {
-                let x = (t / iv) as f64;
-                let price = 100.0 + 10.0 * (x / 9.0).sin();
-                if p.contains("liquidation") {
-                    json!({"time": t, "aggregated_long_liquidation_usd": 1e6, "aggregated_short_liquidation_usd": 2e6})
-                } else if p.contains("global-long-short") {
-                    json!({"time": t, "global_account_long_percent": format!("{}", 55.0 + 15.0 * (x / 7.0).sin()), "global_account_short_percent": "45"})
-                } else if p.contains("top-long-short") {
-                    json!({"time": t, "top_account_long_percent": "50.0", "top_account_short_percent": "50.0"})
-                } else if p.contains("taker") {
-                    json!({"time": t, "taker_buy_volume_usd": "600", "taker_sell_volume_usd": "400"})
-                } else if p.contains("funding") {
-                    json!({"time": t, "open": "0.01", "high": "0.2", "low": "0", "close": format!("{}", 0.12 * (x / 5.0).sin())})
-                } else {
-                    json!({"time": t, "open": format!("{price}"), "high": format!("{}", price + 1.0), "low": format!("{}", price - 1.0), "close": format!("{price}")})
-                }
-            })
-            .collect();
-        ok(Value::Array(rows))
-    }
 }
 
 async fn history_mock() -> MockServer {
@@ -95,7 +50,11 @@ async fn mount_history(server: &MockServer) {
         .await;
     Mock::given(method("GET"))
         .and(path_regex("history$"))
-        .respond_with(Pages)
+        .respond_with(common::HistoryPages {
+            interval_ms: None,
+            retail_swings: true,
+            funding_open: "0.01",
+        })
         .mount(server)
         .await;
 }

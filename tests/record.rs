@@ -11,9 +11,9 @@ use perpwatch::record::{HistorySource, RecordJob};
 use perpwatch::signals::record::{NoRecord, RecordBook};
 use perpwatch::signals::SignalId;
 use perpwatch::source::coinglass::{ClientOptions, CoinGlassClient, Plan};
-use serde_json::{json, Value};
+use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -22,49 +22,6 @@ fn param(req: &Request, key: &str) -> Option<i64> {
         .query_pairs()
         .find(|(k, _)| k == key)
         .and_then(|(_, v)| v.parse().ok())
-}
-
-/// Every history path: 4h bars from `start_time` before `end_time` (at most `limit`), in the
-/// path's own field names. Funding swings past the static extremes now and then, so funding
-/// signals fire; price swings ±10 % on a slow sine.
-struct Pages;
-
-impl Respond for Pages {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let iv = 4 * HOUR_MS;
-        let (Some(start), Some(end), Some(limit)) = (
-            param(req, "start_time"),
-            param(req, "end_time"),
-            param(req, "limit"),
-        ) else {
-            return ok(json!({"code": "400"}));
-        };
-        let first = start + (iv - start.rem_euclid(iv)) % iv;
-        let p = req.url.path().to_string();
-        let rows: Vec<Value> = (0..limit)
-            .map(|i| first + i * iv)
-            .take_while(|t| *t < end)
-            .map(|t| {
-                let x = (t / iv) as f64;
-                let price = 100.0 + 10.0 * (x / 9.0).sin();
-                if p.contains("liquidation") {
-                    json!({"time": t, "aggregated_long_liquidation_usd": 1e6, "aggregated_short_liquidation_usd": 2e6})
-                } else if p.contains("global-long-short") {
-                    json!({"time": t, "global_account_long_percent": "55", "global_account_short_percent": "45"})
-                } else if p.contains("top-long-short") {
-                    json!({"time": t, "top_account_long_percent": "50.0", "top_account_short_percent": "50.0"})
-                } else if p.contains("taker") {
-                    json!({"time": t, "taker_buy_volume_usd": "600", "taker_sell_volume_usd": "400"})
-                } else if p.contains("funding") {
-                    let f = 0.12 * (x / 5.0).sin();
-                    json!({"time": t, "open": "0", "high": "0.2", "low": "0", "close": format!("{f}")})
-                } else {
-                    json!({"time": t, "open": format!("{price}"), "high": format!("{}", price + 1.0), "low": format!("{}", price - 1.0), "close": format!("{price}")})
-                }
-            })
-            .collect();
-        ok(Value::Array(rows))
-    }
 }
 
 async fn history_mock() -> MockServer {
@@ -83,7 +40,11 @@ async fn history_mock() -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path_regex("history$"))
-        .respond_with(Pages)
+        .respond_with(common::HistoryPages {
+            interval_ms: Some(4 * HOUR_MS),
+            retail_swings: false,
+            funding_open: "0",
+        })
         .mount(&server)
         .await;
     server

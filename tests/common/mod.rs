@@ -513,3 +513,71 @@ pub(crate) async fn requests_to(server: &MockServer, path: &str) -> Vec<Request>
         .filter(|r| r.url.path() == path)
         .collect()
 }
+
+const HISTORY_HOUR_MS: i64 = 3_600_000;
+
+/// Answers every CoinGlass history path with at most `limit` bars from `start_time` (before
+/// `end_time`), in the path's own field names, values as numeric strings: price swings ±10 % on
+/// a slow sine, funding ±0.12 % (past the static extremes now and then).
+pub(crate) struct HistoryPages {
+    /// Bar length; `None`: the request's `interval` (1h, 4h or 6h; anything else is a 400).
+    pub interval_ms: Option<i64>,
+    /// Retail long % swings 40–70 on its own sine; otherwise it stays at 55.
+    pub retail_swings: bool,
+    /// The funding bars' open.
+    pub funding_open: &'static str,
+}
+
+impl Respond for HistoryPages {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let param = |k: &str| {
+            req.url
+                .query_pairs()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let iv = match (self.interval_ms, param("interval").as_deref()) {
+            (Some(ms), _) => ms,
+            (None, Some("6h")) => 6 * HISTORY_HOUR_MS,
+            (None, Some("4h")) => 4 * HISTORY_HOUR_MS,
+            (None, Some("1h")) => HISTORY_HOUR_MS,
+            (None, _) => return ResponseTemplate::new(400),
+        };
+        let num = |k: &str| param(k).and_then(|v| v.parse::<i64>().ok());
+        let (Some(start), Some(end), Some(limit)) =
+            (num("start_time"), num("end_time"), num("limit"))
+        else {
+            return ok(json!({"code": "400"}));
+        };
+        let first = start + (iv - start.rem_euclid(iv)) % iv;
+        let p = req.url.path().to_string();
+        let rows: Vec<Value> = (0..limit)
+            .map(|i| first + i * iv)
+            .take_while(|t| *t < end)
+            .map(|t| {
+                let x = (t / iv) as f64;
+                let price = 100.0 + 10.0 * (x / 9.0).sin();
+                if p.contains("liquidation") {
+                    json!({"time": t, "aggregated_long_liquidation_usd": 1e6, "aggregated_short_liquidation_usd": 2e6})
+                } else if p.contains("global-long-short") {
+                    let long = if self.retail_swings {
+                        format!("{}", 55.0 + 15.0 * (x / 7.0).sin())
+                    } else {
+                        "55".to_string()
+                    };
+                    json!({"time": t, "global_account_long_percent": long, "global_account_short_percent": "45"})
+                } else if p.contains("top-long-short") {
+                    json!({"time": t, "top_account_long_percent": "50.0", "top_account_short_percent": "50.0"})
+                } else if p.contains("taker") {
+                    json!({"time": t, "taker_buy_volume_usd": "600", "taker_sell_volume_usd": "400"})
+                } else if p.contains("funding") {
+                    let f = 0.12 * (x / 5.0).sin();
+                    json!({"time": t, "open": self.funding_open, "high": "0.2", "low": "0", "close": format!("{f}")})
+                } else {
+                    json!({"time": t, "open": format!("{price}"), "high": format!("{}", price + 1.0), "low": format!("{}", price - 1.0), "close": format!("{price}")})
+                }
+            })
+            .collect();
+        ok(Value::Array(rows))
+    }
+}
