@@ -30,6 +30,11 @@ use tokio::time::Instant;
 /// timeout and recorded (`alerts::worst_case_shutdown`); the rest stays in the outbox.
 pub const ALERT_FLUSH: std::time::Duration = std::time::Duration::from_millis(1200);
 
+/// The same when `--once` finished its cycle: cron and scripts send no signal that must be
+/// answered within 2 s, and the alert is the point of the run. Shutdown returns as soon as
+/// everything is sent, so this costs nothing when the sink answers.
+pub const ONCE_ALERT_FLUSH: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How long the frontend waits for the monitor's own account of how it ended (a fatal error,
 /// `--once` done) before it stops it.
 const MONITOR_SETTLE: Duration = Duration::from_secs(2);
@@ -455,9 +460,14 @@ where
     let ended = joined.unwrap_or(Ended::Monitor(MonitorExit::Done));
     // Flush alerts and the last stored cycles side by side, bounded so that SIGTERM still exits
     // within 2 s.
+    let alert_flush = if matches!(frontend, Ok(FrontendEnd::MonitorDone)) {
+        ONCE_ALERT_FLUSH
+    } else {
+        ALERT_FLUSH
+    };
     let flush_alerts = async {
         if let Some(alerter) = alerter {
-            alerter.shutdown(ALERT_FLUSH).await;
+            alerter.shutdown(alert_flush).await;
         }
     };
     let flush_history = async {
