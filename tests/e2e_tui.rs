@@ -325,6 +325,14 @@ fn start_shell(w: u16, h: u16) -> (tempfile::TempDir, Tmux, PathBuf) {
     (dir, tmux, exit_file)
 }
 
+/// The screen's last non-blank line, without its trailing blanks.
+fn last_line(screen: &str) -> Option<&str> {
+    screen
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .map(str::trim_end)
+}
+
 /// The shell's prompt (followed by a space, which `capture-pane` trims at a line's end).
 const PROMPT: &str = "shell-is-back$";
 
@@ -394,13 +402,8 @@ fn quitting_after_resizes_leaves_the_shell_clean() {
     tmux.resize(120, 36);
     tmux.keys("q");
     assert_eq!(exit_line(&tmux, &exit_file), "EXIT=0");
-    let last_line = |s: &str| {
-        s.lines()
-            .rfind(|l| !l.trim().is_empty())
-            .map(|l| l.trim_end().to_string())
-    };
     let screen = tmux.wait_for("the prompt back", Duration::from_secs(5), |s| {
-        last_line(s).as_deref() == Some(PROMPT)
+        last_line(s) == Some(PROMPT)
     });
     assert!(
         dashboard_lines(&screen).is_empty(),
@@ -556,8 +559,7 @@ fn overview_of_25_symbols_sorts_opens_goes_back_survives_resizes_and_quits_clean
             Duration::from_secs(5),
             |s| {
                 s.contains("Overview")
-                    && s.lines()
-                        .rfind(|l| !l.trim().is_empty())
+                    && last_line(s)
                         .is_some_and(|bar| bar.contains("? help") && bar.contains("q quit"))
             },
         );
@@ -566,9 +568,7 @@ fn overview_of_25_symbols_sorts_opens_goes_back_survives_resizes_and_quits_clean
     tmux.keys("q");
     assert_eq!(exit_line(&tmux, &exit_file), "EXIT=0");
     let screen = tmux.wait_for("the prompt back", Duration::from_secs(5), |s| {
-        s.lines()
-            .rfind(|l| !l.trim().is_empty())
-            .is_some_and(|l| l.trim_end() == PROMPT)
+        last_line(s) == Some(PROMPT)
     });
     assert!(
         dashboard_lines(&screen).is_empty(),

@@ -9,6 +9,16 @@ struct Scripted {
     fatal_at: Option<u32>,
 }
 
+impl Scripted {
+    /// A source that answers every poll and never fails.
+    fn healthy() -> Scripted {
+        Scripted {
+            polls: 0,
+            fatal_at: None,
+        }
+    }
+}
+
 impl Source for Scripted {
     fn label(&self) -> SourceLabel {
         SourceLabel {
@@ -69,10 +79,7 @@ async fn next_cycle(rx: &mut mpsc::Receiver<Update>) -> Arc<CycleReport> {
 async fn once_runs_one_cycle_with_signals_and_errors() {
     let (tx, mut rx) = mpsc::channel(16);
     let (_ctx, crx) = mpsc::channel(1);
-    let src = Scripted {
-        polls: 0,
-        fatal_at: None,
-    };
+    let src = Scripted::healthy();
     let exit = run(src, opts(true, 60), tx, crx).await;
     assert_eq!(exit, MonitorExit::Done);
     assert!(matches!(
@@ -99,10 +106,7 @@ async fn once_runs_one_cycle_with_signals_and_errors() {
 async fn polls_on_schedule_refreshes_on_command_and_pauses() {
     let (tx, mut rx) = mpsc::channel(16);
     let (ctx, crx) = mpsc::channel(4);
-    let src = Scripted {
-        polls: 0,
-        fatal_at: None,
-    };
+    let src = Scripted::healthy();
     let task = tokio::spawn(run(src, opts(false, 60), tx, crx));
     assert_eq!(next_cycle(&mut rx).await.cycle, 1);
     // The second cycle comes after the interval (paused clock auto-advances).
@@ -145,10 +149,7 @@ async fn polls_on_schedule_refreshes_on_command_and_pauses() {
 async fn a_refresh_while_paused_runs_one_cycle_and_resuming_says_when_the_next_is_due() {
     let (tx, mut rx) = mpsc::channel(16);
     let (ctx, crx) = mpsc::channel(4);
-    let src = Scripted {
-        polls: 0,
-        fatal_at: None,
-    };
+    let src = Scripted::healthy();
     let task = tokio::spawn(run(src, opts(false, 60), tx, crx));
     assert_eq!(next_cycle(&mut rx).await.cycle, 1);
     ctx.send(Command::TogglePause).await.unwrap();
@@ -765,10 +766,7 @@ async fn history_arriving_while_running_applies_from_the_next_cycle() {
         .unwrap_or_else(|_| panic!("seed channel closed"));
     let mut o = opts(true, 60);
     o.seeds = Some(seed_rx);
-    let src = Scripted {
-        polls: 0,
-        fatal_at: None,
-    };
+    let src = Scripted::healthy();
     assert_eq!(run(src, o, tx, crx).await, MonitorExit::Done);
     let report = next_cycle(&mut rx).await;
     let t = report.symbols[0].signals[0].threshold.clone();
@@ -855,10 +853,7 @@ async fn reported_signals_carry_the_record_book() {
     use crate::signals::record::{NoRecord, RecordBook, SymbolRecords};
     let (tx, mut rx) = mpsc::channel(16);
     let (_ctx, crx) = mpsc::channel(1);
-    let src = Scripted {
-        polls: 0,
-        fatal_at: None,
-    };
+    let src = Scripted::healthy();
     let book = RecordBook::new();
     let short = NoRecord::ShortHistory {
         days: 2.0,

@@ -36,7 +36,7 @@ use crate::backtest::{human_ms, DAY_MS, HOUR_MS};
 use crate::config::Config;
 use crate::model::{Bar, SourceKind};
 use crate::signals::record::{NoRecord, RecordBook, SymbolRecords};
-use crate::signals::relative::{RelativeSettings, Sample};
+use crate::signals::relative::Sample;
 use crate::source::coinglass::{CoinGlassClient, Plan, Schedule};
 use crate::store::{Store, ORIGIN_COINGLASS};
 use chrono::{DateTime, Utc};
@@ -205,13 +205,7 @@ pub fn setup_for(config: &Config, symbol: &str, interval_ms: i64) -> Result<Setu
         RECORD_MOVE_PCT,
         config.thresholds_for(symbol),
     )?
-    .with_relative(relative_settings(config, symbol)))
-}
-
-/// The relative-threshold settings (mode, window, percentiles) `symbol` is evaluated with: the
-/// configuration's, as live.
-pub fn relative_settings(config: &Config, symbol: &str) -> RelativeSettings {
-    config.relative_for(symbol)
+    .with_relative(config.relative_for(symbol)))
 }
 
 /// Downloads what the store lacks of `symbol`'s history in `span` (nothing when the cache

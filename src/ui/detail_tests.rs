@@ -3,7 +3,7 @@
 
 use super::sample::{self, t0};
 use super::state::{update, Event, UiState};
-use super::tests::{color, key, live, panel, rows, screen, text};
+use super::tests::{color, dead_first_cycle_80x24, key, live, panel, rows, screen, text};
 use super::view;
 use crate::monitor::Update;
 use chrono::Duration;
@@ -181,15 +181,7 @@ fn hidden_tabs_are_summarised_by_count_and_worst_level() {
 #[test]
 fn with_no_room_for_the_counts_the_hidden_tab_markers_shrink_to_arrows() {
     // A dead source's banner leaves room for one tab at 80 columns.
-    let mut s = UiState::new(t0(), (80, 24), color());
-    update(
-        &mut s,
-        Event::Monitor(Update::Cycle(sample::dead_first_cycle(
-            t0(),
-            &["BTC", "ETH"],
-            sample::REFUSED,
-        ))),
-    );
+    let s = dead_first_cycle_80x24();
     let (_, right) = view::hidden_tabs(&s, 80);
     let right = right.expect("ETH hidden");
     assert!(right.short);

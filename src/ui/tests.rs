@@ -632,8 +632,8 @@ fn a_dead_source_says_no_data_on_both_bars_tabs_and_panels() {
     }
 }
 
-#[test]
-fn a_first_cycle_against_a_dead_network_wraps_its_reasons_at_words() {
+/// BTC and ETH at 80×24 after a first cycle against a refusing network: nothing fetched.
+pub(super) fn dead_first_cycle_80x24() -> UiState {
     let mut s = UiState::new(t0(), (80, 24), color());
     update(
         &mut s,
@@ -643,6 +643,12 @@ fn a_first_cycle_against_a_dead_network_wraps_its_reasons_at_words() {
             sample::REFUSED,
         ))),
     );
+    s
+}
+
+#[test]
+fn a_first_cycle_against_a_dead_network_wraps_its_reasons_at_words() {
+    let s = dead_first_cycle_80x24();
     let t = screen(&s);
     insta::assert_snapshot!(t.backend());
     let shown = text(&t);
