@@ -64,6 +64,7 @@ pub fn cycle_report(
         requests: RequestStats::default(),
         next_poll_at: None,
         errors: Vec::new(),
+        venues: Vec::new(),
     }
 }
 

@@ -21,7 +21,7 @@ pub(crate) fn text_line(report: &SymbolReport) -> String {
         s.time.format("%Y-%m-%dT%H:%M:%SZ"),
         match s.source {
             SourceKind::Demo => "DEMO",
-            SourceKind::Live => "LIVE",
+            SourceKind::Live | SourceKind::Exchanges => "LIVE",
         },
         s.symbol,
         report.level.as_str(),

@@ -588,6 +588,7 @@ mod tests {
             Liquidations {
                 long_1h_usd: Some(55e6),
                 short_1h_usd: Some(7e6),
+                ..Default::default()
             },
             t,
         );

@@ -52,7 +52,10 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
+    /// CoinGlass (paid key).
     Live,
+    /// The venues' public APIs, aggregated (no key).
+    Exchanges,
     Demo,
 }
 
@@ -60,6 +63,7 @@ impl fmt::Display for SourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             SourceKind::Live => "live",
+            SourceKind::Exchanges => "exchanges",
             SourceKind::Demo => "demo",
         })
     }
@@ -283,6 +287,12 @@ pub struct OpenInterest {
 pub struct Liquidations {
     pub long_1h_usd: Option<f64>,
     pub short_1h_usd: Option<f64>,
+    /// The sums come from a venue stream that samples (Binance, OKX push at most one order per
+    /// symbol per interval): the real figure is at least this.
+    pub lower_bound: bool,
+    /// Seconds of the last hour no liquidation stream covered (a stream was down, or has not
+    /// run an hour yet); `None` when the whole hour was covered.
+    pub uncovered_s: Option<u32>,
 }
 
 impl Liquidations {

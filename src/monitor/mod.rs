@@ -274,6 +274,7 @@ pub fn unanswered_cycle(
         requests: Default::default(),
         next_poll_at: None,
         errors,
+        venues: Vec::new(),
     }
 }
 
@@ -437,6 +438,7 @@ pub async fn run<S: Source>(
             requests,
             next_poll_at,
             errors,
+            venues: source.venues(),
         };
         let no_data = report.no_data();
         // `--once` ends on it instead, and the composition root says it as the reason for exit 6.

@@ -781,7 +781,7 @@ fn stored_cycle(t: DateTime<Utc>, kind: SourceKind, f: f64) -> CycleReport {
     let mut s = funding_snap(t, f);
     s.source = kind;
     let label = match kind {
-        SourceKind::Live => crate::fixtures::live_label(None),
+        SourceKind::Live | SourceKind::Exchanges => crate::fixtures::live_label(None),
         SourceKind::Demo => crate::fixtures::demo_label(),
     };
     crate::fixtures::cycle_report(1, t, label, vec![crate::fixtures::symbol_report(s, vec![])])

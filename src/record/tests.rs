@@ -175,7 +175,7 @@ fn cycle(source: SourceKind, ms: i64, price: f64) -> crate::report::CycleReport 
         t,
     );
     let label = match source {
-        SourceKind::Live => crate::fixtures::live_label(Some("STARTUP")),
+        SourceKind::Live | SourceKind::Exchanges => crate::fixtures::live_label(Some("STARTUP")),
         SourceKind::Demo => crate::fixtures::demo_label(),
     };
     crate::fixtures::cycle_report(1, t, label, vec![crate::fixtures::symbol_report(s, vec![])])

@@ -6,7 +6,7 @@ pub(crate) mod json;
 
 use crate::model::{Field, GapReason, Level, Snapshot};
 use crate::signals::Signal;
-use crate::source::{RequestStats, SourceLabel};
+use crate::source::{RequestStats, SourceLabel, VenueStatus};
 use chrono::{DateTime, Utc};
 
 /// Points kept per symbol in the dashboard's sparklines (24 h at a 60 s poll); also the most
@@ -34,6 +34,8 @@ pub struct CycleReport {
     pub next_poll_at: Option<DateTime<Utc>>,
     /// Human-readable problems of this cycle (never containing a secret).
     pub errors: Vec<String>,
+    /// Each venue's state (exchanges source; empty for the others).
+    pub venues: Vec<VenueStatus>,
 }
 
 impl SymbolReport {

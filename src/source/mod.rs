@@ -3,10 +3,12 @@
 //! A source knows HTTP and JSON (or the simulation); nothing downstream does.
 //!
 //! * [`coinglass`]: the live CoinGlass API V4 source and its client;
+//! * [`exchanges`]: Binance, Bybit and OKX public data, aggregated (no key needed);
 //! * [`demo`]: the deterministic simulated market (`--demo`).
 
 pub mod coinglass;
 pub mod demo;
+pub mod exchanges;
 
 use crate::model::{Snapshot, SourceKind};
 use chrono::{DateTime, Utc};
@@ -15,7 +17,8 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLabel {
     pub kind: SourceKind,
-    /// The plan name for live sources (e.g. "HOBBYIST").
+    /// The plan name for CoinGlass (e.g. "HOBBYIST"); the venues for the exchanges source
+    /// ("Binance+Bybit+OKX").
     pub plan: Option<String>,
 }
 
@@ -23,8 +26,8 @@ impl std::fmt::Display for SourceLabel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.kind, &self.plan) {
             (SourceKind::Demo, _) => f.write_str("DEMO"),
-            (SourceKind::Live, Some(plan)) => write!(f, "LIVE · {plan}"),
-            (SourceKind::Live, None) => f.write_str("LIVE"),
+            (SourceKind::Live | SourceKind::Exchanges, Some(plan)) => write!(f, "LIVE · {plan}"),
+            (SourceKind::Live | SourceKind::Exchanges, None) => f.write_str("LIVE"),
         }
     }
 }
@@ -93,6 +96,31 @@ pub trait Source: Send {
 
     /// Request accounting so far.
     fn request_stats(&self) -> RequestStats;
+
+    /// How each venue of a multi-venue source stands (the exchanges source); empty for the others.
+    fn venues(&self) -> Vec<VenueStatus> {
+        Vec::new()
+    }
+}
+
+/// One venue's state, for the status bar, `check` and the JSON `venues` array. Field names are
+/// a contract (README, "JSON output").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VenueStatus {
+    /// `binance`, `bybit`, `okx`.
+    pub venue: String,
+    /// Short state: `ok`, `rate limited`, `banned until 14:05Z`, `restricted region (HTTP 451)`,
+    /// `stream down 2m`, `unreachable`, `starting`.
+    pub state: String,
+    /// What lies behind the state (the error, what is skipped), `None` when there is nothing to add.
+    pub detail: Option<String>,
+}
+
+impl VenueStatus {
+    /// Whether the venue is fully working (REST and stream).
+    pub fn is_ok(&self) -> bool {
+        self.state == "ok"
+    }
 }
 
 /// The source cannot go on; the message is for the user (never contains a secret).

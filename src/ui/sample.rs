@@ -120,6 +120,7 @@ pub fn full_snapshot(symbol: &str, now: DateTime<Utc>, k: f64) -> Snapshot {
         Liquidations {
             long_1h_usd: Some(42.1e6),
             short_1h_usd: Some(8.3e6),
+            ..Default::default()
         },
         now,
     );
@@ -484,6 +485,7 @@ pub fn market_snapshot(i: usize, at: DateTime<Utc>) -> Snapshot {
         Liquidations {
             long_1h_usd: Some(42.1e6 / (i as f64 + 1.0) * (1.0 + (i % 3) as f64)),
             short_1h_usd: Some(8.3e6 / (i as f64 + 1.0) * (1.0 + (i % 4) as f64)),
+            ..Default::default()
         },
         at,
     );

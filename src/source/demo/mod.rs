@@ -515,6 +515,7 @@ impl DemoMarket {
             Liquidations {
                 long_1h_usd: Some(r.liq_long_usd),
                 short_1h_usd: Some(r.liq_short_usd),
+                ..Default::default()
             },
             now,
         );

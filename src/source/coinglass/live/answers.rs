@@ -109,6 +109,7 @@ pub(super) fn liquidations_of(rows: &[LiquidationExchangeRow]) -> Option<Liquida
         .map(|r| Liquidations {
             long_1h_usd: r.long_usd(),
             short_1h_usd: r.short_usd(),
+            ..Default::default()
         })
         .filter(|l| l.long_1h_usd.is_some() || l.short_1h_usd.is_some())
 }

@@ -279,6 +279,7 @@ impl LiveSource {
                         let liq = Liquidations {
                             long_1h_usd: m.long_liquidation_usd_1h,
                             short_1h_usd: m.short_liquidation_usd_1h,
+                            ..Default::default()
                         };
                         settle(
                             &mut st.liq,
