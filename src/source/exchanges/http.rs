@@ -114,11 +114,17 @@ fn body_suffix(body: &str) -> String {
 pub(crate) enum Standing {
     Ok,
     /// 429: no request until then.
-    Paused { until: DateTime<Utc> },
+    Paused {
+        until: DateTime<Utc>,
+    },
     /// 418 / 403: no request until then.
-    Banned { until: DateTime<Utc> },
+    Banned {
+        until: DateTime<Utc>,
+    },
     /// 451 / region 403: asked again at `recheck`.
-    Restricted { status: u16 },
+    Restricted {
+        status: u16,
+    },
 }
 
 /// A pool's use in its current window, for `check` and the budget figures.
@@ -260,7 +266,8 @@ impl VenueHttp {
         let mut g = self.guard();
         match status {
             429 => {
-                let wait = retry_after.unwrap_or_else(|| self.longest_window().min(Duration::from_secs(60)));
+                let wait = retry_after
+                    .unwrap_or_else(|| self.longest_window().min(Duration::from_secs(60)));
                 g.standing = Standing::Paused {
                     until: Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
                 };
@@ -312,7 +319,11 @@ impl VenueHttp {
             }
         }
         let longest = self.longest_window();
-        while g.sent.front().is_some_and(|(at, _, _)| now.duration_since(*at) > longest) {
+        while g
+            .sent
+            .front()
+            .is_some_and(|(at, _, _)| now.duration_since(*at) > longest)
+        {
             g.sent.pop_front();
         }
         if let Some(pool) = self.setup.pools.iter().find(|p| p.name == cost.pool) {
@@ -347,7 +358,9 @@ impl VenueHttp {
     /// How the venue stands now.
     pub(crate) fn standing(&self) -> Standing {
         let mut g = self.guard();
-        if g.standing_until.is_some_and(|until| Instant::now() >= until) {
+        if g.standing_until
+            .is_some_and(|until| Instant::now() >= until)
+        {
             g.standing = Standing::Ok;
             g.standing_until = None;
         }

@@ -5,10 +5,14 @@
 //!   coin in one cycle (the seam between the venue clients and the aggregation);
 //! * [`num`]: numbers as the venues send them (numbers, numeric strings, empty strings);
 //! * [`http`]: one venue's REST transport: budget per pool fed by the usage headers, 429 pause,
-//!   418/403 ban, 451 region block.
+//!   418/403 ban, 451 region block;
+//! * [`stream`]: the reconnecting websocket runner of a venue's liquidation stream;
+//! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage.
 
 pub(crate) mod http;
+pub(crate) mod liq;
 pub(crate) mod num;
+pub(crate) mod stream;
 pub mod venue;
 
 pub use venue::Venue;

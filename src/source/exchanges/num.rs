@@ -29,7 +29,9 @@ impl Num {
         use serde_json::Value;
         match v {
             Value::Null => Num::Absent,
-            Value::Number(n) => n.as_f64().map_or_else(|| garbage(&n.to_string()), Num::Value),
+            Value::Number(n) => n
+                .as_f64()
+                .map_or_else(|| garbage(&n.to_string()), Num::Value),
             Value::String(s) if s.trim().is_empty() => Num::Absent,
             Value::String(s) => match s.trim().parse::<f64>() {
                 Ok(x) if x.is_finite() => Num::Value(x),
@@ -100,13 +102,18 @@ mod tests {
     #[test]
     fn absent_is_not_reported_and_garbage_says_what_arrived() {
         assert_eq!(Num::Absent.need("x"), Err(GapReason::NotReported));
-        let e = Num::Garbage("abc".into()).need("Bybit fundingRate").unwrap_err();
+        let e = Num::Garbage("abc".into())
+            .need("Bybit fundingRate")
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "fetch failed: Bybit fundingRate is not a number: \"abc\""
         );
         assert_eq!(
-            Num::Value(1_700_000_000_000.0).time_ms().unwrap().timestamp(),
+            Num::Value(1_700_000_000_000.0)
+                .time_ms()
+                .unwrap()
+                .timestamp(),
             1_700_000_000
         );
     }

@@ -249,6 +249,42 @@ impl std::fmt::Debug for StreamSpec {
     }
 }
 
+/// A boxed future, so venue clients can sit behind `dyn VenueApi`.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// One venue's client: its instrument list, one cycle of REST, and its liquidation stream.
+/// Implemented by `binance::Binance`, `bybit::Bybit`, `okx::Okx`.
+pub(crate) trait VenueApi: Send {
+    fn venue(&self) -> Venue;
+
+    /// The venue's transport (standing, budget use, request counts).
+    fn http(&self) -> &super::http::VenueHttp;
+
+    /// The watched coins this venue lists as linear USDT perpetuals (one instrument-list
+    /// fetch, following pages). Coins not in the answer are not listed there. `Err` only when
+    /// the list could not be fetched.
+    fn instruments<'a>(
+        &'a mut self,
+        coins: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Instrument>, super::http::FetchError>>;
+
+    /// One cycle of REST for `instruments`: a [`CoinReading`] per instrument's coin. With
+    /// `reference` it also reads retail / top-trader long/short and taker flow (a metric the
+    /// venue does not publish is `Err(not_offered(venue))`); without, those are
+    /// `Err(GapReason::Pending)` (not asked). Never fails as a whole: every metric carries its
+    /// own reason.
+    fn poll<'a>(
+        &'a mut self,
+        instruments: &'a [Instrument],
+        reference: bool,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, VenueCycle>;
+
+    /// The liquidation stream for `instruments` (URL on the right route, subscriptions,
+    /// keep-alive, and a parser that maps the venue's side to [`LiqSide`] and size to USD).
+    fn liq_stream(&self, instruments: &[Instrument]) -> StreamSpec;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,7 +296,10 @@ mod tests {
             vec![Venue::Okx, Venue::Binance]
         );
         let e = Venue::parse_list("binance,kraken").unwrap_err();
-        assert!(e.contains("\"kraken\"") && e.contains("binance, bybit, okx"), "{e}");
+        assert!(
+            e.contains("\"kraken\"") && e.contains("binance, bybit, okx"),
+            "{e}"
+        );
         assert!(Venue::parse_list(" , ").is_err());
     }
 
@@ -270,6 +309,9 @@ mod tests {
         assert!(!Venue::Bybit.offers(ReferenceMetric::Top));
         assert!(!Venue::Bybit.offers(ReferenceMetric::Taker));
         assert!(Venue::Okx.offers(ReferenceMetric::Taker));
-        assert_eq!(not_offered(Venue::Bybit).to_string(), "not offered by Bybit");
+        assert_eq!(
+            not_offered(Venue::Bybit).to_string(),
+            "not offered by Bybit"
+        );
     }
 }

@@ -38,7 +38,12 @@ async fn a_429_pauses_the_venue_until_retry_after_then_it_recovers() {
         .await;
     let h = http(Venue::Binance, &server);
     let e = h.get::<Answer>("/x", &[], COST).await.unwrap_err();
-    assert_eq!(e, FetchError::RateLimited { venue: Venue::Binance });
+    assert_eq!(
+        e,
+        FetchError::RateLimited {
+            venue: Venue::Binance
+        }
+    );
     assert_eq!(e.gap(), GapReason::RateLimited);
     assert!(matches!(h.standing(), Standing::Paused { .. }));
     // Paused: refused here, the server is not asked (it saw one request).
@@ -76,7 +81,10 @@ async fn a_418_bans_until_retry_after_and_nothing_is_sent_meanwhile() {
             Err(FetchError::Banned { .. })
         ));
     }
-    assert!(e.to_string().starts_with("Binance banned this IP until "), "{e}");
+    assert!(
+        e.to_string().starts_with("Binance banned this IP until "),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -116,10 +124,16 @@ async fn bybit_403_is_a_ban_when_too_frequent_and_a_region_block_otherwise() {
     let FetchError::Banned { until, .. } = e else {
         panic!("{e:?}")
     };
-    assert!((until - Utc::now()).num_seconds() > 590, "ten minutes at least");
+    assert!(
+        (until - Utc::now()).num_seconds() > 590,
+        "ten minutes at least"
+    );
     let region = http(Venue::Bybit, &server);
     assert_eq!(
-        region.get::<Answer>("/region", &[], COST).await.unwrap_err(),
+        region
+            .get::<Answer>("/region", &[], COST)
+            .await
+            .unwrap_err(),
         FetchError::Restricted {
             venue: Venue::Bybit,
             status: 403
