@@ -9,6 +9,7 @@
 //! * [`stream`]: the reconnecting websocket runner of a venue's liquidation stream;
 //! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage.
 
+pub(crate) mod binance;
 pub(crate) mod http;
 pub(crate) mod liq;
 pub(crate) mod num;
