@@ -100,7 +100,9 @@ impl Bybit {
             let page: ListResult<InstrumentRow> =
                 fetch(&self.http, "/v5/market/instruments-info", &query).await?;
             rows.extend(page.list.into_iter().filter(|r| {
-                r.contract_type == "LinearPerpetual" && r.quote_coin == "USDT" && r.status == "Trading"
+                r.contract_type == "LinearPerpetual"
+                    && r.quote_coin == "USDT"
+                    && r.status == "Trading"
             }));
             match page.next_page_cursor {
                 Some(next) if !next.is_empty() && next != cursor => cursor = next,
@@ -194,13 +196,15 @@ impl Bybit {
             true => not_offered(Venue::Bybit),
             false => GapReason::Pending,
         };
-        let Ok(t) = ticker else {
-            let reason = ticker.err().unwrap_or(GapReason::NotReported);
-            let mut r = CoinReading::absent(reason);
-            r.retail = retail;
-            r.top = Err(unoffered());
-            r.taker = Err(unoffered());
-            return r;
+        let t = match ticker {
+            Ok(t) => t,
+            Err(reason) => {
+                let mut r = CoinReading::absent(reason);
+                r.retail = retail;
+                r.top = Err(unoffered());
+                r.taker = Err(unoffered());
+                return r;
+            }
         };
         let id = &inst.id;
         CoinReading {
@@ -215,7 +219,9 @@ impl Bybit {
 }
 
 fn funding(t: &TickerRow, interval_min: Option<f64>) -> Reading<FundingQuote> {
-    let rate = t.funding_rate.need(&format!("Bybit {} fundingRate", t.symbol))?;
+    let rate = t
+        .funding_rate
+        .need(&format!("Bybit {} fundingRate", t.symbol))?;
     Ok(FundingQuote {
         rate_pct: rate * 100.0,
         interval_hours: interval_min.filter(|m| *m > 0.0).map(|m| m / 60.0),
@@ -253,7 +259,9 @@ fn open_interest(
 }
 
 fn price(t: &TickerRow, multiplier: f64) -> Reading<PriceReading> {
-    let last = t.last_price.need(&format!("Bybit {} lastPrice", t.symbol))?;
+    let last = t
+        .last_price
+        .need(&format!("Bybit {} lastPrice", t.symbol))?;
     // `prevPrice1h` is in the same all-symbol answer: the 1 h change costs no extra request.
     let change_1h_pct = t
         .prev_price_1h
@@ -341,7 +349,7 @@ async fn fetch<T: DeserializeOwned>(
         other => other.to_string(),
     };
     match env.ret_code.get() {
-        Some(c) if c == 0.0 => {}
+        Some(0.0) => {}
         Some(c) if RATE_LIMIT_CODES.contains(&(c as i64)) => {
             return Err(http.rate_limited_by_envelope(None))
         }

@@ -55,8 +55,8 @@ fn event(
     topic_symbol: &str,
     coins: &HashMap<String, String>,
 ) -> Result<Option<LiqEvent>, String> {
-    let item: LiqItem = serde_json::from_value(item.clone())
-        .map_err(|e| format!("Bybit liquidation item: {e}"))?;
+    let item: LiqItem =
+        serde_json::from_value(item.clone()).map_err(|e| format!("Bybit liquidation item: {e}"))?;
     let symbol = if item.s.is_empty() {
         topic_symbol
     } else {

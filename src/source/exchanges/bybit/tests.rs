@@ -19,7 +19,12 @@ fn ok(result: serde_json::Value) -> ResponseTemplate {
     }))
 }
 
-fn instrument(symbol: &str, base: &str, quote: &str, interval: serde_json::Value) -> serde_json::Value {
+fn instrument(
+    symbol: &str,
+    base: &str,
+    quote: &str,
+    interval: serde_json::Value,
+) -> serde_json::Value {
     json!({
         "symbol": symbol, "contractType": "LinearPerpetual", "status": "Trading",
         "baseCoin": base, "quoteCoin": quote, "settleCoin": quote, "fundingInterval": interval,
@@ -102,7 +107,9 @@ async fn mount_oi_history(server: &MockServer, symbol: &str) {
             .and(path("/v5/market/open-interest"))
             .and(query_param("symbol", symbol))
             .and(query_param("intervalTime", interval))
-            .respond_with(ok(json!({"symbol": symbol, "category": "linear", "list": list, "nextPageCursor": ""})))
+            .respond_with(ok(
+                json!({"symbol": symbol, "category": "linear", "list": list, "nextPageCursor": ""}),
+            ))
             .mount(server)
             .await;
     }
@@ -137,7 +144,10 @@ async fn instruments_follow_the_cursor_keep_usdt_perpetuals_and_resolve_multipli
     assert_eq!(
         found,
         vec![
-            Instrument { coin: "btc".into(), ..btc() },
+            Instrument {
+                coin: "btc".into(),
+                ..btc()
+            },
             pepe(),
         ]
     );
@@ -192,7 +202,10 @@ async fn a_cycle_reads_funding_intervals_oi_one_side_price_and_retail() {
     let f = b.funding.clone().unwrap();
     assert!((f.rate_pct - 0.01).abs() < 1e-12);
     assert_eq!(f.interval_hours, Some(1.0));
-    assert_eq!(f.next_funding_time, Some(now() + chrono::Duration::minutes(30)));
+    assert_eq!(
+        f.next_funding_time,
+        Some(now() + chrono::Duration::minutes(30))
+    );
     let p = cycle["PEPE"].funding.clone().unwrap();
     assert_eq!(p.interval_hours, Some(4.0));
 
@@ -201,7 +214,14 @@ async fn a_cycle_reads_funding_intervals_oi_one_side_price_and_retail() {
     // 5m..30m: same quantity; 1h: 4000/5000; 4h: same; 24h: (5000/2)/(5000) from hourly rows.
     assert_eq!(
         oi.past_usd,
-        [Some(1e9), Some(1e9), Some(1e9), Some(8e8), Some(1e9), Some(5e8)]
+        [
+            Some(1e9),
+            Some(1e9),
+            Some(1e9),
+            Some(8e8),
+            Some(1e9),
+            Some(5e8)
+        ]
     );
     assert_eq!(cycle["PEPE"].open_interest.clone().unwrap().usd, 1.5e8);
 
@@ -259,7 +279,10 @@ async fn other_ret_codes_and_garbage_fields_name_the_culprit_and_only_that_metri
     let server = MockServer::start().await;
     mount_tickers(
         &server,
-        json!([ticker("BTCUSDT", json!({"fundingRate": "abc", "price24hPcnt": ""}))]),
+        json!([ticker(
+            "BTCUSDT",
+            json!({"fundingRate": "abc", "price24hPcnt": ""})
+        )]),
     )
     .await;
     mount_oi_history(&server, "BTCUSDT").await;
@@ -272,7 +295,10 @@ async fn other_ret_codes_and_garbage_fields_name_the_culprit_and_only_that_metri
         .await;
     let mut bybit = Bybit::new(&server.uri(), "ws://unused");
     let e = bybit.instruments(&["BTC".to_string()]).await.unwrap_err();
-    assert!(e.to_string().contains("params error (retCode 10001)"), "{e}");
+    assert!(
+        e.to_string().contains("params error (retCode 10001)"),
+        "{e}"
+    );
 
     let cycle = bybit.poll(&[btc()], false, now()).await;
     let b = &cycle["BTC"];
@@ -383,5 +409,8 @@ fn the_stream_subscribes_listed_symbols_in_frames_of_ten_and_pings() {
     let Parsed::Events(e) = (spec.parse)(frame) else {
         panic!()
     };
-    assert_eq!((e[0].coin.as_str(), e[0].side, e[0].usd), ("C3", LiqSide::Short, 6.0));
+    assert_eq!(
+        (e[0].coin.as_str(), e[0].side, e[0].usd),
+        ("C3", LiqSide::Short, 6.0)
+    );
 }

@@ -16,8 +16,8 @@ use super::bybit::{at_lags, decode_error, long_short, short_frame, SlowCache};
 use super::http::{Cost, FetchError, HttpSetup, Pool, VenueHttp};
 use super::num::Num;
 use super::venue::{
-    BoxFuture, CoinReading, FundingQuote, Instrument, Keepalive, OiReading, PriceReading,
-    Reading, StreamSpec, Venue, VenueApi, VenueCycle,
+    BoxFuture, CoinReading, FundingQuote, Instrument, Keepalive, OiReading, PriceReading, Reading,
+    StreamSpec, Venue, VenueApi, VenueCycle,
 };
 use crate::model::{GapReason, LongShort, TakerFlow};
 use chrono::{DateTime, Utc};
@@ -111,9 +111,24 @@ impl Okx {
     ) -> VenueCycle {
         let http = &self.http;
         let (funding, oi, tickers) = futures::future::join3(
-            rows::<FundingRow>(http, "/api/v5/public/funding-rate", &[("instId", "ANY")], FUNDING),
-            rows::<OiRow>(http, "/api/v5/public/open-interest", &[("instType", "SWAP")], OPEN_INTEREST),
-            rows::<TickerRow>(http, "/api/v5/market/tickers", &[("instType", "SWAP")], TICKERS),
+            rows::<FundingRow>(
+                http,
+                "/api/v5/public/funding-rate",
+                &[("instId", "ANY")],
+                FUNDING,
+            ),
+            rows::<OiRow>(
+                http,
+                "/api/v5/public/open-interest",
+                &[("instType", "SWAP")],
+                OPEN_INTEREST,
+            ),
+            rows::<TickerRow>(
+                http,
+                "/api/v5/market/tickers",
+                &[("instType", "SWAP")],
+                TICKERS,
+            ),
         )
         .await;
         let funding = by_inst(funding, |r| &r.inst_id);
@@ -122,17 +137,18 @@ impl Okx {
 
         let jobs = instruments.iter().map(|inst| {
             let id = inst.id.as_str();
-            let stale = |fresh: bool, asked: bool| asked && !fresh;
             let need_oi = self.oi_history.fresh(id, now).is_none();
-            let need_retail = stale(self.retail.fresh(id, now).is_some(), reference);
-            let need_top = stale(self.top.fresh(id, now).is_some(), reference);
-            let need_taker = stale(self.taker.fresh(id, now).is_some(), reference);
+            let need_retail = reference && self.retail.fresh(id, now).is_none();
+            let need_top = reference && self.top.fresh(id, now).is_none();
+            let need_taker = reference && self.taker.fresh(id, now).is_none();
             async move {
                 let ratio = |path| async move { ratio(http, path, id).await };
                 let (oi, retail, top, taker, candles) = futures::join!(
                     maybe(need_oi, || async { oi_history(http, id).await.map(Ok) }),
                     maybe(need_retail, || ratio("long-short-account-ratio-contract")),
-                    maybe(need_top, || ratio("long-short-account-ratio-contract-top-trader")),
+                    maybe(need_top, || ratio(
+                        "long-short-account-ratio-contract-top-trader"
+                    )),
                     maybe(need_taker, || taker(http, id)),
                     maybe(reference, || change_1h(http, id)),
                 );
@@ -297,7 +313,10 @@ async fn oi_history(http: &VenueHttp, id: &str) -> Result<OiHistory, FetchError>
         rows.iter()
             .filter_map(|r| {
                 let at = r.first()?.time_ms()?;
-                Some((at, (r.get(3).and_then(Num::get), r.get(2).and_then(Num::get))))
+                Some((
+                    at,
+                    (r.get(3).and_then(Num::get), r.get(2).and_then(Num::get)),
+                ))
             })
             .collect()
     };
@@ -308,7 +327,11 @@ async fn oi_history(http: &VenueHttp, id: &str) -> Result<OiHistory, FetchError>
 }
 
 /// An account long/short ratio endpoint: rows `[ts, ratio]`, ratio = long / short accounts.
-async fn ratio(http: &VenueHttp, endpoint: &str, id: &str) -> Result<Reading<LongShort>, FetchError> {
+async fn ratio(
+    http: &VenueHttp,
+    endpoint: &str,
+    id: &str,
+) -> Result<Reading<LongShort>, FetchError> {
     let path = format!("/api/v5/rubik/stat/contracts/{endpoint}");
     let query = [("instId", id), ("period", "5m"), ("limit", "1")];
     let rows = cells(http, &path, &query, RUBIK).await?;
@@ -317,14 +340,22 @@ async fn ratio(http: &VenueHttp, endpoint: &str, id: &str) -> Result<Reading<Lon
     };
     let parse = || -> Reading<LongShort> {
         let r = cell(row, 1, &format!("OKX {id} {endpoint} ratio"))?;
-        let bar_time = row[0]
-            .time_ms()
+        let bar_time = row
+            .first()
+            .and_then(Num::time_ms)
             .ok_or_else(|| GapReason::FetchFailed(format!("OKX {id} {endpoint} ts")))?;
         if r < 0.0 {
-            return Err(GapReason::FetchFailed(format!("OKX {id} {endpoint} ratio {r}")));
+            return Err(GapReason::FetchFailed(format!(
+                "OKX {id} {endpoint} ratio {r}"
+            )));
         }
         let long = r / (1.0 + r) * 100.0;
-        Ok(long_short(long, 100.0 - long, bar_time, format!("OKX {id} 5m")))
+        Ok(long_short(
+            long,
+            100.0 - long,
+            bar_time,
+            format!("OKX {id} 5m"),
+        ))
     };
     Ok(parse())
 }
@@ -332,8 +363,19 @@ async fn ratio(http: &VenueHttp, endpoint: &str, id: &str) -> Result<Reading<Lon
 /// The last hour of taker volume: twelve 5-minute rows `[ts, sellVol, buyVol]` (SELL first),
 /// in USD (`unit=2`).
 async fn taker(http: &VenueHttp, id: &str) -> Result<Reading<TakerFlow>, FetchError> {
-    let query = [("instId", id), ("period", "5m"), ("unit", "2"), ("limit", "12")];
-    let rows = cells(http, "/api/v5/rubik/stat/taker-volume-contract", &query, RUBIK).await?;
+    let query = [
+        ("instId", id),
+        ("period", "5m"),
+        ("unit", "2"),
+        ("limit", "12"),
+    ];
+    let rows = cells(
+        http,
+        "/api/v5/rubik/stat/taker-volume-contract",
+        &query,
+        RUBIK,
+    )
+    .await?;
     if rows.is_empty() {
         return Ok(Err(GapReason::NotReported));
     }
@@ -384,7 +426,7 @@ async fn rows<T: DeserializeOwned>(
     let query: Vec<(&str, String)> = query.iter().map(|(k, v)| (*k, v.to_string())).collect();
     let env: Envelope = http.get(path, &query, cost).await?;
     match env.code.get() {
-        Some(c) if c == 0.0 => {}
+        Some(0.0) => {}
         Some(c) if c == RATE_LIMIT_CODE => return Err(http.rate_limited_by_envelope(None)),
         Some(c) => {
             let msg = match &env.msg {

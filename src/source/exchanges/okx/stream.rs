@@ -26,7 +26,10 @@ pub(super) fn parse_frame(frame: &str, watched: &HashMap<String, Watched>) -> Pa
         Err(e) => return Parsed::Malformed(format!("OKX frame is not JSON: {e}")),
     };
     let Some(obj) = value.as_object() else {
-        return Parsed::Malformed(format!("OKX frame is not an object: {}", short_frame(frame)));
+        return Parsed::Malformed(format!(
+            "OKX frame is not an object: {}",
+            short_frame(frame)
+        ));
     };
     if let Some(event) = obj.get("event").and_then(Value::as_str) {
         if event == "error" {
@@ -92,10 +95,9 @@ fn event(inst_id: &str, w: &Watched, d: &super::wire::LiqDetail) -> Result<LiqEv
     };
     let contracts = field(&d.sz, "sz")?;
     let price = field(&d.bk_px, "bkPx")?;
-    let at = d
-        .ts
-        .time_ms()
-        .ok_or_else(|| format!("OKX {inst_id} liquidation without ts"))?;
+    let at =
+        d.ts.time_ms()
+            .ok_or_else(|| format!("OKX {inst_id} liquidation without ts"))?;
     Ok(LiqEvent {
         coin: w.coin.clone(),
         side,
