@@ -10,9 +10,11 @@
 //! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage.
 
 pub(crate) mod binance;
+pub(crate) mod bybit;
 pub(crate) mod http;
 pub(crate) mod liq;
 pub(crate) mod num;
+pub(crate) mod okx;
 pub(crate) mod stream;
 pub mod venue;
 
