@@ -9,12 +9,15 @@
 //! * [`stream`]: the reconnecting websocket runner of a venue's liquidation stream;
 //! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage.
 
+pub(crate) mod aggregate;
 pub(crate) mod http;
 pub(crate) mod liq;
 pub(crate) mod num;
+pub(crate) mod source;
 pub(crate) mod stream;
 pub mod venue;
 
+pub use source::{check, ExchangesSource, ExchangesStartError, VenueCheck};
 pub use venue::Venue;
 
 use std::time::Duration;
