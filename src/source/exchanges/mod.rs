@@ -7,17 +7,25 @@
 //! * [`http`]: one venue's REST transport: budget per pool fed by the usage headers, 429 pause,
 //!   418/403 ban, 451 region block;
 //! * [`stream`]: the reconnecting websocket runner of a venue's liquidation stream;
-//! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage.
+//! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage;
+//! * [`binance`], [`bybit`], [`okx`]: each venue's endpoints, answer shapes and liquidation
+//!   frames, behind [`venue::VenueApi`]; `clients` builds them from the configured URLs;
+//! * [`aggregate`]: per-venue readings of one coin → one `Snapshot`;
+//! * [`source`]: [`ExchangesSource`], the `Source` the rest of perpwatch polls.
 
+pub(crate) mod aggregate;
 pub(crate) mod binance;
 pub(crate) mod bybit;
+mod clients;
 pub(crate) mod http;
 pub(crate) mod liq;
 pub(crate) mod num;
 pub(crate) mod okx;
+pub(crate) mod source;
 pub(crate) mod stream;
 pub mod venue;
 
+pub use source::{check, ExchangesSource, ExchangesStartError, VenueCheck};
 pub use venue::Venue;
 
 use std::time::Duration;

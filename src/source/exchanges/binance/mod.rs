@@ -144,7 +144,6 @@ pub(crate) struct Binance {
 }
 
 impl Binance {
-    #[allow(dead_code)] // wired by the exchanges source
     pub(crate) fn new(rest_base: &str, ws_base: &str) -> Self {
         let http = VenueHttp::new(HttpSetup {
             venue: Venue::Binance,
@@ -298,7 +297,6 @@ impl Binance {
     }
 }
 
-#[allow(dead_code)] // wired by the exchanges source
 impl VenueApi for Binance {
     fn venue(&self) -> Venue {
         Venue::Binance
