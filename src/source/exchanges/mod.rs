@@ -9,6 +9,9 @@
 //! * [`stream`]: the reconnecting websocket runner of a venue's liquidation stream;
 //! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage.
 
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod bench_support;
 pub(crate) mod http;
 pub(crate) mod liq;
 pub(crate) mod num;
