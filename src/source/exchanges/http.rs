@@ -147,7 +147,6 @@ struct Guard {
     server_used: Option<(Instant, &'static str, u32)>,
     total: u64,
     this_cycle: u32,
-    last_error: Option<String>,
 }
 
 /// One venue's REST transport. Cheap to clone; clones share the budget and standing.
@@ -176,7 +175,6 @@ impl VenueHttp {
                 server_used: None,
                 total: 0,
                 this_cycle: 0,
-                last_error: None,
             })),
         }
     }
@@ -227,7 +225,6 @@ impl VenueHttp {
                     e.without_url().to_string()
                 };
                 let err = FetchError::Transport { venue, message };
-                self.note_error(&err);
                 return Err(err);
             }
         };
@@ -236,7 +233,6 @@ impl VenueHttp {
         self.read_usage(&headers);
         let body = answer.text().await.unwrap_or_default();
         if (200..300).contains(&status) {
-            self.guard().last_error = None;
             return Ok(body);
         }
         let retry_after = headers
@@ -245,7 +241,6 @@ impl VenueHttp {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let err = self.refusal(status, &body, retry_after);
-        self.note_error(&err);
         Err(err)
     }
 
@@ -253,7 +248,6 @@ impl VenueHttp {
     /// code 50011): pauses like a 429.
     pub(crate) fn rate_limited_by_envelope(&self, retry_after: Option<Duration>) -> FetchError {
         let err = self.refusal(429, "", retry_after);
-        self.note_error(&err);
         err
     }
 
@@ -351,10 +345,6 @@ impl VenueHttp {
         }
     }
 
-    fn note_error(&self, err: &FetchError) {
-        self.guard().last_error = Some(err.to_string());
-    }
-
     /// How the venue stands now.
     pub(crate) fn standing(&self) -> Standing {
         let mut g = self.guard();
@@ -365,11 +355,6 @@ impl VenueHttp {
             g.standing_until = None;
         }
         g.standing.clone()
-    }
-
-    /// The last request's error, `None` once a request succeeded again.
-    pub(crate) fn last_error(&self) -> Option<String> {
-        self.guard().last_error.clone()
     }
 
     /// Each pool's use in its current window (the server's figure when it is higher).

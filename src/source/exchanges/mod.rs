@@ -14,6 +14,9 @@
 //! * [`source`]: [`ExchangesSource`], the `Source` the rest of perpwatch polls.
 
 pub(crate) mod aggregate;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod bench_support;
 pub(crate) mod binance;
 pub(crate) mod bybit;
 mod clients;

@@ -360,6 +360,10 @@ impl Source for ExchangesSource {
                     standing: s.client.http().standing(),
                     rest: &s.rest,
                     stream: s.stream.as_ref().map(StreamHandle::state),
+                    missed_s: s
+                        .stream
+                        .as_ref()
+                        .and_then(|_| self.book.uncovered_s(s.client.venue(), now)),
                     unlisted: &s.unlisted,
                     now,
                 })

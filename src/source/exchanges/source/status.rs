@@ -68,6 +68,8 @@ pub(super) struct VenueFacts<'a> {
     pub(super) rest: &'a RestHealth,
     /// `None`: no stream (not started, or `check`).
     pub(super) stream: Option<StreamState>,
+    /// Seconds of the last hour the stream was not up (`None`: up all hour, or no stream).
+    pub(super) missed_s: Option<u32>,
     /// Watched coins the venue does not list.
     pub(super) unlisted: &'a [String],
     pub(super) now: DateTime<Utc>,
@@ -113,7 +115,15 @@ pub(super) fn venue_status(f: VenueFacts<'_>) -> VenueStatus {
             ("stream connecting".to_string(), skipped(f.unlisted))
         }
         (Standing::Ok, _, Some(StreamState::Up { .. }) | None) => {
-            ("ok".to_string(), skipped(f.unlisted))
+            let missed = f
+                .missed_s
+                .map(|s| format!("liquidations miss {} of the last hour", span(u64::from(s))));
+            let detail = [missed, skipped(f.unlisted)].into_iter().flatten();
+            let detail: Vec<String> = detail.collect();
+            (
+                "ok".to_string(),
+                (!detail.is_empty()).then(|| detail.join("; ")),
+            )
         }
     };
     VenueStatus {
@@ -188,6 +198,7 @@ mod tests {
                 standing,
                 rest,
                 stream,
+                missed_s: None,
                 unlisted: &unlisted,
                 now,
             });

@@ -53,6 +53,7 @@ pub(super) async fn check_with(
             standing: http.standing(),
             rest: &rest,
             stream: None,
+            missed_s: None,
             unlisted: &unlisted,
             now: Utc::now(),
         });
