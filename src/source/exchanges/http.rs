@@ -224,8 +224,7 @@ impl VenueHttp {
                     // reqwest's text names the URL; these are public endpoints, no secret.
                     e.without_url().to_string()
                 };
-                let err = FetchError::Transport { venue, message };
-                return Err(err);
+                return Err(FetchError::Transport { venue, message });
             }
         };
         let status = answer.status().as_u16();
@@ -240,15 +239,13 @@ impl VenueHttp {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let err = self.refusal(status, &body, retry_after);
-        Err(err)
+        Err(self.refusal(status, &body, retry_after))
     }
 
     /// Takes a refusal the venue put in a 200 answer's envelope (Bybit `retCode` 10006, OKX
     /// code 50011): pauses like a 429.
     pub(crate) fn rate_limited_by_envelope(&self, retry_after: Option<Duration>) -> FetchError {
-        let err = self.refusal(429, "", retry_after);
-        err
+        self.refusal(429, "", retry_after)
     }
 
     /// Maps a non-2xx status to its error, updating the standing.

@@ -68,7 +68,9 @@ fn funding_of_1h_and_4h_venues_is_normalised_to_8h_and_oi_weighted() {
     let s = snapshot("BTC", now(), &readings, Venue::Binance, no_liq());
     let f = s.funding.get().expect("funding");
     assert!(s.funding.gap.is_none());
-    let rows: Vec<(&str, f64, Option<f64>, f64, Option<f64>)> = f
+    // (venue, rate as quoted, interval, rate per 8 h, OI weight)
+    type Row<'a> = (&'a str, f64, Option<f64>, f64, Option<f64>);
+    let rows: Vec<Row> = f
         .by_exchange
         .iter()
         .map(|r| {
