@@ -39,6 +39,8 @@ const START_LIST_TIMEOUT: Duration = Duration::from_secs(10);
 const LIST_RETRY: Duration = Duration::from_secs(60);
 /// How long the first poll waits for the liquidation streams to connect (`--once`).
 const FIRST_POLL_STREAM_WAIT: Duration = Duration::from_secs(3);
+/// How long the first poll listens to the connected streams before it sums them.
+const FIRST_FRAMES_GRACE: Duration = Duration::from_millis(500);
 
 /// Why the exchanges source cannot start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -279,12 +281,22 @@ impl ExchangesSource {
         self.kept.clone()
     }
 
-    /// Waits (until `until`) while a liquidation stream is still connecting, so a single
-    /// cycle (`--once`) gets a few seconds of liquidations. (`&mut`: the source is not `Sync`.)
+    /// Waits (until `until`) while a liquidation stream is still connecting, then a moment
+    /// more for what the connected streams deliver, so a single cycle (`--once`) has some
+    /// liquidations to show (its `uncovered_s` says how little of the hour they cover).
+    /// (`&mut`: the source is not `Sync`.)
     async fn wait_for_streams(&mut self, until: Instant) {
         while self.any_stream_connecting() && Instant::now() < until {
             let step = until.saturating_duration_since(Instant::now());
             tokio::time::sleep(step.min(Duration::from_millis(50))).await;
+        }
+        let any_up = self.slots.iter().any(|s| {
+            s.stream
+                .as_ref()
+                .is_some_and(|h| matches!(h.state(), StreamState::Up { .. }))
+        });
+        if any_up {
+            tokio::time::sleep_until((Instant::now() + FIRST_FRAMES_GRACE).min(until)).await;
         }
     }
 
