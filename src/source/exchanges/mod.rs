@@ -7,14 +7,17 @@
 //! * [`http`]: one venue's REST transport: budget per pool fed by the usage headers, 429 pause,
 //!   418/403 ban, 451 region block;
 //! * [`stream`]: the reconnecting websocket runner of a venue's liquidation stream;
-//! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage.
+//! * [`liq`]: rolling-hour liquidation sums per coin and side, with each stream's coverage;
+//! * [`source`]: the combined source (`ExchangesSource`) and `check`.
 
 pub(crate) mod http;
 pub(crate) mod liq;
 pub(crate) mod num;
+pub(crate) mod source;
 pub(crate) mod stream;
 pub mod venue;
 
+pub use source::{check, ExchangesSource, ExchangesStartError, VenueCheck};
 pub use venue::Venue;
 
 use std::time::Duration;
