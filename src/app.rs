@@ -1,4 +1,4 @@
-//! Wiring: picks the source (live or demo), starts the monitor task and the frontend, maps how
+//! Wiring: picks the source (CoinGlass, the exchanges or the demo), starts the monitor task and the frontend, maps how
 //! they end to the documented exit codes.
 //!
 //! The frontend starts first and the source connects inside the monitor's task, so that the
@@ -6,7 +6,7 @@
 //! `--once` keeps its deadline while connecting too.
 
 use crate::alerts;
-use crate::config::Config;
+use crate::config::{Config, SourceChoice};
 use crate::exit;
 use crate::headless::{self, HeadlessExit};
 use crate::model::{GapReason, SourceKind};
@@ -17,6 +17,7 @@ use crate::source::coinglass::{
     ScheduleInput,
 };
 use crate::source::demo::DemoSource;
+use crate::source::exchanges::{ExchangesSource, ExchangesStartError};
 use crate::source::{Source, SourceLabel};
 use std::future::Future;
 use std::process::ExitCode;
@@ -71,9 +72,12 @@ fn thresholds_text(config: &Config) -> String {
     }
 }
 
-/// Reads the stored live cycles of the threshold window on a blocking thread (relative mode
-/// only), to seed the baselines before the first cycle.
-fn read_stored_history(config: &Config) -> Option<tokio::task::JoinHandle<monitor::History>> {
+/// Reads the stored cycles of the running source (`kind`) in the threshold window on a
+/// blocking thread (relative mode only), to seed the baselines before the first cycle.
+fn read_stored_history(
+    config: &Config,
+    kind: SourceKind,
+) -> Option<tokio::task::JoinHandle<monitor::History>> {
     if config.relative.mode != crate::signals::relative::ThresholdMode::Relative {
         return None;
     }
@@ -81,8 +85,16 @@ fn read_stored_history(config: &Config) -> Option<tokio::task::JoinHandle<monito
     let symbols = config.symbols.clone();
     let window = config.relative.window_ms;
     Some(tokio::task::spawn_blocking(move || {
-        monitor::stored_samples(&dir, &symbols, window, chrono::Utc::now())
+        monitor::stored_samples(&dir, &symbols, window, kind, chrono::Utc::now())
     }))
+}
+
+/// The stored history [`read_stored_history`] started reading (none when it did not).
+async fn stored_history(reading: Option<tokio::task::JoinHandle<monitor::History>>) -> monitor::History {
+    match reading {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Vec::new(),
+    }
 }
 
 /// Seeds the baselines with stored history and says how much there was.
@@ -128,7 +140,7 @@ fn key_refused(e: &ApiError) -> StartError {
         code: exit::KEY_REFUSED,
         msg: format!(
             "{e}. Check COINGLASS_API_KEY: it may be invalid or expired \
-             (without a key perpwatch runs the demo market)."
+             (without a key, --source exchanges reads Binance, Bybit and OKX public data)."
         ),
     }
 }
@@ -162,7 +174,7 @@ struct Started<S> {
 /// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
 async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     // The store is read while the source connects.
-    let reading = read_stored_history(&config);
+    let reading = read_stored_history(&config, SourceKind::Live);
     let mut source = connect_live(&config).await?;
     if let Some(note) = source.plan_note() {
         // Headless: on stderr with the log; dashboard: the log file, and the top bar's label.
@@ -187,14 +199,50 @@ async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     for (coin, prices) in crate::store::recent_live_prices(&config.data_dir, &source.symbols()) {
         source.seed_prices(&coin, &prices);
     }
-    let history = match reading {
-        Some(task) => task.await.unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let history = stored_history(reading).await;
     Ok(Started {
         source,
         poll_interval,
         history,
+    })
+}
+
+/// The exchanges source's label before it starts: `LIVE · Binance+Bybit+OKX` (what its
+/// `label()` says once running).
+fn exchanges_label(config: &Config) -> SourceLabel {
+    SourceLabel {
+        kind: SourceKind::Exchanges,
+        plan: Some(
+            config
+                .venues
+                .iter()
+                .map(|v| v.name())
+                .collect::<Vec<_>>()
+                .join("+"),
+        ),
+    }
+}
+
+/// Resolves each venue's instruments and starts the liquidation streams: the exchanges source,
+/// ready. A coin no reachable venue lists is a usage error (exit 2).
+async fn start_exchanges(config: Config) -> Result<Started<ExchangesSource>, StartError> {
+    let reading = read_stored_history(&config, SourceKind::Exchanges);
+    let source = ExchangesSource::start(config.exchanges_config())
+        .await
+        .map_err(|e| match e {
+            ExchangesStartError::NotListed { .. } => StartError {
+                code: exit::USAGE,
+                msg: e.to_string(),
+            },
+        })?;
+    // Coins skipped on a venue, venues unreachable at start: said once.
+    for note in source.start_notes() {
+        tracing::warn!("{note}");
+    }
+    Ok(Started {
+        source,
+        poll_interval: config.poll_interval,
+        history: stored_history(reading).await,
     })
 }
 
@@ -214,10 +262,37 @@ pub async fn run(config: Config) -> ExitCode {
     } else {
         RecordBook::new()
     };
-    if config.is_demo() {
-        if config.api_key.is_none() && !config.mode.demo {
-            tracing::info!("no COINGLASS_API_KEY set: running the DEMO market (simulated data)");
+    if config.source == SourceChoice::Exchanges {
+        if config.source_auto {
+            tracing::info!(
+                "no COINGLASS_API_KEY set: reading {} public data (--demo for the simulated market)",
+                exchanges_label(&config).plan.unwrap_or_default()
+            );
         }
+        if records.is_on() {
+            // No history download for the exchanges: records come from their stored cycles.
+            start_records(
+                &config,
+                crate::record::HistorySource::Exchanges,
+                records.clone(),
+                None,
+            );
+        }
+        return drive(
+            start_exchanges(config.clone()),
+            exchanges_label(&config),
+            &config,
+            Judging {
+                thresholds,
+                seeds: None,
+                records,
+            },
+            run_deadline,
+            shutdown,
+        )
+        .await;
+    }
+    if config.is_demo() {
         let source = DemoSource::new(config.symbols.clone(), config.mode.demo_speed);
         // The demo's market hours last seconds: its baselines fill at the market's pace. Its
         // stored cycles never seed them (the simulation starts afresh each run).

@@ -382,7 +382,8 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
     for line in snapshot_lines(s) {
         text.push(line);
     }
-    let metrics = serde_json::to_value(crate::report::json::JsonLine::new(report).metrics).ok();
+    let metrics =
+        serde_json::to_value(crate::report::json::JsonLine::new(report, &[]).metrics).ok();
     Alert {
         kind: AlertKind::Signals,
         symbol: Some(s.symbol.clone()),
