@@ -90,7 +90,9 @@ fn read_stored_history(
 }
 
 /// The stored history [`read_stored_history`] started reading (none when it did not).
-async fn stored_history(reading: Option<tokio::task::JoinHandle<monitor::History>>) -> monitor::History {
+async fn stored_history(
+    reading: Option<tokio::task::JoinHandle<monitor::History>>,
+) -> monitor::History {
     match reading {
         Some(task) => task.await.unwrap_or_default(),
         None => Vec::new(),

@@ -250,12 +250,8 @@ mod tests {
             detail: Some("connection reset".into()),
         }];
         let mut out = Vec::new();
-        let mut cycle = crate::fixtures::cycle_report(
-            1,
-            now,
-            crate::fixtures::exchanges_label(),
-            vec![report],
-        );
+        let mut cycle =
+            crate::fixtures::cycle_report(1, now, crate::fixtures::exchanges_label(), vec![report]);
         cycle.venues = venues.to_vec();
         write_cycle(&mut out, &cycle, true).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out).unwrap();

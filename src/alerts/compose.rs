@@ -637,9 +637,14 @@ mod tests {
         assert_eq!(metrics["liq_uncovered_s"], 120);
         // CoinGlass messages carry no venue line.
         let r = report("BTC", SourceKind::Live);
-        let plain = signals_alert(&r, &label(&r), vec![signal(SignalId::OiSurge, Level::High, "m")], &[])
-            .text
-            .plain();
+        let plain = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        )
+        .text
+        .plain();
         assert!(!plain.contains("Data: ") && !plain.contains('≥'), "{plain}");
     }
 
@@ -709,7 +714,12 @@ mod tests {
             signals: vec![],
             level: Level::None,
         };
-        let alert = signals_alert(&r, &label(&r), vec![signal(SignalId::OiSurge, Level::High, "m")], &[]);
+        let alert = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        );
         let plain = alert.text.plain();
         for line in [
             "Funding 8h: n/a",
@@ -726,7 +736,12 @@ mod tests {
     #[test]
     fn snapshot_lines_carry_values_and_dominant_side() {
         let r = report("BTC", SourceKind::Demo);
-        let alert = signals_alert(&r, &label(&r), vec![signal(SignalId::OiSurge, Level::High, "m")], &[]);
+        let alert = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        );
         let plain = alert.text.plain();
         assert!(
             plain.contains("Liquidations 1h: $62.0M (longs $55.0M / shorts $7.0M, longs dominant)"),
@@ -794,7 +809,12 @@ mod tests {
     #[test]
     fn webhook_body_shape() {
         let r = report("BTC", SourceKind::Demo);
-        let alert = signals_alert(&r, &label(&r), vec![signal(SignalId::OiSurge, Level::High, "m")], &[]);
+        let alert = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        );
         let b = webhook_body(&alert);
         assert_eq!(b["symbol"], "BTC");
         assert_eq!(b["level"], "HIGH");

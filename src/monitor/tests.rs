@@ -805,7 +805,11 @@ fn stored_live_cycles_seed_hourly_and_demo_rows_never() -> Result<(), crate::sto
         store.write_cycle(&stored_cycle(at_ms(t), SourceKind::Live, f))?;
         store.write_cycle(&stored_cycle(at_ms(t + 60_000), SourceKind::Demo, 5.0))?;
         // An exchanges run's cycles: another source, another baseline.
-        store.write_cycle(&stored_cycle(at_ms(t + 120_000), SourceKind::Exchanges, 0.02))?;
+        store.write_cycle(&stored_cycle(
+            at_ms(t + 120_000),
+            SourceKind::Exchanges,
+            0.02,
+        ))?;
         t += 20 * 60_000;
     }
     drop(store);
