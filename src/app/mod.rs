@@ -12,10 +12,7 @@ use crate::headless::{self, HeadlessExit};
 use crate::model::{GapReason, SourceKind};
 use crate::monitor::{self, Command, MonitorExit, MonitorOptions, ThresholdBook, Update};
 use crate::signals::record::RecordBook;
-use crate::source::coinglass::{
-    plan_schedule, ApiError, ClientOptions, CoinGlassClient, LiveConfig, LiveSource, Plan,
-    ScheduleInput,
-};
+use crate::source::coinglass::{ApiError, ClientOptions, LiveConfig, LiveSource};
 use crate::source::demo::DemoSource;
 use crate::source::exchanges::{ExchangesSource, ExchangesStartError};
 use crate::source::{Source, SourceLabel};
@@ -25,6 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+mod check;
+pub use check::check;
 
 /// How long shutdown (`--once`, SIGINT/SIGTERM) starts sends of unsent alerts (SIGTERM exits
 /// within 2 s when none is in flight). A send in flight then is finished within its request
@@ -714,198 +714,6 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
         async move {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutdown requested");
-        }
-    }
-}
-
-/// What `check` learnt from CoinGlass.
-struct ApiFindings {
-    /// `  plan:            …` lines for stdout.
-    lines: Vec<String>,
-    /// Things the user must know (an assumed plan), for stderr.
-    warnings: Vec<String>,
-}
-
-/// Reads the key's subscription (one request) and plans the schedule the monitor would run.
-async fn probe_api(config: &Config, key: secrecy::SecretString) -> Result<ApiFindings, StartError> {
-    let client = CoinGlassClient::new(config.base_url.clone(), key, ClientOptions::default())
-        .map_err(|e| StartError {
-            code: exit::FAILURE,
-            msg: format!("cannot start the CoinGlass client: {e}"),
-        })?;
-    let sub = match client.subscription().await {
-        Ok(sub) => sub,
-        Err(e) if e.is_fatal() => return Err(key_refused(&e)),
-        Err(e) => {
-            return Err(StartError {
-                code: exit::NO_DATA,
-                msg: format!("cannot reach CoinGlass at {}: {e}", config.base_url),
-            })
-        }
-    };
-    if sub.expired == Some(true) {
-        let when = sub
-            .expire_time
-            .and_then(chrono::DateTime::from_timestamp_millis)
-            .map(|t| format!(" on {}", t.format("%Y-%m-%d")))
-            .unwrap_or_default();
-        return Err(StartError {
-            code: exit::KEY_REFUSED,
-            msg: format!(
-                "the CoinGlass subscription of this key expired{when}. Check COINGLASS_API_KEY."
-            ),
-        });
-    }
-    let mut warnings = Vec::new();
-    let reported = sub.level.as_deref().map(Plan::parse);
-    let (plan, how) = match (config.plan, reported) {
-        (Some(p), Some(Ok(r))) if r != p => (
-            p,
-            format!("the configured plan; the subscription reports {r}"),
-        ),
-        (Some(p), _) => (p, "the configured plan".to_string()),
-        (None, Some(Ok(p))) => (p, "as the subscription reports".to_string()),
-        (None, Some(Err(e))) => {
-            warnings.push(format!(
-                "{e}: assuming HOBBYIST, the most conservative limits (set `plan` to override)"
-            ));
-            (
-                Plan::Hobbyist,
-                "ASSUMED: the level is not understood".to_string(),
-            )
-        }
-        (None, None) => {
-            warnings.push(
-                "the subscription reports no plan level: assuming HOBBYIST, the most \
-                 conservative limits (set `plan` to override)"
-                    .to_string(),
-            );
-            (Plan::Hobbyist, "ASSUMED: no level reported".to_string())
-        }
-    };
-    client.limiter().set_plan_limit(plan.requests_per_minute());
-    let mut coins: Vec<String> = Vec::new();
-    for s in &config.symbols {
-        let coin = s.trim().to_ascii_uppercase();
-        if !coin.is_empty() && !coins.contains(&coin) {
-            coins.push(coin);
-        }
-    }
-    let limit = client.limiter().limit();
-    let mut input = ScheduleInput::for_plan(plan, coins.len(), config.poll_interval);
-    input.limit_per_minute = limit;
-    let s = plan_schedule(input);
-    let mut lines = vec![
-        format!("  API key:         accepted by {}", config.base_url),
-        format!("  plan:            {plan} ({how})"),
-        format!("  limit:           {limit} requests/minute"),
-        format!(
-            "  one cycle costs: {:.1} requests per symbol on average, {:.1} requests/minute in all",
-            s.est_requests_per_symbol_per_cycle, s.est_requests_per_minute
-        ),
-        format!("  schedule:        {}", s.explanation),
-    ];
-    if let Some(requested) = s.stretched_from {
-        lines.push(format!(
-            "  note:            the interval was stretched from {}s to {}s to fit the plan",
-            requested.as_secs(),
-            s.poll_interval.as_secs()
-        ));
-    }
-    Ok(ApiFindings { lines, warnings })
-}
-
-/// `perpwatch check`: validates the configuration (already done by loading it) and, with a key,
-/// asks CoinGlass (one request) and prints what it found: the plan, the per-minute limit and the
-/// requests one cycle costs. It vouches only for what it saw: if CoinGlass cannot be reached it
-/// says so and exits 6; a refused key exits 3.
-pub async fn check(config: Config) -> ExitCode {
-    // The config file, data dir and log dir, as `--help` says them.
-    let [config_file, data_dir, log_dir] = config
-        .paths()
-        .rows()
-        .map(|(label, value)| format!("  {:<17}{value}", format!("{label}:")));
-    let mut lines = vec![config_file];
-    lines.push(format!("  symbols:         {}", config.symbols.join(", ")));
-    lines.push(format!(
-        "  poll interval:   {}s",
-        config.poll_interval.as_secs()
-    ));
-    lines.push(format!(
-        "  reference pair:  <COIN>/{} perpetual on {} (its id is looked up at start)",
-        config.reference_quote, config.reference_exchange
-    ));
-    lines.push(format!("  thresholds:      {}", thresholds_text(&config)));
-    lines.push(data_dir);
-    lines.push(log_dir);
-    let print = |head: &str, lines: &[String]| {
-        println!("{head}");
-        for l in lines {
-            println!("{l}");
-        }
-    };
-    let Some(key) = config.api_key.clone() else {
-        lines.push(
-            "  API key:         not set: nothing to check against CoinGlass; perpwatch runs the \
-             DEMO market (simulated, offline)"
-                .into(),
-        );
-        print("configuration ok", &lines);
-        return ExitCode::from(exit::OK);
-    };
-    if config.mode.demo {
-        lines.push(
-            "  demo:            --demo asks for the DEMO market; the key is checked anyway".into(),
-        );
-    }
-    let probe = tokio::time::timeout(monitor::ONCE_DEADLINE, probe_api(&config, key))
-        .await
-        .unwrap_or_else(|_| {
-            Err(StartError {
-                code: exit::NO_DATA,
-                msg: format!(
-                    "cannot reach CoinGlass at {}: no answer within {} s",
-                    config.base_url,
-                    monitor::ONCE_DEADLINE.as_secs()
-                ),
-            })
-        });
-    match probe {
-        Ok(found) => {
-            lines.extend(found.lines);
-            print("configuration ok", &lines);
-            for w in &found.warnings {
-                tracing::warn!("{w}");
-                eprintln!("perpwatch: {w}");
-            }
-            ExitCode::from(exit::OK)
-        }
-        Err(e) => {
-            let head = match e.code {
-                exit::KEY_REFUSED => "configuration valid, but CoinGlass REFUSED the API key",
-                exit::NO_DATA => {
-                    "configuration valid, but CoinGlass could NOT be reached: the key, the plan \
-                     and the limit are unchecked"
-                }
-                _ => "configuration valid, but the CoinGlass client could not start",
-            };
-            lines.push(format!(
-                "  API key:         set, not confirmed ({})",
-                match e.code {
-                    exit::KEY_REFUSED => "refused",
-                    exit::NO_DATA => "unreachable",
-                    _ => "client error",
-                }
-            ));
-            print(head, &lines);
-            tracing::error!("{}", e.msg);
-            let prefix = if e.code == exit::NO_DATA {
-                "no data: "
-            } else {
-                ""
-            };
-            eprintln!("perpwatch: {prefix}{}", e.msg);
-            ExitCode::from(e.code)
         }
     }
 }
