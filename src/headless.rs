@@ -290,6 +290,14 @@ mod tests {
         assert_eq!(json["venues"], serde_json::json!([]));
         assert_eq!(json["metrics"]["liq_lower_bound"], false);
         assert!(json["metrics"]["liq_uncovered_s"].is_null());
+        // No sums at all: null, never `false`.
+        let mut cycle = cycle;
+        cycle.symbols[0].snapshot.liquidations =
+            crate::model::Field::absent(crate::model::GapReason::Pending);
+        let mut out = Vec::new();
+        write_cycle(&mut out, &cycle, true).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(json["metrics"]["liq_lower_bound"].is_null(), "{json}");
     }
 
     #[test]

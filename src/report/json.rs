@@ -37,8 +37,8 @@ pub(crate) struct JsonMetrics<'a> {
     pub liq_short_1h_usd: Option<f64>,
     pub liq_total_1h_usd: Option<f64>,
     /// The liquidation sums come from streams that sample (Binance, OKX): the real figure is at
-    /// least this.
-    pub liq_lower_bound: bool,
+    /// least this. `null` when there are no sums (absent is never `false`).
+    pub liq_lower_bound: Option<bool>,
     /// Seconds of the last hour no liquidation stream covered; `null` when all of it was.
     pub liq_uncovered_s: Option<u32>,
     pub retail_long_pct: Option<f64>,
@@ -80,7 +80,8 @@ impl<'a> JsonLine<'a> {
         let s = &report.snapshot;
         let funding = s.funding.get();
         let oi = s.open_interest.get().copied().unwrap_or_default();
-        let liq = s.liquidations.get().copied().unwrap_or_default();
+        let liq_field = s.liquidations.get();
+        let liq = liq_field.copied().unwrap_or_default();
         let retail = s.retail.get();
         let top = s.top.get();
         let taker = s.taker.get().copied().unwrap_or_default();
@@ -104,7 +105,7 @@ impl<'a> JsonLine<'a> {
                 liq_long_1h_usd: liq.long_1h_usd,
                 liq_short_1h_usd: liq.short_1h_usd,
                 liq_total_1h_usd: liq.total_1h_usd(),
-                liq_lower_bound: liq.lower_bound,
+                liq_lower_bound: liq_field.map(|l| l.lower_bound),
                 liq_uncovered_s: liq.uncovered_s,
                 retail_long_pct: inputs.retail_long_pct,
                 retail_short_pct: inputs.retail_short_pct,
