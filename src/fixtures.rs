@@ -16,6 +16,14 @@ pub fn live_label(plan: Option<&str>) -> SourceLabel {
     }
 }
 
+/// `LIVE · Binance+Bybit+OKX`: the exchanges source on every venue.
+pub fn exchanges_label() -> SourceLabel {
+    SourceLabel {
+        kind: SourceKind::Exchanges,
+        plan: Some("Binance+Bybit+OKX".to_string()),
+    }
+}
+
 /// `DEMO`.
 pub fn demo_label() -> SourceLabel {
     SourceLabel {

@@ -20,6 +20,22 @@ pub(crate) fn usd(v: Option<f64>) -> String {
     }
 }
 
+/// A liquidation sum: [`usd`], prefixed `≥` when it is a lower bound (sampled streams):
+/// `≥$42.1M`. Absent stays `n/a`.
+pub(crate) fn liq_usd(v: Option<f64>, lower_bound: bool) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(_) if lower_bound => format!("≥{}", usd(v)),
+        _ => usd(v),
+    }
+}
+
+/// `incomplete 2m` when `uncovered_s` seconds of the hour had no liquidation stream up.
+pub(crate) fn liq_incomplete(uncovered_s: Option<u32>) -> Option<String> {
+    uncovered_s
+        .filter(|s| *s > 0)
+        .map(|s| format!("incomplete {}", age(i64::from(s))))
+}
+
 /// A signed percent with fixed decimals: `+0.1375%`, `-1.40%`, `+0.0%` (never `-0.0%`).
 pub(crate) fn signed_pct(v: f64, decimals: usize) -> String {
     // Rounds first so that a tiny negative value does not print as "-0.00%".
@@ -118,6 +134,16 @@ pub(crate) fn interval_hours(h: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn liquidation_sums_say_when_they_are_a_lower_bound_or_incomplete() {
+        assert_eq!(liq_usd(Some(42.1e6), true), "≥$42.1M");
+        assert_eq!(liq_usd(Some(42.1e6), false), "$42.1M");
+        assert_eq!(liq_usd(None, true), "n/a", "absent is never a bound");
+        assert_eq!(liq_incomplete(Some(130)).as_deref(), Some("incomplete 2m"));
+        assert_eq!(liq_incomplete(Some(0)), None);
+        assert_eq!(liq_incomplete(None), None);
+    }
 
     #[test]
     fn usd_uses_human_units() {

@@ -3,7 +3,7 @@
 //! A long cycle's progress goes to stderr (`first cycle: 120 of 245 requests`), at most every
 //! [`PROGRESS_EVERY`]; stdout carries only the cycle lines.
 
-use crate::format::{share_pct_or_na, signed_pct_or_na, usd};
+use crate::format::{self, liq_usd, share_pct_or_na, signed_pct_or_na};
 use crate::model::SourceKind;
 use crate::monitor::Update;
 use crate::report::json::JsonLine;
@@ -17,7 +17,7 @@ pub(crate) fn text_line(report: &SymbolReport) -> String {
     let i = s.inputs();
     let liq = s.liquidations.get().copied().unwrap_or_default();
     let mut line = format!(
-        "{} {} {:<8} {:<6} signals={} funding_8h={} oi_1h={} liq_1h=long {} / short {} retail_long={} top_long={}",
+        "{} {} {:<8} {:<6} signals={} funding_8h={} oi_1h={} liq_1h=long {} / short {}{} retail_long={} top_long={}",
         s.time.format("%Y-%m-%dT%H:%M:%SZ"),
         match s.source {
             SourceKind::Demo => "DEMO",
@@ -28,8 +28,11 @@ pub(crate) fn text_line(report: &SymbolReport) -> String {
         report.signals.len(),
         signed_pct_or_na(i.funding_8h_pct, 4),
         signed_pct_or_na(i.oi_change_1h_pct, 2),
-        usd(liq.long_1h_usd),
-        usd(liq.short_1h_usd),
+        liq_usd(liq.long_1h_usd, liq.lower_bound),
+        liq_usd(liq.short_1h_usd, liq.lower_bound),
+        format::liq_incomplete(liq.uncovered_s)
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default(),
         share_pct_or_na(i.retail_long_pct),
         share_pct_or_na(i.top_long_pct),
     );
@@ -73,7 +76,7 @@ pub(crate) fn write_cycle(
 ) -> std::io::Result<()> {
     for sym in &report.symbols {
         if json {
-            serde_json::to_writer(&mut *out, &JsonLine::new(sym))?;
+            serde_json::to_writer(&mut *out, &JsonLine::new(sym, &report.venues))?;
             writeln!(out)?;
         } else {
             writeln!(out, "{}", text_line(sym))?;
@@ -218,6 +221,83 @@ mod tests {
             "    ETH HIGH   bullish funding_extreme_short: Funding is -0.0210% per 8h. \
              [threshold -0.0152 %/8h = p1 of 30d]"
         );
+    }
+
+    #[test]
+    fn exchanges_lines_mark_lower_bound_and_incomplete_liquidations() {
+        use crate::model::{Field, Liquidations, SourceKind};
+        let now = chrono::Utc::now();
+        let mut s = crate::model::Snapshot::new("BTC", SourceKind::Exchanges, now);
+        s.liquidations = Field::fresh(
+            Liquidations {
+                long_1h_usd: Some(42.1e6),
+                short_1h_usd: Some(8.3e6),
+                lower_bound: true,
+                uncovered_s: Some(125),
+            },
+            now,
+        );
+        let report = crate::fixtures::symbol_report(s, vec![]);
+        let line = text_line(&report);
+        assert!(
+            line.contains(" LIVE BTC ")
+                && line.contains("liq_1h=long ≥$42.1M / short ≥$8.3M (incomplete 2m) retail_long="),
+            "{line}"
+        );
+        let venues = [crate::source::VenueStatus {
+            venue: "bybit".into(),
+            state: "stream down 2m".into(),
+            detail: Some("connection reset".into()),
+        }];
+        let mut out = Vec::new();
+        let mut cycle =
+            crate::fixtures::cycle_report(1, now, crate::fixtures::exchanges_label(), vec![report]);
+        cycle.venues = venues.to_vec();
+        write_cycle(&mut out, &cycle, true).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(json["source"], "exchanges");
+        assert_eq!(json["metrics"]["liq_lower_bound"], true);
+        assert_eq!(json["metrics"]["liq_uncovered_s"], 125);
+        assert_eq!(
+            json["venues"],
+            serde_json::json!([{"venue": "bybit", "state": "stream down 2m", "detail": "connection reset"}])
+        );
+    }
+
+    #[test]
+    fn other_sources_have_no_venues_and_whole_liquidation_sums() {
+        let now = chrono::Utc::now();
+        let mut s = crate::model::Snapshot::new("BTC", crate::model::SourceKind::Live, now);
+        s.liquidations = crate::model::Field::fresh(
+            crate::model::Liquidations {
+                long_1h_usd: Some(1e6),
+                short_1h_usd: Some(2e6),
+                ..Default::default()
+            },
+            now,
+        );
+        let cycle = crate::fixtures::cycle_report(
+            1,
+            now,
+            crate::fixtures::live_label(Some("STARTUP")),
+            vec![crate::fixtures::symbol_report(s, vec![])],
+        );
+        assert!(text_line(&cycle.symbols[0]).contains("liq_1h=long $1.0M / short $2.0M retail"));
+        let mut out = Vec::new();
+        write_cycle(&mut out, &cycle, true).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(json["source"], "live");
+        assert_eq!(json["venues"], serde_json::json!([]));
+        assert_eq!(json["metrics"]["liq_lower_bound"], false);
+        assert!(json["metrics"]["liq_uncovered_s"].is_null());
+        // No sums at all: null, never `false`.
+        let mut cycle = cycle;
+        cycle.symbols[0].snapshot.liquidations =
+            crate::model::Field::absent(crate::model::GapReason::Pending);
+        let mut out = Vec::new();
+        write_cycle(&mut out, &cycle, true).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(json["metrics"]["liq_lower_bound"].is_null(), "{json}");
     }
 
     #[test]

@@ -107,10 +107,10 @@ async fn live_once_json_against_the_mock() {
 }
 
 #[tokio::test]
-async fn no_key_runs_the_labelled_demo() {
+async fn demo_runs_the_labelled_simulation_without_a_key() {
     let sb = Sandbox::new();
     let mut cmd = sb.command();
-    cmd.args(["--no-ui", "--json", "--once"]);
+    cmd.args(["--no-ui", "--json", "--once", "--demo"]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
@@ -234,7 +234,7 @@ async fn help_shows_the_defaults_and_this_machines_paths() {
     );
     // `check` prints the same paths, and the log dir is where the logs went.
     let mut cmd = sb.command();
-    cmd.arg("check");
+    cmd.args(["check", "--demo"]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
@@ -246,13 +246,15 @@ async fn help_shows_the_defaults_and_this_machines_paths() {
     // The threshold mode from the environment (the flag belongs to the dashboard/headless run
     // and to `backtest`), and a bad one refused.
     let mut cmd = sb.command();
-    cmd.arg("check").env("PERPWATCH_THRESHOLD_MODE", "static");
+    cmd.args(["check", "--demo"])
+        .env("PERPWATCH_THRESHOLD_MODE", "static");
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     assert!(stdout.contains("thresholds:      static"), "{stdout}");
     let mut cmd = sb.command();
-    cmd.arg("check").env("PERPWATCH_THRESHOLD_MODE", "zscore");
+    cmd.args(["check", "--demo"])
+        .env("PERPWATCH_THRESHOLD_MODE", "zscore");
     let out = run(cmd).await;
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
@@ -270,7 +272,14 @@ async fn help_shows_the_defaults_and_this_machines_paths() {
     // With a file and a data dir of its own, `check` says the ones in force.
     std::fs::write(sb.path().join("my.toml"), "").expect("write config");
     let mut cmd = sb.command();
-    cmd.args(["check", "--config", "my.toml", "--data-dir", "elsewhere"]);
+    cmd.args([
+        "check",
+        "--demo",
+        "--config",
+        "my.toml",
+        "--data-dir",
+        "elsewhere",
+    ]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
@@ -321,7 +330,14 @@ async fn subcommand_help_lists_only_its_options_and_a_misplaced_one_exits_2() {
     assert!(!sb.data_dir().exists(), "nothing ran");
     // The options a subcommand does use work on either side of its name.
     let mut cmd = sb.command();
-    cmd.args(["--symbols", "SOL", "check", "--poll-interval", "2m"]);
+    cmd.args([
+        "--symbols",
+        "SOL",
+        "check",
+        "--demo",
+        "--poll-interval",
+        "2m",
+    ]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
@@ -380,7 +396,8 @@ async fn bad_configuration_exits_2_naming_the_key() {
     let cfg = sb.path().join("bad.toml");
     std::fs::write(&cfg, "symbols = [\"BTC\"]\npoll_interval = \"5\"\n").unwrap();
     let mut cmd = sb.command();
-    cmd.args(["--no-ui", "--once", "--config"]).arg(&cfg);
+    cmd.args(["--no-ui", "--once", "--demo", "--config"])
+        .arg(&cfg);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
@@ -389,7 +406,7 @@ async fn bad_configuration_exits_2_naming_the_key() {
     assert!(stderr.contains("bad.toml"), "{stderr}");
 
     let mut cmd = sb.command();
-    cmd.args(["--no-ui", "--once", "--poll-interval", "soon"]);
+    cmd.args(["--no-ui", "--once", "--demo", "--poll-interval", "soon"]);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("soon"));
@@ -442,9 +459,9 @@ async fn check_prints_plan_limit_and_cycle_cost() {
         "{stdout}"
     );
 
-    // Without a key it says the demo would run, and spends nothing.
+    // A demo run's check says the demo would run, and spends nothing.
     let mut cmd = sb.command();
-    cmd.arg("check");
+    cmd.args(["check", "--demo"]);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).0.contains("DEMO"));

@@ -607,12 +607,21 @@ async fn a_bad_row_names_line_and_column_and_imports_nothing() {
     assert!(stderr.contains("line 4, column price"), "{stderr}");
     assert!(stderr.contains("nothing was imported"), "{stderr}");
 
+    // Nothing to replay: the backtest goes for CoinGlass history (here unreachable).
     let mut cmd = sb.command();
-    cmd.args(["backtest", "--symbol", "BTC"]);
+    cmd.env("COINGLASS_API_KEY", "cg-history-test")
+        .env(
+            "COINGLASS_BASE_URL",
+            format!("http://127.0.0.1:{}", common::CLOSED_PORT),
+        )
+        .args(["backtest", "--symbol", "BTC", "--plan", "hobbyist"]);
     let out = run(cmd).await;
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("no history for BTC"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("CoinGlass history download failed"),
+        "{stderr}"
+    );
 }
 
 /// 10 MB of random bytes, a missing file and a 5 MB cell: exit 2, naming the line or the

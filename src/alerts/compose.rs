@@ -2,11 +2,11 @@
 //! renders to Telegram HTML (every dynamic value escaped) or to plain text (the fallback when
 //! Telegram cannot parse the HTML, and the webhook's `text`), split on line boundaries.
 
-use crate::format::usd;
-use crate::format::{share_pct_or_na, signed_pct_or_na};
+use crate::format::{liq_usd, share_pct_or_na, signed_pct_or_na, usd};
 use crate::model::{Level, Snapshot, SourceKind};
 use crate::report::SymbolReport;
 use crate::signals::Signal;
+use crate::source::SourceLabel;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -289,12 +289,19 @@ fn liquidations_text(s: &Snapshot) -> String {
         (Some(_), Some(_)) => "none",
         _ => "dominant side n/a",
     };
-    format!(
+    let mut text = format!(
         "{} (longs {} / shorts {}, {dominant})",
-        usd(l.total_1h_usd()),
-        usd(l.long_1h_usd),
-        usd(l.short_1h_usd)
-    )
+        liq_usd(l.total_1h_usd(), l.lower_bound),
+        liq_usd(l.long_1h_usd, l.lower_bound),
+        liq_usd(l.short_1h_usd, l.lower_bound)
+    );
+    if l.lower_bound {
+        text.push_str("; ≥: lower bound, the venues sample their liquidation streams");
+    }
+    if let Some(incomplete) = crate::format::liq_incomplete(l.uncovered_s) {
+        text.push_str(&format!("; {incomplete} of the hour not covered"));
+    }
+    text
 }
 
 /// The snapshot lines every signal alert carries.
@@ -329,7 +336,14 @@ pub fn snapshot_lines(s: &Snapshot) -> Vec<Line> {
 
 /// One symbol's alert carrying its `new` signals; `also_active` are ids still firing but in
 /// cooldown (named so the reader sees the whole picture).
-pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Signal]) -> Alert {
+/// `source` is the cycle's: the exchanges source's message says which venues the data came
+/// from.
+pub fn signals_alert(
+    report: &SymbolReport,
+    source: &SourceLabel,
+    new: Vec<Signal>,
+    also_active: &[&Signal],
+) -> Alert {
     let s = &report.snapshot;
     let level = crate::signals::level_of(&new);
     let mut text = RichText::default();
@@ -345,6 +359,13 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
     );
     if s.source == SourceKind::Demo {
         text.push(demo_line());
+    }
+    if let (SourceKind::Exchanges, Some(venues)) = (source.kind, &source.plan) {
+        text.push(
+            Line::new()
+                .italic("Data: ")
+                .italic(format!("{venues} public data")),
+        );
     }
     for sig in &new {
         text.push(Line::new());
@@ -382,7 +403,8 @@ pub fn signals_alert(report: &SymbolReport, new: Vec<Signal>, also_active: &[&Si
     for line in snapshot_lines(s) {
         text.push(line);
     }
-    let metrics = serde_json::to_value(crate::report::json::JsonLine::new(report).metrics).ok();
+    let metrics =
+        serde_json::to_value(crate::report::json::JsonLine::new(report, &[]).metrics).ok();
     Alert {
         kind: AlertKind::Signals,
         symbol: Some(s.symbol.clone()),
@@ -568,6 +590,64 @@ mod tests {
         displayed_text(html).unwrap_or_else(|| panic!("unescaped angle bracket: {html}"))
     }
 
+    /// The label of the source `r` came from.
+    fn label(r: &SymbolReport) -> SourceLabel {
+        match r.snapshot.source {
+            SourceKind::Live => crate::fixtures::live_label(Some("STARTUP")),
+            SourceKind::Exchanges => crate::fixtures::exchanges_label(),
+            SourceKind::Demo => crate::fixtures::demo_label(),
+        }
+    }
+
+    #[test]
+    fn exchanges_alerts_name_the_venues_and_mark_lower_bound_liquidations() {
+        let mut r = report("BTC", SourceKind::Exchanges);
+        let t = r.snapshot.time;
+        r.snapshot.liquidations = Field::fresh(
+            Liquidations {
+                long_1h_usd: Some(55e6),
+                short_1h_usd: Some(7e6),
+                lower_bound: true,
+                uncovered_s: Some(120),
+            },
+            t,
+        );
+        let alert = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        );
+        let plain = alert.text.plain();
+        assert!(
+            plain.contains("Data: Binance+Bybit+OKX public data"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains(
+                "Liquidations 1h: ≥$62.0M (longs ≥$55.0M / shorts ≥$7.0M, longs dominant); \
+                 ≥: lower bound, the venues sample their liquidation streams; \
+                 incomplete 2m of the hour not covered"
+            ),
+            "{plain}"
+        );
+        assert_eq!(alert.source, SourceKind::Exchanges);
+        let metrics = alert.metrics.unwrap_or_default();
+        assert_eq!(metrics["liq_lower_bound"], true);
+        assert_eq!(metrics["liq_uncovered_s"], 120);
+        // CoinGlass messages carry no venue line.
+        let r = report("BTC", SourceKind::Live);
+        let plain = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        )
+        .text
+        .plain();
+        assert!(!plain.contains("Data: ") && !plain.contains('≥'), "{plain}");
+    }
+
     fn signal(id: SignalId, level: Level, msg: &str) -> Signal {
         Signal {
             id,
@@ -615,6 +695,7 @@ mod tests {
         let r = report(&symbol, SourceKind::Live);
         let alert = signals_alert(
             &r,
+            &label(&r),
             vec![signal(SignalId::FundingExtremeLong, Level::High, &msg)],
             &[],
         );
@@ -633,7 +714,12 @@ mod tests {
             signals: vec![],
             level: Level::None,
         };
-        let alert = signals_alert(&r, vec![signal(SignalId::OiSurge, Level::High, "m")], &[]);
+        let alert = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        );
         let plain = alert.text.plain();
         for line in [
             "Funding 8h: n/a",
@@ -650,7 +736,12 @@ mod tests {
     #[test]
     fn snapshot_lines_carry_values_and_dominant_side() {
         let r = report("BTC", SourceKind::Demo);
-        let alert = signals_alert(&r, vec![signal(SignalId::OiSurge, Level::High, "m")], &[]);
+        let alert = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        );
         let plain = alert.text.plain();
         assert!(
             plain.contains("Liquidations 1h: $62.0M (longs $55.0M / shorts $7.0M, longs dominant)"),
@@ -718,7 +809,12 @@ mod tests {
     #[test]
     fn webhook_body_shape() {
         let r = report("BTC", SourceKind::Demo);
-        let alert = signals_alert(&r, vec![signal(SignalId::OiSurge, Level::High, "m")], &[]);
+        let alert = signals_alert(
+            &r,
+            &label(&r),
+            vec![signal(SignalId::OiSurge, Level::High, "m")],
+            &[],
+        );
         let b = webhook_body(&alert);
         assert_eq!(b["symbol"], "BTC");
         assert_eq!(b["level"], "HIGH");
@@ -754,7 +850,7 @@ mod tests {
             window: None,
             note: Some("warming up: static threshold"),
         });
-        let alert = signals_alert(&r, vec![relative, warming], &[]);
+        let alert = signals_alert(&r, &label(&r), vec![relative, warming], &[]);
         let plain = alert.text.plain();
         for (message, threshold) in [
             ("Funding is hot.", "Threshold 0.0137 %/8h = p99 of 30d"),
@@ -794,7 +890,7 @@ mod tests {
             days: 12.0,
             needs_days: MIN_DAYS,
         });
-        let alert = signals_alert(&r, vec![with, without], &[]);
+        let alert = signals_alert(&r, &label(&r), vec![with, without], &[]);
         let plain = alert.text.plain();
         assert!(
             plain.contains(

@@ -581,7 +581,9 @@ fn plan_cycle(
         planned
             .records
             .push((sym.snapshot.symbol.clone(), new.clone(), now));
-        planned.alerts.push(compose::signals_alert(sym, new, &old));
+        planned
+            .alerts
+            .push(compose::signals_alert(sym, &report.source, new, &old));
     }
     Ok(planned)
 }

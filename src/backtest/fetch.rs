@@ -2,7 +2,9 @@
 //!
 //! 1. `--demo`: the demo market's generated history (no key, no network, no files);
 //! 2. bars the user imported for the symbol (`perpwatch import`);
-//! 3. CoinGlass history, downloaded into the store and read back from it. Each series
+//! 3. with `--source exchanges` (or no key under `auto`): Binance's public history
+//!    ([`load_exchange_bars`], not wired yet);
+//! 4. CoinGlass history, downloaded into the store and read back from it. Each series
 //!    remembers the range it covers (`history_coverage`), so a rerun asks only for what is
 //!    missing — nothing at all when the range is already there. Requests go through the client's
 //!    limiter, so the key's budget is respected.
@@ -17,7 +19,7 @@
 
 use super::{human_ms, interval_ms, DAY_MS};
 use crate::config::cli::BacktestArgs;
-use crate::config::Config;
+use crate::config::{Config, SourceChoice};
 use crate::model::{Bar, HistorySeries};
 use crate::source::coinglass::client::{ApiError, ClientOptions, CoinGlassClient, HistoryQuery};
 use crate::source::coinglass::history::HistoryTarget;
@@ -45,6 +47,9 @@ pub enum BacktestError {
     Store(#[from] StoreError),
     #[error("CoinGlass history download failed: {0}")]
     Api(ApiError),
+    /// The venue's history could not be had (`--source exchanges`).
+    #[error("Binance history download failed: {0}")]
+    Venue(String),
 }
 
 impl BacktestError {
@@ -52,7 +57,9 @@ impl BacktestError {
         match self {
             BacktestError::Usage(_) => crate::exit::USAGE,
             BacktestError::KeyRefused(_) => crate::exit::KEY_REFUSED,
-            BacktestError::Store(_) | BacktestError::Api(_) => crate::exit::FAILURE,
+            BacktestError::Store(_) | BacktestError::Api(_) | BacktestError::Venue(_) => {
+                crate::exit::FAILURE
+            }
         }
     }
 }
@@ -64,6 +71,10 @@ pub enum BarSource {
     Imported,
     /// `requests` is what this run spent (0 when everything came from the store's cache).
     CoinGlass {
+        requests: u64,
+    },
+    /// Binance's public history (`--source exchanges`); `requests` as for CoinGlass.
+    Binance {
         requests: u64,
     },
 }
@@ -79,6 +90,9 @@ impl BarSource {
             BarSource::CoinGlass { requests } => {
                 format!("CoinGlass history ({requests} requests, now cached in the store)")
             }
+            BarSource::Binance { requests } => {
+                format!("Binance public history ({requests} requests, now cached in the store)")
+            }
         }
     }
 
@@ -87,6 +101,7 @@ impl BarSource {
             BarSource::Demo => "demo",
             BarSource::Imported => "import",
             BarSource::CoinGlass { .. } => "coinglass",
+            BarSource::Binance { .. } => "binance",
         }
     }
 }
@@ -131,7 +146,7 @@ pub async fn load_bars(
     let end = floor_ms(now.timestamp_millis(), iv);
     let start = end - span;
     bar_count_ok(start, end, iv)?;
-    if args.demo {
+    if config.is_demo() {
         return Ok(Loaded {
             bars: demo_bars(&args.symbol, iv, start, end),
             interval: args.interval.clone(),
@@ -143,6 +158,9 @@ pub async fn load_bars(
     let mut store = Store::open_in(&config.data_dir)?;
     if let Some(loaded) = imported(&store, args, span)? {
         return Ok(loaded);
+    }
+    if config.source == SourceChoice::Exchanges {
+        return load_exchange_bars(config, args, iv, start, end, progress).await;
     }
     let req = Request {
         coin: args.symbol.clone(),
@@ -160,7 +178,7 @@ pub async fn load_bars(
         let Some(key) = config.api_key.clone() else {
             return Err(BacktestError::Usage(format!(
                 "no history for {} in the store and no COINGLASS_API_KEY to download it: set the key, \
-                 import a CSV (perpwatch import FILE --symbol {}), or try --demo",
+                 import a CSV (perpwatch import FILE --symbol {}), use --source exchanges, or try --demo",
                 args.symbol, args.symbol
             )));
         };
@@ -180,6 +198,28 @@ pub async fn load_bars(
         source: BarSource::CoinGlass { requests },
         notes,
     })
+}
+
+/// `backtest --source exchanges`: `args`' window of bars `[start_ms, end_ms)` on `iv` from
+/// Binance's public history (klines and the full funding history; OI, long/short and taker
+/// history where its 30 days reach), cached in the store.
+///
+/// NOT WIRED YET: the lead connects the Binance history download
+/// (`binance::history::history_bars`) here. Until then it says so (exit 1).
+pub async fn load_exchange_bars(
+    config: &Config,
+    args: &BacktestArgs,
+    iv: i64,
+    start_ms: i64,
+    end_ms: i64,
+    progress: bool,
+) -> Result<Loaded, BacktestError> {
+    let _ = (config, iv, start_ms, end_ms, progress);
+    Err(BacktestError::Venue(format!(
+        "backtest --source exchanges is not wired yet: no Binance history for {} (import a CSV \
+         with perpwatch import, set COINGLASS_API_KEY, or try --demo)",
+        args.symbol
+    )))
 }
 
 fn key_error(e: ApiError) -> BacktestError {

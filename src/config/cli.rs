@@ -21,8 +21,13 @@ pub const HISTORY_INTERVALS: [&str; 12] = [
 const AFTER_HELP: &str = "\
 Environment (an empty variable counts as unset; a .env file in the current directory is read \
 too, never overriding the real environment):
-  COINGLASS_API_KEY             CoinGlass API key (without one perpwatch runs the demo market)
+  COINGLASS_API_KEY             CoinGlass API key (without one perpwatch reads Binance, Bybit
+                                and OKX public data: --source exchanges)
   COINGLASS_BASE_URL            CoinGlass API base URL
+  PERPWATCH_SOURCE              same as --source
+  PERPWATCH_EXCHANGES           same as --exchanges
+  BINANCE_FAPI_URL, BINANCE_WS_URL, BYBIT_API_URL, BYBIT_WS_URL, OKX_API_URL, OKX_WS_URL
+                                the venues' REST and websocket base URLs (mirrors, tests)
   PERPWATCH_DATA_DIR            same as --data-dir
   PERPWATCH_SYMBOLS             same as --symbols
   PERPWATCH_POLL_INTERVAL       same as --poll-interval
@@ -146,7 +151,8 @@ const GLOBAL_ORDER: usize = 100;
     name = "perpwatch",
     version,
     about = "Watch crypto perpetual futures (funding, open interest, liquidations, long/short \
-             positioning) through the CoinGlass API V4 and fire signals",
+             positioning) through Binance, Bybit and OKX public data or the CoinGlass API V4, \
+             and fire signals",
     after_help = AFTER_HELP
 )]
 pub struct Cli {
@@ -191,7 +197,7 @@ pub struct Cli {
     #[arg(long)]
     pub once: bool,
 
-    /// Use the built-in demo market instead of CoinGlass (also the default without an API key)
+    /// Use the built-in simulated demo market (same as --source demo)
     #[arg(long)]
     pub demo: bool,
 
@@ -210,15 +216,16 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Validate the configuration, print the settings and paths in force and, with an API key,
-    /// the plan, the per-minute request limit and the requests one poll cycle costs
+    /// Validate the configuration, print the settings and paths in force and how the source
+    /// stands: CoinGlass's plan, limit and cost per cycle, or each venue's state, request
+    /// budget and unlisted coins
     Check(CheckArgs),
     /// Send a test message through every configured alert sink (Telegram, webhook) and say what
     /// happened. Exit codes: 0 ok, 2 no sink configured, 4 refused (bad token, chat not found),
     /// 5 unreachable or failing (try again later)
     AlertTest,
-    /// Replay history (CoinGlass, imported, or --demo) through the signal rules and score each
-    /// signal against the base rate
+    /// Replay history (CoinGlass, Binance with --source exchanges, imported, or --demo) through
+    /// the signal rules and score each signal against the base rate
     Backtest(BacktestArgs),
     /// Import a CSV of your own history for one symbol (header: time,price,oi_usd,
     /// funding_8h_pct,liq_long_usd,liq_short_usd,retail_long_pct,top_long_pct,taker_buy_pct)
@@ -237,12 +244,23 @@ pub struct PollArgs {
     /// [env: PERPWATCH_POLL_INTERVAL]
     #[arg(long, value_name = "DURATION")]
     pub poll_interval: Option<String>,
+
+    /// Venues the exchanges source reads, comma-separated: binance, bybit, okx
+    /// [default: binance,bybit,okx] [env: PERPWATCH_EXCHANGES]
+    #[arg(long, value_name = "LIST")]
+    pub exchanges: Option<String>,
 }
 
-/// The CoinGlass source's options: the main command, `check` and `backtest` (which downloads
-/// history from the same pair).
+/// The source's options: the main command, `check` and `backtest` (which downloads history
+/// from the same source and pair).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct SourceArgs {
+    /// Where market data comes from: auto (CoinGlass with COINGLASS_API_KEY, else exchanges),
+    /// coinglass, exchanges (Binance, Bybit, OKX public data, no key) or demo
+    /// [default: auto] [env: PERPWATCH_SOURCE]
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<String>,
+
     /// CoinGlass plan, overriding the one read from the API: hobbyist, startup, standard,
     /// professional or enterprise [env: PERPWATCH_PLAN]
     #[arg(long, value_name = "PLAN")]
@@ -263,6 +281,7 @@ impl PollArgs {
                 .poll_interval
                 .clone()
                 .or_else(|| self.poll_interval.clone()),
+            exchanges: over.exchanges.clone().or_else(|| self.exchanges.clone()),
         }
     }
 }
@@ -271,6 +290,7 @@ impl SourceArgs {
     /// `self`, with `over`'s values where it has them.
     fn overlaid(&self, over: &SourceArgs) -> SourceArgs {
         SourceArgs {
+            source: over.source.clone().or_else(|| self.source.clone()),
             plan: over.plan.clone().or_else(|| self.plan.clone()),
             reference_exchange: over
                 .reference_exchange
@@ -397,7 +417,7 @@ pub struct BacktestArgs {
     #[arg(long)]
     pub csv: bool,
 
-    /// Backtest on the demo market instead of CoinGlass history
+    /// Backtest on the demo market's generated history (same as --source demo)
     #[arg(long)]
     pub demo: bool,
 
@@ -567,8 +587,8 @@ mod tests {
             all.sort();
             all
         };
-        let poll = ["symbols", "poll-interval"];
-        let source = ["plan", "reference-exchange"];
+        let poll = ["symbols", "poll-interval", "exchanges"];
+        let source = ["source", "plan", "reference-exchange"];
         let cases: [(&str, Vec<String>); 4] = [
             ("check", with(&[&poll[..], &source[..], &["demo"]].concat())),
             ("alert-test", with(&[])),
@@ -718,6 +738,9 @@ mod tests {
             ("check", "--reference-exchange", "OKX"),
             ("backtest", "--plan", "startup"),
             ("backtest", "--reference-exchange", "OKX"),
+            ("check", "--source", "exchanges"),
+            ("check", "--exchanges", "okx"),
+            ("backtest", "--source", "exchanges"),
         ];
         for (sub, flag, value) in cases {
             let before = parse(&[flag, value, sub])?.settled();
@@ -730,6 +753,8 @@ mod tests {
             let set = [
                 before.poll.symbols,
                 before.poll.poll_interval,
+                before.poll.exchanges,
+                before.source.source,
                 before.source.plan,
                 before.source.reference_exchange,
             ];

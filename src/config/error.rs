@@ -189,7 +189,7 @@ mod tests {
                 Some("pol_interval = \"60s\""),
                 &[
                     "unknown key \"pol_interval\" in /etc/perpwatch/test.toml",
-                    "allowed: symbols, poll_interval, plan,",
+                    "allowed: symbols, poll_interval, source, exchanges, plan,",
                     "thresholds, symbol",
                 ],
             ),

@@ -50,6 +50,18 @@ pub(super) const REFERENCE_EXCHANGE: Key = Key::file("reference_exchange")
     .env("PERPWATCH_REFERENCE_EXCHANGE")
     .flag("--reference-exchange");
 pub(super) const REFERENCE_QUOTE: Key = Key::file("reference_quote");
+/// Where market data comes from: auto, coinglass, exchanges or demo.
+pub(super) const SOURCE: Key = Key::file("source").env("PERPWATCH_SOURCE").flag("--source");
+/// The venues of the exchanges source.
+pub(super) const EXCHANGES: Key = Key::file("exchanges")
+    .env("PERPWATCH_EXCHANGES")
+    .flag("--exchanges");
+pub(super) const BINANCE_FAPI_URL: Key = Key::file("binance_fapi_url").env("BINANCE_FAPI_URL");
+pub(super) const BINANCE_WS_URL: Key = Key::file("binance_ws_url").env("BINANCE_WS_URL");
+pub(super) const BYBIT_API_URL: Key = Key::file("bybit_api_url").env("BYBIT_API_URL");
+pub(super) const BYBIT_WS_URL: Key = Key::file("bybit_ws_url").env("BYBIT_WS_URL");
+pub(super) const OKX_API_URL: Key = Key::file("okx_api_url").env("OKX_API_URL");
+pub(super) const OKX_WS_URL: Key = Key::file("okx_ws_url").env("OKX_WS_URL");
 pub(super) const API_KEY: Key = Key::file("coinglass_api_key")
     .env("COINGLASS_API_KEY")
     .secret();
@@ -90,14 +102,22 @@ pub(super) const DEMO_SPEED: Key = Key::file("demo_speed").flag("--demo-speed");
 
 /// Every key the config file may hold except the numbers of `[thresholds]` and `[symbol.*]`
 /// (`config::thresholds` knows those), in file order, then `[thresholds]`' own.
-pub(super) const KEYS: [Key; 24] = [
+pub(super) const KEYS: [Key; 32] = [
     SYMBOLS,
     POLL_INTERVAL,
+    SOURCE,
+    EXCHANGES,
     PLAN,
     REFERENCE_EXCHANGE,
     REFERENCE_QUOTE,
     API_KEY,
     BASE_URL,
+    BINANCE_FAPI_URL,
+    BINANCE_WS_URL,
+    BYBIT_API_URL,
+    BYBIT_WS_URL,
+    OKX_API_URL,
+    OKX_WS_URL,
     DATA_DIR,
     LOG_LEVEL,
     METRICS_ADDR,

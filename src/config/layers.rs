@@ -412,6 +412,8 @@ mod tests {
             ("PERPWATCH_REFERENCE_EXCHANGE", "Bybit"),
             ("PERPWATCH_LOG", "debug"),
             ("PERPWATCH_DATA_DIR", "/env/data"),
+            // CoinGlass runs: `reference_exchange` may name an exchange the venues list lacks.
+            ("COINGLASS_API_KEY", "cg-key"),
         ];
         let flags = [
             "--symbols",
@@ -475,7 +477,8 @@ mod tests {
             &[("COINGLASS_API_KEY", "")],
             Some("coinglass_api_key = \"\""),
         );
-        assert!(c.api_key.is_none() && c.is_demo());
+        assert!(c.api_key.is_none() && !c.is_demo());
+        assert_eq!(c.source, crate::config::SourceChoice::Exchanges);
     }
 
     fn write_dotenv(dir: &tempfile::TempDir, text: &str) -> PathBuf {

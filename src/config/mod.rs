@@ -16,6 +16,7 @@ mod layers;
 mod model;
 mod parse;
 mod paths;
+mod sources;
 #[cfg(test)]
 mod test_support;
 mod thresholds;
@@ -23,6 +24,7 @@ mod thresholds;
 use crate::model::Level;
 use crate::signals::relative::{self, Percentiles, RelativeSettings};
 use crate::signals::Thresholds;
+use crate::source::exchanges::ExchangesConfig;
 use cli::{Cli, Command};
 use keys::{
     Key, API_KEY, BASE_URL, COOLDOWN_HIGH, COOLDOWN_LOW, COOLDOWN_MEDIUM, DATA_DIR, DEMO_SPEED,
@@ -37,12 +39,13 @@ use parse::{
     parse_metrics_addr, parse_min_level, parse_plan, parse_quote, parse_symbol_list,
     parse_threshold_mode, parse_threshold_window, usable_dir,
 };
+use sources::{resolve_sources, SourceFlags};
 use std::path::PathBuf;
 use std::time::Duration;
 use thresholds::resolve_all_thresholds;
 
 pub use error::{cut, quoted, ConfigError, Origin, QUOTE_MAX};
-pub use model::{AlertsConfig, Config, Mode, TelegramConfig, WebhookConfig};
+pub use model::{AlertsConfig, Config, Mode, SourceChoice, TelegramConfig, WebhookConfig};
 pub use paths::{machine_help, ConfigFile, Paths};
 
 /// CoinGlass subscription plan; one type shared with the client (`crate::source::coinglass::Plan`).
@@ -178,16 +181,30 @@ impl Config {
         let plan = layers
             .get(PLAN, flag(&cli.source.plan), parse_plan)?
             .map(|(p, _)| p);
-        let reference_exchange = layers.get_or(
+        let reference_set = layers.get(
             REFERENCE_EXCHANGE,
             flag(&cli.source.reference_exchange),
             parse_exchange,
-            || DEFAULT_REFERENCE_EXCHANGE.to_string(),
         )?;
+        let reference_exchange = reference_set.as_ref().map_or_else(
+            || DEFAULT_REFERENCE_EXCHANGE.to_string(),
+            |(e, _)| e.clone(),
+        );
         let reference_quote = layers.get_or(REFERENCE_QUOTE, None, parse_quote, || {
             DEFAULT_REFERENCE_QUOTE.to_string()
         })?;
         let api_key = layers.get(API_KEY, None, parse_api_key)?;
+        let backtest_demo = matches!(&cli.command, Some(Command::Backtest(b)) if b.demo);
+        let sources = resolve_sources(
+            &layers,
+            SourceFlags {
+                source: cli.source.source.as_deref(),
+                exchanges: cli.poll.exchanges.as_deref(),
+                demo: cli.demo || backtest_demo,
+            },
+            api_key.is_some(),
+            reference_set.as_ref(),
+        )?;
         let base_url = layers.http_url_or(BASE_URL, DEFAULT_BASE_URL)?;
         let (data_dir, data_dir_origin) = match layers.get(
             DATA_DIR,
@@ -272,8 +289,7 @@ impl Config {
                 })
             }
         };
-        let backtest_demo = matches!(&cli.command, Some(Command::Backtest(b)) if b.demo);
-        let demo = cli.demo || backtest_demo || api_key.is_none();
+        let demo = sources.source == SourceChoice::Demo;
         // The demo's clock runs `demo_speed` times faster: so does its default poll, or a sped-up
         // loop would be sampled at the same phase every cycle and the screen would not move.
         let poll_interval = match poll_interval_set {
@@ -285,7 +301,7 @@ impl Config {
             ui: !(cli.no_ui || cli.once),
             json: cli.json,
             once: cli.once,
-            demo: cli.demo || backtest_demo,
+            demo,
             demo_speed,
             mouse,
         };
@@ -306,6 +322,11 @@ impl Config {
             plan,
             reference_exchange,
             reference_quote,
+            source: sources.source,
+            source_auto: sources.auto,
+            venues: sources.venues,
+            reference_venue: sources.reference,
+            venue_urls: sources.urls,
             api_key: api_key.map(|(key, _)| key),
             base_url,
             data_dir,
@@ -387,9 +408,20 @@ impl Config {
         }
     }
 
-    /// Demo market: asked for, or no API key.
+    /// The demo market runs (`--demo`, `--source demo`, `backtest --demo`).
     pub fn is_demo(&self) -> bool {
-        self.mode.demo || self.api_key.is_none()
+        self.source == SourceChoice::Demo
+    }
+
+    /// What the exchanges source is asked to watch.
+    pub fn exchanges_config(&self) -> ExchangesConfig {
+        ExchangesConfig {
+            symbols: self.symbols.clone(),
+            venues: self.venues.clone(),
+            reference: self.reference_venue,
+            urls: self.venue_urls.clone(),
+            poll_interval: self.poll_interval,
+        }
     }
 }
 
@@ -651,7 +683,13 @@ mod tests {
                 mouse: true,
             }
         );
-        assert!(c.is_demo(), "no API key means demo");
+        assert_eq!(
+            c.source,
+            SourceChoice::Exchanges,
+            "no API key: the exchanges' public data"
+        );
+        assert!(c.source_auto && !c.is_demo());
+        assert_eq!(c.venues, crate::source::exchanges::Venue::ALL.to_vec());
         assert_eq!(c.config_path, None);
         assert!(c.warnings.is_empty());
     }
@@ -739,28 +777,43 @@ mod tests {
     #[test]
     fn config_demo_speed_scales_the_default_poll_only() {
         let secs = |c: &Config| c.poll_interval.as_secs_f64();
-        // No key: the demo runs; its default poll follows the speed-up.
-        assert_eq!(secs(&ok(&["--demo-speed", "4"], &[], None)), 15.0);
+        // The demo runs: its default poll follows the speed-up.
+        assert_eq!(secs(&ok(&["--demo", "--demo-speed", "4"], &[], None)), 15.0);
         assert_eq!(secs(&ok(&["--demo", "--demo-speed", "2"], &[], None)), 30.0);
+        let env = [("PERPWATCH_SOURCE", "demo")];
+        assert_eq!(secs(&ok(&["--demo-speed", "4"], &env, None)), 15.0);
         // Bounded by the allowed poll intervals (10 s to 1 h).
-        assert_eq!(secs(&ok(&["--demo-speed", "10"], &[], None)), 10.0);
-        assert_eq!(secs(&ok(&["--demo-speed", "1000"], &[], None)), 10.0);
-        assert_eq!(secs(&ok(&["--demo-speed", "0.5"], &[], None)), 120.0);
-        assert_eq!(secs(&ok(&["--demo-speed", "0.001"], &[], None)), 3600.0);
-        assert_eq!(secs(&ok(&[], &[], None)), 60.0, "speed 1: the default");
+        let demo = |speed: &str| ok(&["--demo", "--demo-speed", speed], &[], None);
+        assert_eq!(secs(&demo("10")), 10.0);
+        assert_eq!(secs(&demo("1000")), 10.0);
+        assert_eq!(secs(&demo("0.5")), 120.0);
+        assert_eq!(secs(&demo("0.001")), 3600.0);
+        assert_eq!(
+            secs(&ok(&["--demo"], &[], None)),
+            60.0,
+            "speed 1: the default"
+        );
+        // Without a key the exchanges run: the speed-up is the demo's, the default stays 60 s.
+        assert_eq!(secs(&ok(&["--demo-speed", "10"], &[], None)), 60.0);
         // A poll interval the user set wins, from any layer.
         assert_eq!(
             secs(&ok(
-                &["--demo-speed", "10", "--poll-interval", "45s"],
+                &["--demo", "--demo-speed", "10", "--poll-interval", "45s"],
                 &[],
                 None
             )),
             45.0
         );
         let env = [("PERPWATCH_POLL_INTERVAL", "90s")];
-        assert_eq!(secs(&ok(&["--demo-speed", "10"], &env, None)), 90.0);
+        assert_eq!(
+            secs(&ok(&["--demo", "--demo-speed", "10"], &env, None)),
+            90.0
+        );
         let file = "poll_interval = \"20s\"";
-        assert_eq!(secs(&ok(&["--demo-speed", "10"], &[], Some(file))), 20.0);
+        assert_eq!(
+            secs(&ok(&["--demo", "--demo-speed", "10"], &[], Some(file))),
+            20.0
+        );
         // Live (a key, no --demo): the speed-up is the demo's, the default stays 60 s.
         let key = [("COINGLASS_API_KEY", "k")];
         assert_eq!(secs(&ok(&["--demo-speed", "10"], &key, None)), 60.0);
@@ -810,6 +863,11 @@ mod tests {
         assert_eq!(c.poll_interval, d.poll_interval);
         assert_eq!(c.reference_exchange, d.reference_exchange);
         assert_eq!(c.reference_quote, d.reference_quote);
+        assert_eq!(
+            (c.source, c.source_auto, &c.venues, c.reference_venue),
+            (d.source, d.source_auto, &d.venues, d.reference_venue)
+        );
+        assert_eq!(c.venue_urls, d.venue_urls);
         assert_eq!(c.base_url, d.base_url);
         assert_eq!(c.log_level, d.log_level);
         assert_eq!(

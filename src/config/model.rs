@@ -2,6 +2,7 @@
 
 use super::{Level, Origin, Plan, Thresholds, HIDDEN};
 use crate::signals::relative::{Percentiles, RelativeSettings};
+use crate::source::exchanges::{Venue, VenueUrls};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,6 +19,16 @@ pub struct Config {
     pub plan: Option<Plan>,
     pub reference_exchange: String,
     pub reference_quote: String,
+    /// The source that runs, resolved (`auto` is CoinGlass with a key, else the exchanges).
+    pub source: SourceChoice,
+    /// `source` was `auto` (not set, or set to auto): `check` says why this source runs.
+    pub source_auto: bool,
+    /// The venues of the exchanges source, in the order given.
+    pub venues: Vec<Venue>,
+    /// The venue the exchanges source takes long/short and taker flow from (one of `venues`).
+    pub reference_venue: Venue,
+    /// Where each venue is reached (no trailing slash).
+    pub venue_urls: VenueUrls,
     pub api_key: Option<SecretString>,
     /// Without a trailing slash.
     pub base_url: String,
@@ -105,6 +116,35 @@ impl fmt::Debug for WebhookConfig {
     }
 }
 
+/// Where market data comes from, resolved from `source` / `PERPWATCH_SOURCE` / `--source`
+/// (and `--demo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceChoice {
+    /// The CoinGlass API (needs `COINGLASS_API_KEY`).
+    CoinGlass,
+    /// Binance, Bybit and OKX public data (no key).
+    Exchanges,
+    /// The simulated market.
+    Demo,
+}
+
+impl SourceChoice {
+    /// `coinglass`, `exchanges`, `demo`: as the setting spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceChoice::CoinGlass => "coinglass",
+            SourceChoice::Exchanges => "exchanges",
+            SourceChoice::Demo => "demo",
+        }
+    }
+}
+
+impl fmt::Display for SourceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How perpwatch runs, from the flags.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mode {
@@ -114,7 +154,8 @@ pub struct Mode {
     pub json: bool,
     /// One cycle, print, exit.
     pub once: bool,
-    /// `--demo` (or `backtest --demo`). See also [`Config::is_demo`].
+    /// `--demo`, `--source demo` (or `backtest --demo`): the resolved source is the demo. See
+    /// also [`Config::is_demo`].
     pub demo: bool,
     pub demo_speed: f64,
     /// The dashboard captures the mouse; false with `--no-mouse` or `[ui] mouse = false`, which

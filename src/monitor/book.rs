@@ -251,15 +251,17 @@ pub fn hourly_samples(rows: &[StoredSnapshot], before_ms: i64) -> Vec<(i64, Samp
     out
 }
 
-/// The stored live cycles of the last `window_ms` of each symbol, one sample per hour, to seed
-/// the baselines with ([`ThresholdBook::seed`]). Only live rows: a demo run stores its cycles
-/// too (tagged `demo`), but its market is simulated and starts afresh each run. A store that
-/// cannot be read seeds nothing (logged): the rules use their static thresholds until the
-/// history is there.
+/// The stored cycles of the running source (`kind`: CoinGlass cycles seed a CoinGlass run,
+/// exchanges cycles an exchanges run) of the last `window_ms` of each symbol, one sample per
+/// hour, to seed the baselines with ([`ThresholdBook::seed`]). Never demo rows: a demo run
+/// stores its cycles too (tagged `demo`), but its market is simulated and starts afresh each
+/// run (the demo does not call this). A store that cannot be read seeds nothing (logged): the
+/// rules use their static thresholds until the history is there.
 pub fn stored_samples(
     data_dir: &Path,
     symbols: &[String],
     window_ms: i64,
+    kind: crate::model::SourceKind,
     now: DateTime<Utc>,
 ) -> History {
     let since = now - chrono::Duration::milliseconds(window_ms);
@@ -268,7 +270,7 @@ pub fn stored_samples(
         symbols
             .iter()
             .map(|symbol| {
-                let rows = store.snapshots_since(symbol, crate::model::SourceKind::Live, since)?;
+                let rows = store.snapshots_since(symbol, kind, since)?;
                 Ok((
                     symbol.clone(),
                     hourly_samples(&rows, now.timestamp_millis()),

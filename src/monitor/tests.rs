@@ -726,7 +726,7 @@ fn the_json_line_carries_each_signals_threshold() {
     let now = at_ms(T0_MS + 20 * 60_000);
     let threshold_of = |book: &mut ThresholdBook, f: f64| {
         let reports = build_reports(vec![funding_snap(now, f)], book);
-        let line = serde_json::to_value(crate::report::json::JsonLine::new(&reports[0]))
+        let line = serde_json::to_value(crate::report::json::JsonLine::new(&reports[0], &[]))
             .unwrap_or_default();
         let signal = &line["signals"][0];
         assert_eq!(signal["id"], "funding_extreme_long");
@@ -804,10 +804,30 @@ fn stored_live_cycles_seed_hourly_and_demo_rows_never() -> Result<(), crate::sto
         let f = 0.001 * (1.0 + minute as f64 / 20.0);
         store.write_cycle(&stored_cycle(at_ms(t), SourceKind::Live, f))?;
         store.write_cycle(&stored_cycle(at_ms(t + 60_000), SourceKind::Demo, 5.0))?;
+        // An exchanges run's cycles: another source, another baseline.
+        store.write_cycle(&stored_cycle(
+            at_ms(t + 120_000),
+            SourceKind::Exchanges,
+            0.02,
+        ))?;
         t += 20 * 60_000;
     }
     drop(store);
-    let seeded = stored_samples(dir.path(), &["BTC".to_string()], 30 * DAY_MS, now);
+    let btc = ["BTC".to_string()];
+    let exchanges = stored_samples(dir.path(), &btc, 30 * DAY_MS, SourceKind::Exchanges, now);
+    let exchanges_row = Sample::of(
+        &crate::model::SignalInputs {
+            funding_8h_pct: Some(0.02),
+            ..Default::default()
+        },
+        None,
+    );
+    assert_eq!(exchanges[0].1.len(), 10 * 24);
+    assert!(
+        exchanges[0].1.iter().all(|(_, s)| *s == exchanges_row),
+        "the exchanges source reads its own cycles only"
+    );
+    let seeded = stored_samples(dir.path(), &btc, 30 * DAY_MS, SourceKind::Live, now);
     assert_eq!(seeded.len(), 1);
     let (symbol, samples) = &seeded[0];
     assert_eq!(symbol, "BTC");
@@ -832,17 +852,18 @@ fn stored_live_cycles_seed_hourly_and_demo_rows_never() -> Result<(), crate::sto
         assert_eq!(*s, last_of_hour, "a live row, never the demo's");
     }
     // The window bounds what is read.
-    let week = stored_samples(dir.path(), &["BTC".to_string()], 7 * DAY_MS, now);
+    let week = stored_samples(dir.path(), &btc, 7 * DAY_MS, SourceKind::Live, now);
     assert_eq!(week[0].1.len(), 7 * 24);
     // A demo-only symbol has nothing; an unreadable store seeds nothing.
-    let none = stored_samples(dir.path(), &["ETH".to_string()], 30 * DAY_MS, now);
+    let eth = ["ETH".to_string()];
+    let none = stored_samples(dir.path(), &eth, 30 * DAY_MS, SourceKind::Live, now);
     assert!(none[0].1.is_empty());
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, "x").map_err(|source| crate::store::StoreError::Dir {
         path: file.clone(),
         source,
     })?;
-    assert!(stored_samples(&file, &["BTC".to_string()], 30 * DAY_MS, now).is_empty());
+    assert!(stored_samples(&file, &btc, 30 * DAY_MS, SourceKind::Live, now).is_empty());
     Ok(())
 }
 

@@ -14,6 +14,10 @@
 //! * bars built from the live cycles the store kept (`history_snapshots`), where no downloaded
 //!   bar exists: the current day, and whatever the download could not get.
 //!
+//! The exchanges source has no history download here: its records are computed on bars built
+//! from the exchanges cycles the store kept (never CoinGlass or demo rows), so they start once
+//! the store holds enough of them.
+//!
 //! The demo market has no real history: the demo computes its records on the demo market's
 //! generated history (`backtest::fetch::demo_bars`, the same simulation `backtest --demo`
 //! replays), so that the feature can be seen without a key. Records are then as simulated as
@@ -137,6 +141,8 @@ pub enum HistorySource {
     /// CoinGlass downloads (through `client`, a background clone sharing the live source's
     /// limiter) plus the stored live cycles.
     CoinGlass { client: CoinGlassClient, plan: Plan },
+    /// The exchanges source: bars from its stored cycles only (1h bars).
+    Exchanges,
 }
 
 /// Hands each symbol's downloaded bars (and their interval) to whoever wants them besides the
@@ -178,6 +184,7 @@ impl Span {
         let day_start = now.timestamp_millis() - now.timestamp_millis().rem_euclid(DAY_MS);
         let (interval_ms, days) = match source {
             HistorySource::Demo => (HOUR_MS, DEMO_HISTORY_DAYS * DAY_MS),
+            HistorySource::Exchanges => (HOUR_MS, MAX_HISTORY_DAYS * DAY_MS),
             HistorySource::CoinGlass { plan, .. } => {
                 let iv = history_interval(*plan);
                 let max = MAX_HISTORY_DAYS * DAY_MS;
@@ -254,10 +261,25 @@ pub fn stored_history(
         span.start_ms,
         span.download_end_ms,
     )?;
-    let since = DateTime::from_timestamp_millis(span.start_ms).unwrap_or(now);
-    let rows = store.snapshots_since(symbol, SourceKind::Live, since)?;
-    let live = bars::bars_from_cycles(&rows, span.interval_ms, now.timestamp_millis());
+    let live = stored_cycle_bars(store, symbol, span, SourceKind::Live, now)?;
     Ok((bars::merge(downloaded.clone(), live), downloaded))
+}
+
+/// Bars of `symbol` in `span` up to `now` built from the stored cycles of the source `kind`.
+pub fn stored_cycle_bars(
+    store: &Store,
+    symbol: &str,
+    span: &Span,
+    kind: SourceKind,
+    now: DateTime<Utc>,
+) -> Result<Vec<Bar>, crate::store::StoreError> {
+    let since = DateTime::from_timestamp_millis(span.start_ms).unwrap_or(now);
+    let rows = store.snapshots_since(symbol, kind, since)?;
+    Ok(bars::bars_from_cycles(
+        &rows,
+        span.interval_ms,
+        now.timestamp_millis(),
+    ))
 }
 
 /// One symbol's history at `now` from `source`, read on the calling thread (blocking): the
@@ -281,6 +303,12 @@ fn history_of(
         HistorySource::CoinGlass { .. } => {
             let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
             stored_history(&store, symbol, span, now).map_err(|e| e.to_string())
+        }
+        HistorySource::Exchanges => {
+            let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
+            let bars = stored_cycle_bars(&store, symbol, span, SourceKind::Exchanges, now)
+                .map_err(|e| e.to_string())?;
+            Ok((bars, Vec::new()))
         }
     }
 }

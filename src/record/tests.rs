@@ -226,6 +226,35 @@ fn the_stored_series_reads_live_cycles_only_and_prefers_downloaded_bars() {
     assert_eq!(bars[0].oi_usd, Some(1e9));
 }
 
+#[test]
+fn the_exchanges_history_reads_its_own_stored_cycles_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in(dir.path()).unwrap();
+    for (kind, minute, price) in [
+        (SourceKind::Exchanges, 10, 100.0),
+        (SourceKind::Live, 70, 7.0),
+        (SourceKind::Demo, 75, 5.0),
+        (SourceKind::Exchanges, 130, 102.0),
+    ] {
+        store
+            .write_cycle(&cycle(kind, H0 + minute * MIN, price))
+            .unwrap();
+    }
+    let now = at(H0 + 4 * HOUR_MS);
+    let span = Span::of(&HistorySource::Exchanges, now);
+    assert_eq!(span.interval_ms, HOUR_MS);
+    let bars = stored_cycle_bars(&store, "BTC", &span, SourceKind::Exchanges, now).unwrap();
+    let got: Vec<(i64, Option<f64>)> = bars
+        .iter()
+        .map(|b| ((b.time_ms - H0) / HOUR_MS, b.close))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(0, Some(100.0)), (2, Some(102.0))],
+        "no CoinGlass or demo bar at hour 1"
+    );
+}
+
 /// Flat hourly bars at 100 with funding 0, except: funding spikes to 0.2 % (above the static
 /// 0.10 % extreme) for one bar at each of `spikes`, and after the spikes in `drops` the price
 /// dips to 95 (−5 %) for the bars 3–5 hours later.
@@ -461,7 +490,7 @@ fn the_json_record_has_exactly_the_contract_keys() {
         Snapshot::new("BTC", SourceKind::Live, at(H0)),
         vec![with, without],
     );
-    let line = serde_json::to_value(crate::report::json::JsonLine::new(&report)).unwrap();
+    let line = serde_json::to_value(crate::report::json::JsonLine::new(&report, &[])).unwrap();
     let record = &line["signals"][0]["record"];
     let mut keys: Vec<&str> = record
         .as_object()

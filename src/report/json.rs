@@ -4,6 +4,7 @@
 use super::SymbolReport;
 use crate::model::{ExchangeFunding, Level, SourceKind};
 use crate::signals::Signal;
+use crate::source::VenueStatus;
 use serde::Serialize;
 
 /// The JSON object printed per symbol per cycle (`--no-ui --json`). Field names are a contract.
@@ -16,6 +17,9 @@ pub(crate) struct JsonLine<'a> {
     pub metrics: JsonMetrics<'a>,
     pub signals: Vec<JsonSignal<'a>>,
     pub stale: Vec<JsonGap>,
+    /// Each venue's state this cycle (`{"venue", "state", "detail"}`), the exchanges source's;
+    /// empty for the others.
+    pub venues: &'a [VenueStatus],
 }
 
 #[derive(Debug, Serialize)]
@@ -32,6 +36,11 @@ pub(crate) struct JsonMetrics<'a> {
     pub liq_long_1h_usd: Option<f64>,
     pub liq_short_1h_usd: Option<f64>,
     pub liq_total_1h_usd: Option<f64>,
+    /// The liquidation sums come from streams that sample (Binance, OKX): the real figure is at
+    /// least this. `null` when there are no sums (absent is never `false`).
+    pub liq_lower_bound: Option<bool>,
+    /// Seconds of the last hour no liquidation stream covered; `null` when all of it was.
+    pub liq_uncovered_s: Option<u32>,
     pub retail_long_pct: Option<f64>,
     pub retail_short_pct: Option<f64>,
     pub top_long_pct: Option<f64>,
@@ -66,11 +75,13 @@ pub(crate) struct JsonGap {
 }
 
 impl<'a> JsonLine<'a> {
-    pub(crate) fn new(report: &'a SymbolReport) -> Self {
+    /// `venues`: the cycle's venue states ([`super::CycleReport::venues`]).
+    pub(crate) fn new(report: &'a SymbolReport, venues: &'a [VenueStatus]) -> Self {
         let s = &report.snapshot;
         let funding = s.funding.get();
         let oi = s.open_interest.get().copied().unwrap_or_default();
-        let liq = s.liquidations.get().copied().unwrap_or_default();
+        let liq_field = s.liquidations.get();
+        let liq = liq_field.copied().unwrap_or_default();
         let retail = s.retail.get();
         let top = s.top.get();
         let taker = s.taker.get().copied().unwrap_or_default();
@@ -94,6 +105,8 @@ impl<'a> JsonLine<'a> {
                 liq_long_1h_usd: liq.long_1h_usd,
                 liq_short_1h_usd: liq.short_1h_usd,
                 liq_total_1h_usd: liq.total_1h_usd(),
+                liq_lower_bound: liq_field.map(|l| l.lower_bound),
+                liq_uncovered_s: liq.uncovered_s,
                 retail_long_pct: inputs.retail_long_pct,
                 retail_short_pct: inputs.retail_short_pct,
                 top_long_pct: inputs.top_long_pct,
@@ -116,6 +129,7 @@ impl<'a> JsonLine<'a> {
                     age_s: g.age_s,
                 })
                 .collect(),
+            venues,
         }
     }
 }

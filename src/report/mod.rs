@@ -4,7 +4,7 @@
 
 pub(crate) mod json;
 
-use crate::model::{Field, GapReason, Level, Snapshot};
+use crate::model::{Field, GapReason, Level, Snapshot, SourceKind};
 use crate::signals::Signal;
 use crate::source::{RequestStats, SourceLabel, VenueStatus};
 use chrono::{DateTime, Utc};
@@ -59,10 +59,25 @@ impl CycleReport {
         if self.fetched_anything() {
             return None;
         }
-        Some(
-            self.main_cause()
-                .unwrap_or_else(|| "nothing was fetched this cycle".to_string()),
-        )
+        let cause = self
+            .main_cause()
+            .unwrap_or_else(|| "nothing was fetched this cycle".to_string());
+        if self.source.kind != SourceKind::Exchanges {
+            return Some(cause);
+        }
+        // The exchanges source: which venues failed and why, and where to look instead.
+        let down: Vec<String> = self
+            .venues
+            .iter()
+            .filter(|v| !v.is_ok())
+            .map(venue_text)
+            .collect();
+        let what = if down.is_empty() {
+            cause
+        } else {
+            down.join("; ")
+        };
+        Some(format!("{what}; try --demo for the simulated market"))
     }
 
     /// Why values are missing this cycle: the most common failure (the first one seen on a
@@ -153,6 +168,17 @@ fn cause_text(reason: &GapReason) -> String {
     match reason {
         GapReason::FetchFailed(why) => why.clone(),
         other => other.to_string(),
+    }
+}
+
+/// `Bybit stream down 2m` or, with what lies behind it, `Binance restricted region (HTTP 451):
+/// the venue refuses this region`: one venue's state in words.
+pub fn venue_text(v: &VenueStatus) -> String {
+    let name = crate::source::exchanges::Venue::parse(&v.venue)
+        .map_or(v.venue.as_str(), |venue| venue.name());
+    match &v.detail {
+        Some(detail) => format!("{name} {}: {detail}", v.state),
+        None => format!("{name} {}", v.state),
     }
 }
 
@@ -278,6 +304,53 @@ mod tests {
         assert_eq!(
             report(vec![quiet]).no_data().as_deref(),
             Some("not reported by the API")
+        );
+    }
+
+    fn venue(venue: &str, state: &str, detail: Option<&str>) -> VenueStatus {
+        VenueStatus {
+            venue: venue.into(),
+            state: state.into(),
+            detail: detail.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_dead_exchanges_cycle_names_each_failed_venue_and_suggests_the_demo() {
+        let now = Utc::now();
+        let refused = GapReason::FetchFailed("Bybit unreachable: connection refused".into());
+        let mut s = failing("BTC", now, [&refused; 7]);
+        s.source = SourceKind::Exchanges;
+        let mut r = report(vec![s.clone()]);
+        r.source = crate::fixtures::exchanges_label();
+        r.venues = vec![
+            venue("binance", "restricted region (HTTP 451)", None),
+            venue("bybit", "unreachable", Some("connection refused")),
+            venue("okx", "ok", None),
+        ];
+        assert_eq!(
+            r.no_data().as_deref(),
+            Some(
+                "Binance restricted region (HTTP 451); Bybit unreachable: connection refused; \
+                 try --demo for the simulated market"
+            )
+        );
+        // Without venue states, the most common failure, and the same suggestion.
+        r.venues.clear();
+        assert_eq!(
+            r.no_data().as_deref(),
+            Some("Bybit unreachable: connection refused; try --demo for the simulated market")
+        );
+        // Something fetched: no cause at all.
+        let mut alive = s;
+        alive.price = Field::fresh(Default::default(), now);
+        r.symbols = vec![symbol_report(alive, vec![])];
+        assert_eq!(r.no_data(), None);
+        // CoinGlass cycles say the cause alone.
+        let dead = failing("BTC", now, [&refused; 7]);
+        assert_eq!(
+            report(vec![dead]).no_data().as_deref(),
+            Some("Bybit unreachable: connection refused")
         );
     }
 }

@@ -1,5 +1,5 @@
 //! Errors popup (`e`): every distinct error of the last cycle, in full, wrapped at words; a dead
-//! source's cause first.
+//! source's cause first; then each venue that is not fully working (the exchanges source).
 
 use super::state::UiState;
 use super::widgets;
@@ -49,6 +49,26 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
             }
             for e in &state.cycle_errors {
                 bullet(e, ratatui::style::Style::new(), &mut lines);
+            }
+            // The exchanges source: every venue that is not fully working, with what lies
+            // behind its state.
+            let venues: Vec<String> = state
+                .venues
+                .iter()
+                .filter(|v| !v.is_ok())
+                .map(crate::report::venue_text)
+                .collect();
+            if !venues.is_empty() {
+                lines.push(Line::styled(" venues:", theme.bold()));
+                for v in &venues {
+                    bullet(v, theme.warn(), &mut lines);
+                }
+                if state.no_data.is_some() {
+                    lines.push(Line::styled(
+                        " try --demo for the simulated market meanwhile",
+                        theme.dim(),
+                    ));
+                }
             }
         }
     }

@@ -31,6 +31,8 @@ mod widgets;
 #[cfg(test)]
 mod detail_tests;
 #[cfg(test)]
+mod exchanges_tests;
+#[cfg(test)]
 mod layout_tests;
 #[cfg(test)]
 mod matrix_tests;

@@ -16,33 +16,35 @@ pub(super) fn render(frame: &mut Frame, area: Rect, state: &UiState) {
         state.selected_snapshot().map(|s| &s.open_interest),
         state.now,
     );
-    widgets::field_panel(
-        frame,
-        area,
-        &["Open interest", "OI"],
-        reading,
-        theme,
-        |oi, width, height| {
-            let total = format::usd(oi.oi_usd);
-            let spark_w = (width as usize).saturating_sub(total.len() + 2);
-            let spark = match history {
-                Some(h) if h.len() >= 2 => widgets::sparkline(h.last(spark_w)),
-                _ => String::new(),
-            };
-            let mut lines = vec![Line::from(vec![
-                Span::styled(total, theme.bold()),
-                Span::raw("  "),
-                Span::raw(spark),
-            ])];
-            lines.extend(changes(
-                oi,
-                width as usize,
-                height.saturating_sub(1) as usize,
-                state,
-            ));
-            lines
-        },
-    );
+    // The exchanges source sums the venues' open interest: the title says which.
+    let with_venues = state
+        .data_venues()
+        .map(|venues| format!("Open interest · {venues}"));
+    let titles: Vec<&str> = with_venues
+        .iter()
+        .map(String::as_str)
+        .chain(["Open interest", "OI"])
+        .collect();
+    widgets::field_panel(frame, area, &titles, reading, theme, |oi, width, height| {
+        let total = format::usd(oi.oi_usd);
+        let spark_w = (width as usize).saturating_sub(total.len() + 2);
+        let spark = match history {
+            Some(h) if h.len() >= 2 => widgets::sparkline(h.last(spark_w)),
+            _ => String::new(),
+        };
+        let mut lines = vec![Line::from(vec![
+            Span::styled(total, theme.bold()),
+            Span::raw("  "),
+            Span::raw(spark),
+        ])];
+        lines.extend(changes(
+            oi,
+            width as usize,
+            height.saturating_sub(1) as usize,
+            state,
+        ));
+        lines
+    });
 }
 
 /// ` 1h   +7.0%`: a window's label and its change.

@@ -621,6 +621,13 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
     // The message is what matters when something is wrong: it gets at least MESSAGE_MIN
     // columns, the request count and then the sink state giving way for it.
     let sep_w = 3;
+    let width = area.width as usize;
+    // A venue that is not fully working says so (`Bybit stream down 2m`), in at most half the
+    // bar; a dead source's message already names every venue that failed.
+    let troubles = state.venue_troubles();
+    let venues = (state.no_data.is_none() && !troubles.is_empty())
+        .then(|| Span::styled(ellipsize(&troubles.join(", "), width / 2), theme.warn()));
+    let venues_w = venues.as_ref().map_or(0, |v| v.width() + sep_w);
     let wanted =
         Span::raw(text.as_str()).width().min(MESSAGE_MIN) + Span::raw(suffix.as_str()).width();
     let mut requests = Some(Span::raw(requests));
@@ -628,13 +635,13 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
     let fixed = |r: &Option<Span>, k: &Option<Span>| {
         poll.width()
             + sep_w
+            + venues_w
             + [r, k]
                 .iter()
                 .filter_map(|x| x.as_ref())
                 .map(|x| x.width() + sep_w)
                 .sum::<usize>()
     };
-    let width = area.width as usize;
     if fixed(&requests, &sink) + wanted > width {
         requests = None;
     }
@@ -647,6 +654,10 @@ fn status_bar(frame: &mut Frame, area: Rect, state: &UiState) {
     let message = Span::styled(format!("{}{suffix}", ellipsize(&text, room)), style);
     let machinery: Vec<Span> = [requests, sink].into_iter().flatten().collect();
     let mut left = vec![poll];
+    if let Some(v) = venues {
+        left.push(sep());
+        left.push(v);
+    }
     if state.no_data.is_some() {
         // A dead source leads: the machinery follows it.
         left.push(sep());

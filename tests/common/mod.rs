@@ -344,6 +344,19 @@ async fn mount_market_with(
     }
 }
 
+/// The venues' base-URL variables and their schemes.
+pub(crate) const VENUE_URL_VARS: [(&str, &str); 6] = [
+    ("BINANCE_FAPI_URL", "http"),
+    ("BINANCE_WS_URL", "ws"),
+    ("BYBIT_API_URL", "http"),
+    ("BYBIT_WS_URL", "ws"),
+    ("OKX_API_URL", "http"),
+    ("OKX_WS_URL", "ws"),
+];
+
+/// A port nothing listens on (the discard service's, unprivileged tests cannot bind it).
+pub(crate) const CLOSED_PORT: u16 = 9;
+
 /// A sandbox for one run of the binary: its own HOME, config dir, data dir and cwd, so no user
 /// file or `.env` leaks in.
 pub(crate) struct Sandbox {
@@ -365,7 +378,9 @@ impl Sandbox {
         self.dir.path().join("data")
     }
 
-    /// The binary with a clean environment pointing into the sandbox.
+    /// The binary with a clean environment pointing into the sandbox. The venues' base URLs
+    /// point at a closed local port: a run that forgot `--demo` (or a key) fails there instead
+    /// of reaching Binance, Bybit or OKX.
     pub(crate) fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_perpwatch"));
         cmd.env_clear()
@@ -375,6 +390,9 @@ impl Sandbox {
             .env("XDG_DATA_HOME", self.path().join("xdg-data"))
             .env("PERPWATCH_DATA_DIR", self.data_dir())
             .current_dir(self.path());
+        for (var, scheme) in VENUE_URL_VARS {
+            cmd.env(var, format!("{scheme}://127.0.0.1:{CLOSED_PORT}"));
+        }
         cmd
     }
 

@@ -10,7 +10,7 @@ use crate::monitor::{Command, Update};
 use crate::report::{CycleReport, SymbolReport};
 use crate::signals::relative::ThresholdInfo;
 use crate::signals::{Signal, SignalId};
-use crate::source::{RequestStats, SourceLabel};
+use crate::source::{RequestStats, SourceLabel, VenueStatus};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use std::collections::{HashMap, VecDeque};
@@ -422,6 +422,8 @@ pub struct UiState {
     pub size: (u16, u16),
     pub theme: Theme,
     pub source: Option<SourceLabel>,
+    /// Each venue's state as of the last cycle (the exchanges source; empty for the others).
+    pub venues: Vec<VenueStatus>,
     pub symbols: Vec<SymbolView>,
     pub selected: usize,
     /// The detail of the selected symbol, or the overview of every symbol (`o`).
@@ -468,6 +470,7 @@ impl UiState {
             size,
             theme,
             source: None,
+            venues: Vec::new(),
             symbols: Vec::new(),
             selected: 0,
             screen: Screen::default(),
@@ -505,6 +508,28 @@ impl UiState {
         self.source
             .as_ref()
             .is_some_and(|s| s.kind == crate::model::SourceKind::Demo)
+    }
+
+    /// The venues the data comes from (`Binance+Bybit+OKX`) when the exchanges source runs.
+    pub fn data_venues(&self) -> Option<&str> {
+        self.source
+            .as_ref()
+            .filter(|s| s.kind == crate::model::SourceKind::Exchanges)
+            .and_then(|s| s.plan.as_deref())
+    }
+
+    /// Each venue that is not fully working, in a few words: `Bybit stream down 2m`,
+    /// `Binance restricted region (HTTP 451)`.
+    pub fn venue_troubles(&self) -> Vec<String> {
+        self.venues
+            .iter()
+            .filter(|v| !v.is_ok())
+            .map(|v| {
+                let name = crate::source::exchanges::Venue::parse(&v.venue)
+                    .map_or(v.venue.as_str(), |venue| venue.name());
+                format!("{name} {}", v.state)
+            })
+            .collect()
     }
 
     fn passes_filter(&self, e: &FeedEntry) -> bool {
@@ -595,6 +620,7 @@ impl UiState {
     fn on_cycle(&mut self, report: &CycleReport) {
         self.now = self.now.max(report.finished_at);
         self.source = Some(report.source.clone());
+        self.venues.clone_from(&report.venues);
         self.requests = Some(report.requests);
         self.poll.fetching = false;
         self.poll.progress = None;

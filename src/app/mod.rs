@@ -1,4 +1,4 @@
-//! Wiring: picks the source (live or demo), starts the monitor task and the frontend, maps how
+//! Wiring: picks the source (CoinGlass, the exchanges or the demo), starts the monitor task and the frontend, maps how
 //! they end to the documented exit codes.
 //!
 //! The frontend starts first and the source connects inside the monitor's task, so that the
@@ -6,17 +6,15 @@
 //! `--once` keeps its deadline while connecting too.
 
 use crate::alerts;
-use crate::config::Config;
+use crate::config::{Config, SourceChoice};
 use crate::exit;
 use crate::headless::{self, HeadlessExit};
 use crate::model::{GapReason, SourceKind};
 use crate::monitor::{self, Command, MonitorExit, MonitorOptions, ThresholdBook, Update};
 use crate::signals::record::RecordBook;
-use crate::source::coinglass::{
-    plan_schedule, ApiError, ClientOptions, CoinGlassClient, LiveConfig, LiveSource, Plan,
-    ScheduleInput,
-};
+use crate::source::coinglass::{ApiError, ClientOptions, LiveConfig, LiveSource};
 use crate::source::demo::DemoSource;
+use crate::source::exchanges::{ExchangesSource, ExchangesStartError};
 use crate::source::{Source, SourceLabel};
 use std::future::Future;
 use std::process::ExitCode;
@@ -24,6 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+mod check;
+pub use check::check;
 
 /// How long shutdown (`--once`, SIGINT/SIGTERM) starts sends of unsent alerts (SIGTERM exits
 /// within 2 s when none is in flight). A send in flight then is finished within its request
@@ -71,9 +72,12 @@ fn thresholds_text(config: &Config) -> String {
     }
 }
 
-/// Reads the stored live cycles of the threshold window on a blocking thread (relative mode
-/// only), to seed the baselines before the first cycle.
-fn read_stored_history(config: &Config) -> Option<tokio::task::JoinHandle<monitor::History>> {
+/// Reads the stored cycles of the running source (`kind`) in the threshold window on a
+/// blocking thread (relative mode only), to seed the baselines before the first cycle.
+fn read_stored_history(
+    config: &Config,
+    kind: SourceKind,
+) -> Option<tokio::task::JoinHandle<monitor::History>> {
     if config.relative.mode != crate::signals::relative::ThresholdMode::Relative {
         return None;
     }
@@ -81,8 +85,18 @@ fn read_stored_history(config: &Config) -> Option<tokio::task::JoinHandle<monito
     let symbols = config.symbols.clone();
     let window = config.relative.window_ms;
     Some(tokio::task::spawn_blocking(move || {
-        monitor::stored_samples(&dir, &symbols, window, chrono::Utc::now())
+        monitor::stored_samples(&dir, &symbols, window, kind, chrono::Utc::now())
     }))
+}
+
+/// The stored history [`read_stored_history`] started reading (none when it did not).
+async fn stored_history(
+    reading: Option<tokio::task::JoinHandle<monitor::History>>,
+) -> monitor::History {
+    match reading {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Vec::new(),
+    }
 }
 
 /// Seeds the baselines with stored history and says how much there was.
@@ -128,7 +142,7 @@ fn key_refused(e: &ApiError) -> StartError {
         code: exit::KEY_REFUSED,
         msg: format!(
             "{e}. Check COINGLASS_API_KEY: it may be invalid or expired \
-             (without a key perpwatch runs the demo market)."
+             (without a key, --source exchanges reads Binance, Bybit and OKX public data)."
         ),
     }
 }
@@ -162,7 +176,7 @@ struct Started<S> {
 /// Connects to CoinGlass, plans the schedule and seeds the prices: the live source, ready.
 async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     // The store is read while the source connects.
-    let reading = read_stored_history(&config);
+    let reading = read_stored_history(&config, SourceKind::Live);
     let mut source = connect_live(&config).await?;
     if let Some(note) = source.plan_note() {
         // Headless: on stderr with the log; dashboard: the log file, and the top bar's label.
@@ -187,14 +201,50 @@ async fn start_live(config: Config) -> Result<Started<LiveSource>, StartError> {
     for (coin, prices) in crate::store::recent_live_prices(&config.data_dir, &source.symbols()) {
         source.seed_prices(&coin, &prices);
     }
-    let history = match reading {
-        Some(task) => task.await.unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let history = stored_history(reading).await;
     Ok(Started {
         source,
         poll_interval,
         history,
+    })
+}
+
+/// The exchanges source's label before it starts: `LIVE · Binance+Bybit+OKX` (what its
+/// `label()` says once running).
+fn exchanges_label(config: &Config) -> SourceLabel {
+    SourceLabel {
+        kind: SourceKind::Exchanges,
+        plan: Some(
+            config
+                .venues
+                .iter()
+                .map(|v| v.name())
+                .collect::<Vec<_>>()
+                .join("+"),
+        ),
+    }
+}
+
+/// Resolves each venue's instruments and starts the liquidation streams: the exchanges source,
+/// ready. A coin no reachable venue lists is a usage error (exit 2).
+async fn start_exchanges(config: Config) -> Result<Started<ExchangesSource>, StartError> {
+    let reading = read_stored_history(&config, SourceKind::Exchanges);
+    let source = ExchangesSource::start(config.exchanges_config())
+        .await
+        .map_err(|e| match e {
+            ExchangesStartError::NotListed { .. } => StartError {
+                code: exit::USAGE,
+                msg: e.to_string(),
+            },
+        })?;
+    // Coins skipped on a venue, venues unreachable at start: said once.
+    for note in source.start_notes() {
+        tracing::warn!("{note}");
+    }
+    Ok(Started {
+        source,
+        poll_interval: config.poll_interval,
+        history: stored_history(reading).await,
     })
 }
 
@@ -214,10 +264,37 @@ pub async fn run(config: Config) -> ExitCode {
     } else {
         RecordBook::new()
     };
-    if config.is_demo() {
-        if config.api_key.is_none() && !config.mode.demo {
-            tracing::info!("no COINGLASS_API_KEY set: running the DEMO market (simulated data)");
+    if config.source == SourceChoice::Exchanges {
+        if config.source_auto {
+            tracing::info!(
+                "no COINGLASS_API_KEY set: reading {} public data (--demo for the simulated market)",
+                exchanges_label(&config).plan.unwrap_or_default()
+            );
         }
+        if records.is_on() {
+            // No history download for the exchanges: records come from their stored cycles.
+            start_records(
+                &config,
+                crate::record::HistorySource::Exchanges,
+                records.clone(),
+                None,
+            );
+        }
+        return drive(
+            start_exchanges(config.clone()),
+            exchanges_label(&config),
+            &config,
+            Judging {
+                thresholds,
+                seeds: None,
+                records,
+            },
+            run_deadline,
+            shutdown,
+        )
+        .await;
+    }
+    if config.is_demo() {
         let source = DemoSource::new(config.symbols.clone(), config.mode.demo_speed);
         // The demo's market hours last seconds: its baselines fill at the market's pace. Its
         // stored cycles never seed them (the simulation starts afresh each run).
@@ -637,198 +714,6 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
         async move {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutdown requested");
-        }
-    }
-}
-
-/// What `check` learnt from CoinGlass.
-struct ApiFindings {
-    /// `  plan:            …` lines for stdout.
-    lines: Vec<String>,
-    /// Things the user must know (an assumed plan), for stderr.
-    warnings: Vec<String>,
-}
-
-/// Reads the key's subscription (one request) and plans the schedule the monitor would run.
-async fn probe_api(config: &Config, key: secrecy::SecretString) -> Result<ApiFindings, StartError> {
-    let client = CoinGlassClient::new(config.base_url.clone(), key, ClientOptions::default())
-        .map_err(|e| StartError {
-            code: exit::FAILURE,
-            msg: format!("cannot start the CoinGlass client: {e}"),
-        })?;
-    let sub = match client.subscription().await {
-        Ok(sub) => sub,
-        Err(e) if e.is_fatal() => return Err(key_refused(&e)),
-        Err(e) => {
-            return Err(StartError {
-                code: exit::NO_DATA,
-                msg: format!("cannot reach CoinGlass at {}: {e}", config.base_url),
-            })
-        }
-    };
-    if sub.expired == Some(true) {
-        let when = sub
-            .expire_time
-            .and_then(chrono::DateTime::from_timestamp_millis)
-            .map(|t| format!(" on {}", t.format("%Y-%m-%d")))
-            .unwrap_or_default();
-        return Err(StartError {
-            code: exit::KEY_REFUSED,
-            msg: format!(
-                "the CoinGlass subscription of this key expired{when}. Check COINGLASS_API_KEY."
-            ),
-        });
-    }
-    let mut warnings = Vec::new();
-    let reported = sub.level.as_deref().map(Plan::parse);
-    let (plan, how) = match (config.plan, reported) {
-        (Some(p), Some(Ok(r))) if r != p => (
-            p,
-            format!("the configured plan; the subscription reports {r}"),
-        ),
-        (Some(p), _) => (p, "the configured plan".to_string()),
-        (None, Some(Ok(p))) => (p, "as the subscription reports".to_string()),
-        (None, Some(Err(e))) => {
-            warnings.push(format!(
-                "{e}: assuming HOBBYIST, the most conservative limits (set `plan` to override)"
-            ));
-            (
-                Plan::Hobbyist,
-                "ASSUMED: the level is not understood".to_string(),
-            )
-        }
-        (None, None) => {
-            warnings.push(
-                "the subscription reports no plan level: assuming HOBBYIST, the most \
-                 conservative limits (set `plan` to override)"
-                    .to_string(),
-            );
-            (Plan::Hobbyist, "ASSUMED: no level reported".to_string())
-        }
-    };
-    client.limiter().set_plan_limit(plan.requests_per_minute());
-    let mut coins: Vec<String> = Vec::new();
-    for s in &config.symbols {
-        let coin = s.trim().to_ascii_uppercase();
-        if !coin.is_empty() && !coins.contains(&coin) {
-            coins.push(coin);
-        }
-    }
-    let limit = client.limiter().limit();
-    let mut input = ScheduleInput::for_plan(plan, coins.len(), config.poll_interval);
-    input.limit_per_minute = limit;
-    let s = plan_schedule(input);
-    let mut lines = vec![
-        format!("  API key:         accepted by {}", config.base_url),
-        format!("  plan:            {plan} ({how})"),
-        format!("  limit:           {limit} requests/minute"),
-        format!(
-            "  one cycle costs: {:.1} requests per symbol on average, {:.1} requests/minute in all",
-            s.est_requests_per_symbol_per_cycle, s.est_requests_per_minute
-        ),
-        format!("  schedule:        {}", s.explanation),
-    ];
-    if let Some(requested) = s.stretched_from {
-        lines.push(format!(
-            "  note:            the interval was stretched from {}s to {}s to fit the plan",
-            requested.as_secs(),
-            s.poll_interval.as_secs()
-        ));
-    }
-    Ok(ApiFindings { lines, warnings })
-}
-
-/// `perpwatch check`: validates the configuration (already done by loading it) and, with a key,
-/// asks CoinGlass (one request) and prints what it found: the plan, the per-minute limit and the
-/// requests one cycle costs. It vouches only for what it saw: if CoinGlass cannot be reached it
-/// says so and exits 6; a refused key exits 3.
-pub async fn check(config: Config) -> ExitCode {
-    // The config file, data dir and log dir, as `--help` says them.
-    let [config_file, data_dir, log_dir] = config
-        .paths()
-        .rows()
-        .map(|(label, value)| format!("  {:<17}{value}", format!("{label}:")));
-    let mut lines = vec![config_file];
-    lines.push(format!("  symbols:         {}", config.symbols.join(", ")));
-    lines.push(format!(
-        "  poll interval:   {}s",
-        config.poll_interval.as_secs()
-    ));
-    lines.push(format!(
-        "  reference pair:  <COIN>/{} perpetual on {} (its id is looked up at start)",
-        config.reference_quote, config.reference_exchange
-    ));
-    lines.push(format!("  thresholds:      {}", thresholds_text(&config)));
-    lines.push(data_dir);
-    lines.push(log_dir);
-    let print = |head: &str, lines: &[String]| {
-        println!("{head}");
-        for l in lines {
-            println!("{l}");
-        }
-    };
-    let Some(key) = config.api_key.clone() else {
-        lines.push(
-            "  API key:         not set: nothing to check against CoinGlass; perpwatch runs the \
-             DEMO market (simulated, offline)"
-                .into(),
-        );
-        print("configuration ok", &lines);
-        return ExitCode::from(exit::OK);
-    };
-    if config.mode.demo {
-        lines.push(
-            "  demo:            --demo asks for the DEMO market; the key is checked anyway".into(),
-        );
-    }
-    let probe = tokio::time::timeout(monitor::ONCE_DEADLINE, probe_api(&config, key))
-        .await
-        .unwrap_or_else(|_| {
-            Err(StartError {
-                code: exit::NO_DATA,
-                msg: format!(
-                    "cannot reach CoinGlass at {}: no answer within {} s",
-                    config.base_url,
-                    monitor::ONCE_DEADLINE.as_secs()
-                ),
-            })
-        });
-    match probe {
-        Ok(found) => {
-            lines.extend(found.lines);
-            print("configuration ok", &lines);
-            for w in &found.warnings {
-                tracing::warn!("{w}");
-                eprintln!("perpwatch: {w}");
-            }
-            ExitCode::from(exit::OK)
-        }
-        Err(e) => {
-            let head = match e.code {
-                exit::KEY_REFUSED => "configuration valid, but CoinGlass REFUSED the API key",
-                exit::NO_DATA => {
-                    "configuration valid, but CoinGlass could NOT be reached: the key, the plan \
-                     and the limit are unchecked"
-                }
-                _ => "configuration valid, but the CoinGlass client could not start",
-            };
-            lines.push(format!(
-                "  API key:         set, not confirmed ({})",
-                match e.code {
-                    exit::KEY_REFUSED => "refused",
-                    exit::NO_DATA => "unreachable",
-                    _ => "client error",
-                }
-            ));
-            print(head, &lines);
-            tracing::error!("{}", e.msg);
-            let prefix = if e.code == exit::NO_DATA {
-                "no data: "
-            } else {
-                ""
-            };
-            eprintln!("perpwatch: {prefix}{}", e.msg);
-            ExitCode::from(e.code)
         }
     }
 }

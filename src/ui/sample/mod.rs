@@ -589,3 +589,6 @@ pub fn market_with_gaps(n: usize, size: (u16, u16), theme: Theme) -> UiState {
     );
     state
 }
+
+mod exchanges;
+pub use exchanges::{exchanges_cycle, exchanges_state, venue};
