@@ -3,7 +3,7 @@
 //! 1. `--demo`: the demo market's generated history (no key, no network, no files);
 //! 2. bars the user imported for the symbol (`perpwatch import`);
 //! 3. with `--source exchanges` (or no key under `auto`): Binance's public history
-//!    ([`load_exchange_bars`], not wired yet);
+//!    ([`load_exchange_bars`]);
 //! 4. CoinGlass history, downloaded into the store and read back from it. Each series
 //!    remembers the range it covers (`history_coverage`), so a rerun asks only for what is
 //!    missing — nothing at all when the range is already there. Requests go through the client's
@@ -91,7 +91,7 @@ impl BarSource {
                 format!("CoinGlass history ({requests} requests, now cached in the store)")
             }
             BarSource::Binance { requests } => {
-                format!("Binance public history ({requests} requests, now cached in the store)")
+                format!("Binance public history ({requests} requests)")
             }
         }
     }
@@ -200,12 +200,9 @@ pub async fn load_bars(
     })
 }
 
-/// `backtest --source exchanges`: `args`' window of bars `[start_ms, end_ms)` on `iv` from
-/// Binance's public history (klines and the full funding history; OI, long/short and taker
-/// history where its 30 days reach), cached in the store.
-///
-/// NOT WIRED YET: the lead connects the Binance history download
-/// (`binance::history::history_bars`) here. Until then it says so (exit 1).
+/// `backtest --source exchanges`: the coin's Binance USDⓈ-M history (klines, the full funding
+/// history, and the 30 days of OI and long/short Binance keeps). Binance is the only venue with
+/// years of public history, so it is used whichever venues the live source reads.
 pub async fn load_exchange_bars(
     config: &Config,
     args: &BacktestArgs,
@@ -214,12 +211,35 @@ pub async fn load_exchange_bars(
     end_ms: i64,
     progress: bool,
 ) -> Result<Loaded, BacktestError> {
-    let _ = (config, iv, start_ms, end_ms, progress);
-    Err(BacktestError::Venue(format!(
-        "backtest --source exchanges is not wired yet: no Binance history for {} (import a CSV \
-         with perpwatch import, set COINGLASS_API_KEY, or try --demo)",
-        args.symbol
-    )))
+    use crate::source::exchanges::binance::{history::history_bars, Binance};
+    use crate::source::exchanges::venue::VenueApi;
+    let urls = &config.venue_urls;
+    let mut binance = Binance::new(&urls.binance_fapi, &urls.binance_ws);
+    let coin = args.symbol.trim().to_ascii_uppercase();
+    let listed = binance
+        .instruments(std::slice::from_ref(&coin))
+        .await
+        .map_err(|e| BacktestError::Venue(format!("cannot list Binance's instruments: {e}")))?;
+    let Some(inst) = listed.into_iter().next() else {
+        return Err(BacktestError::Usage(format!(
+            "{coin} is not listed as a USDT perpetual on Binance, the only venue with public \
+             history; import a CSV (perpwatch import FILE --symbol {coin}) or use CoinGlass"
+        )));
+    };
+    let bar = progress_bar(progress, 1);
+    bar.set_message(format!("downloading {} history from Binance", inst.id));
+    let (bars, notes) = history_bars(binance.http(), &inst, iv, start_ms, end_ms)
+        .await
+        .map_err(|e| BacktestError::Venue(format!("Binance history of {}: {e}", inst.id)))?;
+    bar.finish_and_clear();
+    let (_, requests) = binance.http().take_cycle_count();
+    Ok(Loaded {
+        bars,
+        interval: args.interval.clone(),
+        interval_ms: iv,
+        source: BarSource::Binance { requests },
+        notes,
+    })
 }
 
 fn key_error(e: ApiError) -> BacktestError {

@@ -2,6 +2,8 @@
 //! strings, upper-cased exchange names, `coin_margin_list`), shared by the end-to-end tests.
 #![allow(dead_code)] // each test binary uses part of it
 
+pub(crate) mod venues;
+
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

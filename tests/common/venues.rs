@@ -60,31 +60,6 @@ impl Venues {
             ("OKX_WS_URL", self.ws.url()),
         ]
     }
-
-    /// Requests each REST mock received, by venue.
-    pub(crate) async fn request_counts(&self) -> [(String, usize); 3] {
-        let n = |s: &MockServer| async move { s.received_requests().await.unwrap_or_default().len() };
-        [
-            ("binance".into(), n(&self.binance).await),
-            ("bybit".into(), n(&self.bybit).await),
-            ("okx".into(), n(&self.okx).await),
-        ]
-    }
-}
-
-/// The base URLs of venues that cannot be reached (a closed local port): for runs that must
-/// fail fast and never leave the machine.
-pub(crate) fn unreachable_env() -> Vec<(&'static str, String)> {
-    let closed = "http://127.0.0.1:9".to_string();
-    let closed_ws = "ws://127.0.0.1:9".to_string();
-    vec![
-        ("BINANCE_FAPI_URL", closed.clone()),
-        ("BYBIT_API_URL", closed.clone()),
-        ("OKX_API_URL", closed),
-        ("BINANCE_WS_URL", closed_ws.clone()),
-        ("BYBIT_WS_URL", closed_ws.clone()),
-        ("OKX_WS_URL", closed_ws),
-    ]
 }
 
 fn price_of(coins: &[String], coin: &str) -> f64 {
@@ -194,8 +169,20 @@ async fn mount_binance(server: &MockServer, coins: &Arc<Vec<String>>, latency: D
                 .map(|i: i64| {
                     let t = bar_ms() - (12 - i) * 300_000;
                     let close = if i == 12 { p } else { p / 1.01 };
-                    json!([t, close.to_string(), p.to_string(), p.to_string(), close.to_string(),
-                           "10", t + 299_999, "1", 1, "5", "1", "0"])
+                    json!([
+                        t,
+                        close.to_string(),
+                        p.to_string(),
+                        p.to_string(),
+                        close.to_string(),
+                        "10",
+                        t + 299_999,
+                        "1",
+                        1,
+                        "5",
+                        "1",
+                        "0"
+                    ])
                 })
                 .collect(),
         )
@@ -278,16 +265,22 @@ async fn mount_bybit(server: &MockServer, coins: &Arc<Vec<String>>, latency: Dur
         let hourly = query(req, "intervalTime") == "1h";
         let step = if hourly { 3_600_000 } else { 300_000 };
         let list: Vec<Value> = (0..if hourly { 25 } else { 200 })
-            .map(|i: i64| json!({"openInterest": "40000", "singleOpenInterest": "20000",
-                                  "timestamp": (bar_ms() - i * step).to_string()}))
+            .map(|i: i64| {
+                json!({"openInterest": "40000", "singleOpenInterest": "20000",
+                                  "timestamp": (bar_ms() - i * step).to_string()})
+            })
             .collect();
-        bybit_ok(json!({"symbol": query(req, "symbol"), "category": "linear", "list": list,
-                        "nextPageCursor": ""}))
+        bybit_ok(
+            json!({"symbol": query(req, "symbol"), "category": "linear", "list": list,
+                        "nextPageCursor": ""}),
+        )
     })
     .await;
     serve(server, "/v5/market/account-ratio", latency, |req| {
-        bybit_ok(json!({"list": [{"symbol": query(req, "symbol"), "buyRatio": "0.6",
-                                  "sellRatio": "0.4", "timestamp": bar_ms().to_string()}]}))
+        bybit_ok(
+            json!({"list": [{"symbol": query(req, "symbol"), "buyRatio": "0.6",
+                                  "sellRatio": "0.4", "timestamp": bar_ms().to_string()}]}),
+        )
     })
     .await;
 }
@@ -362,7 +355,12 @@ async fn mount_okx(server: &MockServer, coins: &Arc<Vec<String>>, latency: Durat
             okx_ok(Value::Array(
                 (0..if hourly { 25 } else { 100 })
                     .map(|i: i64| {
-                        json!([(bar_ms() - i * step).to_string(), "100000", "1000", "1000000000"])
+                        json!([
+                            (bar_ms() - i * step).to_string(),
+                            "100000",
+                            "1000",
+                            "1000000000"
+                        ])
                     })
                     .collect(),
             ))
@@ -408,11 +406,12 @@ impl WsVenues {
 
 async fn serve_ws(tcp: tokio::net::TcpStream, paths: Arc<Mutex<Vec<String>>>) {
     let mut route = String::new();
-    let callback = |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
-                    resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
-        route = req.uri().path().to_string();
-        Ok(resp)
-    };
+    let callback =
+        |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+         resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
+            route = req.uri().path().to_string();
+            Ok(resp)
+        };
     let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
         return;
     };
@@ -422,12 +421,16 @@ async fn serve_ws(tcp: tokio::net::TcpStream, paths: Arc<Mutex<Vec<String>>>) {
         "/market/ws/!forceOrder@arr" => Some(json!({"e": "forceOrder", "E": ts, "o": {
             "s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "2", "p": "49000",
             "ap": "50000", "X": "FILLED", "l": "2", "z": "2", "T": ts}})),
-        "/v5/public/linear" => Some(json!({"topic": "allLiquidation.BTCUSDT", "type": "snapshot",
-            "ts": ts, "data": [{"T": ts, "s": "BTCUSDT", "S": "Buy", "v": "0.5", "p": "50000"}]})),
-        "/ws/v5/public" => Some(json!({"arg": {"channel": "liquidation-orders", "instType": "SWAP"},
+        "/v5/public/linear" => Some(
+            json!({"topic": "allLiquidation.BTCUSDT", "type": "snapshot",
+            "ts": ts, "data": [{"T": ts, "s": "BTCUSDT", "S": "Buy", "v": "0.5", "p": "50000"}]}),
+        ),
+        "/ws/v5/public" => Some(
+            json!({"arg": {"channel": "liquidation-orders", "instType": "SWAP"},
             "data": [{"instId": "BTC-USDT-SWAP", "instFamily": "BTC-USDT", "instType": "SWAP",
                       "details": [{"side": "buy", "posSide": "short", "sz": "30",
-                                   "bkPx": "50000", "ts": ts.to_string()}]}]})),
+                                   "bkPx": "50000", "ts": ts.to_string()}]}]}),
+        ),
         _ => None,
     };
     let mut pending = liquidation;
@@ -447,7 +450,8 @@ async fn serve_ws(tcp: tokio::net::TcpStream, paths: Arc<Mutex<Vec<String>>>) {
             Some(if route.starts_with("/ws/v5") {
                 json!({"event": "subscribe", "arg": {"channel": "liquidation-orders", "instType": "SWAP"}, "connId": "1"}).to_string()
             } else {
-                json!({"success": true, "ret_msg": "", "op": "subscribe", "conn_id": "1"}).to_string()
+                json!({"success": true, "ret_msg": "", "op": "subscribe", "conn_id": "1"})
+                    .to_string()
             })
         } else {
             None

@@ -54,7 +54,6 @@ const STATS_PERIODS: [&str; 9] = ["5m", "15m", "30m", "1h", "2h", "4h", "6h", "1
 /// Bars of `inst` with `time_ms` in `[start_ms, end_ms)` on an `interval_ms` grid, and notes on
 /// what could not be covered. Prices are per coin. `Err` when the klines or the funding
 /// history could not be fetched; the 30-day series only add notes when they fail.
-#[allow(dead_code)] // wired by the exchanges source (`backtest --source exchanges`)
 pub(crate) async fn history_bars(
     http: &VenueHttp,
     inst: &Instrument,

@@ -1,0 +1,141 @@
+//! The keyless exchanges source end to end: the real binary against local Binance, Bybit and
+//! OKX mocks (REST and liquidation websockets). Nothing here reaches a real host.
+
+mod common;
+
+use common::venues::{Venues, BINANCE_LONG_USD, BYBIT_LONG_USD, OKX_SHORT_USD};
+use common::{run, text, Sandbox};
+use serde_json::Value;
+use std::time::Duration;
+use wiremock::{Mock, ResponseTemplate};
+
+/// `perpwatch --no-ui --json --once --source exchanges --symbols …` against `venues`.
+async fn once(venues: &Venues, symbols: &str) -> (Option<i32>, Vec<Value>, String) {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command();
+    cmd.envs(venues.env()).args([
+        "--no-ui",
+        "--json",
+        "--once",
+        "--source",
+        "exchanges",
+        "--poll-interval",
+        "20s",
+        "--symbols",
+        symbols,
+    ]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (out.status.code(), lines, stderr)
+}
+
+fn venue<'a>(line: &'a Value, id: &str) -> &'a Value {
+    line["venues"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["venue"] == id))
+        .unwrap_or_else(|| panic!("no venue {id} in {line}"))
+}
+
+fn close(a: &Value, b: f64) -> bool {
+    a.as_f64()
+        .is_some_and(|a| (a - b).abs() <= 1e-9 * b.abs().max(1.0))
+}
+
+#[tokio::test]
+async fn three_healthy_venues_give_one_aggregated_line_per_coin() {
+    let venues = Venues::start(&["BTC", "ETH"], Duration::ZERO).await;
+    let (code, lines, stderr) = once(&venues, "BTC,ETH").await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let btc = &lines[0];
+    assert_eq!(btc["symbol"], "BTC");
+    assert_eq!(btc["source"], "exchanges");
+    for id in ["binance", "bybit", "okx"] {
+        assert_eq!(venue(btc, id)["state"], "ok", "{btc}");
+    }
+    let m = &btc["metrics"];
+    // Binance 0.01 % per 1 h, Bybit 0.02 % per 4 h, OKX 0.01 % per 8 h, weighted by OI
+    // 5e9 (100,000 contracts × 50,000), 2e9 (one side), 1e9.
+    let rows = m["funding_by_exchange"].as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "{m}");
+    assert_eq!(rows[0]["exchange"], "Binance");
+    assert!(close(&rows[0]["interval_hours"], 1.0), "{m}");
+    assert!(close(&rows[0]["rate_8h_pct"], 0.08), "{m}");
+    let want = (0.08 * 5e9 + 0.04 * 2e9 + 0.01 * 1e9) / 8e9;
+    assert!(close(&m["funding_8h_pct"], want), "{m}");
+    assert!(close(&m["oi_usd"], 8e9), "{m}");
+    assert!(m["oi_change_24h_pct"].is_number(), "{m}");
+    // The reference venue (Binance): 70 % of accounts long, top traders 45 %, taker 15 : 10.
+    assert!(close(&m["retail_long_pct"], 70.0), "{m}");
+    assert!(close(&m["top_long_pct"], 45.0), "{m}");
+    assert!(close(&m["taker_buy_pct"], 60.0), "{m}");
+    assert!(close(&m["price"], 50_000.0), "{m}");
+    // One scripted liquidation per stream: Binance SELL and Bybit Buy are longs, OKX buy a short.
+    assert!(
+        close(&m["liq_long_1h_usd"], BINANCE_LONG_USD + BYBIT_LONG_USD),
+        "{m}"
+    );
+    assert!(close(&m["liq_short_1h_usd"], OKX_SHORT_USD), "{m}");
+    assert_eq!(m["liq_lower_bound"], true, "{m}");
+    // A single run covers a few seconds of the hour, and says so.
+    assert!(
+        m["liq_uncovered_s"].as_u64().is_some_and(|s| s > 3000),
+        "{m}"
+    );
+    // The streams were asked on their documented routes.
+    let paths = venues.ws.paths.lock().unwrap().clone();
+    for route in [
+        "/market/ws/!forceOrder@arr",
+        "/v5/public/linear",
+        "/ws/v5/public",
+    ] {
+        assert!(paths.iter().any(|p| p == route), "{route} not in {paths:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_restricted_venue_is_said_once_and_the_others_carry_on() {
+    let venues = Venues::start(&["BTC"], Duration::ZERO).await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(451).set_body_string("restricted location"))
+        .with_priority(1)
+        .expect(1)
+        .mount(&venues.binance)
+        .await;
+    let (code, lines, stderr) = once(&venues, "BTC").await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let btc = &lines[0];
+    assert_eq!(
+        venue(btc, "binance")["state"],
+        "restricted region (HTTP 451)",
+        "{btc}"
+    );
+    assert_eq!(venue(btc, "okx")["state"], "ok", "{btc}");
+    let m = &btc["metrics"];
+    let rows = m["funding_by_exchange"].as_array().expect("rows");
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["exchange"].as_str()).collect();
+    assert_eq!(names, ["Bybit", "OKX"], "{m}");
+    assert!(close(&m["oi_usd"], 3e9), "{m}");
+    // Long/short comes from the reference venue, which refused: absent, with why.
+    assert!(m["retail_long_pct"].is_null(), "{m}");
+    let stale = btc["stale"].to_string();
+    assert!(
+        stale.contains("retail_long_short") && stale.contains("451"),
+        "{stale}"
+    );
+}
+
+#[tokio::test]
+async fn a_coin_listed_on_no_venue_exits_2_naming_it_and_the_venues() {
+    let venues = Venues::start(&["BTC"], Duration::ZERO).await;
+    let (code, _, stderr) = once(&venues, "BTC,NOPE").await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("NOPE is not listed") && stderr.contains("binance, bybit, okx"),
+        "{stderr}"
+    );
+}
