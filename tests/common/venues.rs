@@ -406,6 +406,8 @@ impl WsVenues {
 
 async fn serve_ws(tcp: tokio::net::TcpStream, paths: Arc<Mutex<Vec<String>>>) {
     let mut route = String::new();
+    // The handshake callback's error type is tungstenite's, not ours to shrink.
+    #[allow(clippy::result_large_err)]
     let callback =
         |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
          resp: tokio_tungstenite::tungstenite::handshake::server::Response| {

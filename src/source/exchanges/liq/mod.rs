@@ -262,6 +262,7 @@ impl LiqBook {
     }
 
     /// Liquidations recorded since start (all venues).
+    #[cfg(any(test, feature = "test-support"))]
     pub(crate) fn counted(&self) -> u64 {
         self.lock().counted
     }

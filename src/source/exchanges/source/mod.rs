@@ -376,6 +376,7 @@ impl Source for ExchangesSource {
                         .stream
                         .as_ref()
                         .and_then(|_| self.book.uncovered_s(s.client.venue(), now)),
+                    malformed: s.stream.as_ref().map_or(0, StreamHandle::malformed),
                     unlisted: &s.unlisted,
                     now,
                 })

@@ -70,6 +70,8 @@ pub(super) struct VenueFacts<'a> {
     pub(super) stream: Option<StreamState>,
     /// Seconds of the last hour the stream was not up (`None`: up all hour, or no stream).
     pub(super) missed_s: Option<u32>,
+    /// Stream frames since start the parser did not understand (a changed format).
+    pub(super) malformed: u64,
     /// Watched coins the venue does not list.
     pub(super) unlisted: &'a [String],
     pub(super) now: DateTime<Utc>,
@@ -118,7 +120,14 @@ pub(super) fn venue_status(f: VenueFacts<'_>) -> VenueStatus {
             let missed = f
                 .missed_s
                 .map(|s| format!("liquidations miss {} of the last hour", span(u64::from(s))));
-            let detail = [missed, skipped(f.unlisted)].into_iter().flatten();
+            // A venue that changed its frame format must not read as a quiet market.
+            let garbled = (f.malformed > 0).then(|| {
+                format!(
+                    "{} liquidation frames not understood: the sums may be short",
+                    f.malformed
+                )
+            });
+            let detail = [garbled, missed, skipped(f.unlisted)].into_iter().flatten();
             let detail: Vec<String> = detail.collect();
             (
                 "ok".to_string(),
@@ -183,6 +192,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_ok_venue_says_what_its_liquidations_lack() {
+        let now = Utc::now();
+        let unlisted = vec!["PEPE".to_string()];
+        let s = venue_status(VenueFacts {
+            venue: Venue::Okx,
+            standing: Standing::Ok,
+            rest: &RestHealth::Fine,
+            stream: Some(StreamState::Up { since: now }),
+            missed_s: Some(125),
+            malformed: 7,
+            unlisted: &unlisted,
+            now,
+        });
+        assert_eq!(s.state, "ok");
+        assert_eq!(
+            s.detail.as_deref(),
+            Some(
+                "7 liquidation frames not understood: the sums may be short; \
+                 liquidations miss 2m of the last hour; not listed here: PEPE"
+            )
+        );
+    }
+
+    #[test]
     fn venue_states_say_the_most_pressing_thing_first() {
         use crate::source::exchanges::http::Standing;
         use chrono::TimeZone;
@@ -199,6 +232,7 @@ mod tests {
                 rest,
                 stream,
                 missed_s: None,
+                malformed: 0,
                 unlisted: &unlisted,
                 now,
             });

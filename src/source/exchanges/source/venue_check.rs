@@ -54,6 +54,7 @@ pub(super) async fn check_with(
             rest: &rest,
             stream: None,
             missed_s: None,
+            malformed: 0,
             unlisted: &unlisted,
             now: Utc::now(),
         });
