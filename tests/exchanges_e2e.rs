@@ -77,7 +77,7 @@ async fn three_healthy_venues_give_one_aggregated_line_per_coin() {
     // One scripted liquidation per stream: Binance SELL and Bybit Buy are longs, OKX buy a short.
     assert!(
         close(&m["liq_long_1h_usd"], BINANCE_LONG_USD + BYBIT_LONG_USD),
-        "{m}"
+        "{btc}"
     );
     assert!(close(&m["liq_short_1h_usd"], OKX_SHORT_USD), "{m}");
     assert_eq!(m["liq_lower_bound"], true, "{m}");

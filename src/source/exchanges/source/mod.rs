@@ -268,10 +268,13 @@ impl ExchangesSource {
             total,
         };
         let max_stale_s = crate::monitor::max_stale_age(self.poll_interval);
+        // The streams' hour ends now, not at the cycle's start: the first poll listened to
+        // them after `now`, and what they delivered meanwhile belongs in the sums.
+        let liq_until = Utc::now().max(now);
         for i in 0..self.coins.len() {
             let coin = &self.coins[i];
             let readings = readings_of(coin, &outcomes, &listed_before, &venues);
-            let liq = self.liquidations(coin, now);
+            let liq = self.liquidations(coin, liq_until);
             let fresh = aggregate::snapshot(coin, now, &readings, self.reference, liq);
             let kept = &mut self.kept[i];
             kept.time = now;
