@@ -32,6 +32,11 @@ impl Venues {
     /// Healthy venues listing `coins` (BTC at 50,000; others at 10 × their position + 1),
     /// every answer `latency` late.
     pub(crate) async fn start(coins: &[&str], latency: Duration) -> Venues {
+        Venues::streaming(coins, latency, 0).await
+    }
+
+    /// As [`Venues::start`], with every stream sending `per_second` liquidations.
+    pub(crate) async fn streaming(coins: &[&str], latency: Duration, per_second: u32) -> Venues {
         let coins: Arc<Vec<String>> = Arc::new(coins.iter().map(|c| c.to_string()).collect());
         let (binance, bybit, okx) = (
             MockServer::start().await,
@@ -45,7 +50,7 @@ impl Venues {
             binance,
             bybit,
             okx,
-            ws: WsVenues::start().await,
+            ws: WsVenues::streaming(per_second).await,
         }
     }
 
@@ -386,14 +391,21 @@ impl Drop for WsVenues {
 }
 
 impl WsVenues {
+    /// One scripted liquidation per connection, once subscribed.
     pub(crate) async fn start() -> WsVenues {
+        WsVenues::streaming(0).await
+    }
+
+    /// As [`WsVenues::start`], then `per_second` more liquidations on every connection (a
+    /// long-running market for soak runs).
+    pub(crate) async fn streaming(per_second: u32) -> WsVenues {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let paths: Arc<Mutex<Vec<String>>> = Arc::default();
         let seen = paths.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(serve_ws(tcp, seen.clone()));
+                tokio::spawn(serve_ws(tcp, seen.clone(), per_second));
             }
         });
         WsVenues { port, paths, task }
@@ -404,7 +416,41 @@ impl WsVenues {
     }
 }
 
-async fn serve_ws(tcp: tokio::net::TcpStream, paths: Arc<Mutex<Vec<String>>>) {
+/// The route's liquidation frame at `ts` (BTC, the sides and sizes of the constants above).
+fn liquidation_frame(route: &str, ts: i64) -> Option<String> {
+    let frame = match route {
+        "/market/ws/!forceOrder@arr" => json!({"e": "forceOrder", "E": ts, "o": {
+            "s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "2", "p": "49000",
+            "ap": "50000", "X": "FILLED", "l": "2", "z": "2", "T": ts}}),
+        "/v5/public/linear" => json!({"topic": "allLiquidation.BTCUSDT", "type": "snapshot",
+            "ts": ts, "data": [{"T": ts, "s": "BTCUSDT", "S": "Buy", "v": "0.5", "p": "50000"}]}),
+        "/ws/v5/public" => json!({"arg": {"channel": "liquidation-orders", "instType": "SWAP"},
+            "data": [{"instId": "BTC-USDT-SWAP", "instFamily": "BTC-USDT", "instType": "SWAP",
+                      "details": [{"side": "buy", "posSide": "short", "sz": "30",
+                                   "bkPx": "50000", "ts": ts.to_string()}]}]}),
+        _ => return None,
+    };
+    Some(frame.to_string())
+}
+
+/// What the mock answers to a client's text frame (pongs, subscribe acknowledgements).
+fn ws_reply(route: &str, text: &str) -> Option<String> {
+    if text == "ping" {
+        return Some("pong".to_string());
+    }
+    let reply = if text.contains("\"ping\"") {
+        json!({"success": true, "ret_msg": "pong", "op": "ping"})
+    } else if !text.contains("subscribe") {
+        return None;
+    } else if route.starts_with("/ws/v5") {
+        json!({"event": "subscribe", "arg": {"channel": "liquidation-orders", "instType": "SWAP"}, "connId": "1"})
+    } else {
+        json!({"success": true, "ret_msg": "", "op": "subscribe", "conn_id": "1"})
+    };
+    Some(reply.to_string())
+}
+
+async fn serve_ws(tcp: tokio::net::TcpStream, paths: Arc<Mutex<Vec<String>>>, per_second: u32) {
     let mut route = String::new();
     // The handshake callback's error type is tungstenite's, not ours to shrink.
     #[allow(clippy::result_large_err)]
@@ -418,54 +464,35 @@ async fn serve_ws(tcp: tokio::net::TcpStream, paths: Arc<Mutex<Vec<String>>>) {
         return;
     };
     paths.lock().unwrap().push(route.clone());
-    let ts = now_ms();
-    let liquidation = match route.as_str() {
-        "/market/ws/!forceOrder@arr" => Some(json!({"e": "forceOrder", "E": ts, "o": {
-            "s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "2", "p": "49000",
-            "ap": "50000", "X": "FILLED", "l": "2", "z": "2", "T": ts}})),
-        "/v5/public/linear" => Some(
-            json!({"topic": "allLiquidation.BTCUSDT", "type": "snapshot",
-            "ts": ts, "data": [{"T": ts, "s": "BTCUSDT", "S": "Buy", "v": "0.5", "p": "50000"}]}),
-        ),
-        "/ws/v5/public" => Some(
-            json!({"arg": {"channel": "liquidation-orders", "instType": "SWAP"},
-            "data": [{"instId": "BTC-USDT-SWAP", "instFamily": "BTC-USDT", "instType": "SWAP",
-                      "details": [{"side": "buy", "posSide": "short", "sz": "30",
-                                   "bkPx": "50000", "ts": ts.to_string()}]}]}),
-        ),
-        _ => None,
-    };
-    let mut pending = liquidation;
-    if route.starts_with("/market") {
-        if let Some(frame) = pending.take() {
-            let _ = ws.send(Message::text(frame.to_string())).await;
-        }
-    }
-    while let Some(Ok(msg)) = ws.next().await {
-        let Message::Text(text) = msg else { continue };
-        let text = text.as_str();
-        let reply = if text == "ping" {
-            Some("pong".to_string())
-        } else if text.contains("\"ping\"") {
-            Some(json!({"success": true, "ret_msg": "pong", "op": "ping"}).to_string())
-        } else if text.contains("subscribe") {
-            Some(if route.starts_with("/ws/v5") {
-                json!({"event": "subscribe", "arg": {"channel": "liquidation-orders", "instType": "SWAP"}, "connId": "1"}).to_string()
-            } else {
-                json!({"success": true, "ret_msg": "", "op": "subscribe", "conn_id": "1"})
-                    .to_string()
-            })
-        } else {
-            None
-        };
-        if let Some(reply) = reply {
-            if ws.send(Message::text(reply)).await.is_err() {
-                return;
+    // Binance streams from the URL; the others once subscribed.
+    let mut subscribed = route.starts_with("/market");
+    let mut first = true;
+    let period = Duration::from_secs_f64(1.0 / f64::from(per_second.max(1)));
+    let mut tick = tokio::time::interval(period);
+    loop {
+        if subscribed && first {
+            first = false;
+            if let Some(frame) = liquidation_frame(&route, now_ms()) {
+                let _ = ws.send(Message::text(frame)).await;
             }
         }
-        if text.contains("subscribe") {
-            if let Some(frame) = pending.take() {
-                let _ = ws.send(Message::text(frame.to_string())).await;
+        tokio::select! {
+            msg = ws.next() => {
+                let Some(Ok(msg)) = msg else { return };
+                let Message::Text(text) = msg else { continue };
+                if let Some(reply) = ws_reply(&route, text.as_str()) {
+                    if ws.send(Message::text(reply)).await.is_err() {
+                        return;
+                    }
+                }
+                subscribed |= text.as_str().contains("subscribe");
+            }
+            _ = tick.tick(), if per_second > 0 && subscribed && !first => {
+                if let Some(frame) = liquidation_frame(&route, now_ms()) {
+                    if ws.send(Message::text(frame)).await.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
