@@ -109,8 +109,8 @@ pub trait Source: Send {
 pub struct VenueStatus {
     /// `binance`, `bybit`, `okx`.
     pub venue: String,
-    /// Short state: `ok`, `rate limited`, `banned until 14:05Z`, `restricted region (HTTP 451)`,
-    /// `stream down 2m`, `unreachable`, `starting`.
+    /// Short state: `restricted region (HTTP 451)`, `banned until 14:05Z`, `rate limited`,
+    /// `unreachable`, `failing`, `stream down 2m`, `stream connecting`, `ok`.
     pub state: String,
     /// What lies behind the state (the error, what is skipped), `None` when there is nothing to add.
     pub detail: Option<String>,
