@@ -139,3 +139,62 @@ async fn a_coin_listed_on_no_venue_exits_2_naming_it_and_the_venues() {
         "{stderr}"
     );
 }
+
+/// `perpwatch check --source exchanges …` against `venues`.
+async fn check(venues: &Venues, args: &[&str]) -> (Option<i32>, String, String) {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command();
+    cmd.envs(venues.env())
+        .args(["check", "--source", "exchanges"])
+        .args(args);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    (out.status.code(), stdout, stderr)
+}
+
+#[tokio::test]
+async fn check_reaches_each_venue_and_prints_its_state_and_budget() {
+    let venues = Venues::start(&["BTC", "ETH"], Duration::ZERO).await;
+    let (code, stdout, stderr) = check(&venues, &["--symbols", "BTC,ETH"]).await;
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for line in [
+        "Binance:         ok",
+        "Bybit:           ok",
+        "OKX:             ok",
+        "weight 1 of 2400 per 1m (ours: half)",
+        "ip 1 of 600 per 5s (ours: half)",
+    ] {
+        assert!(stdout.contains(line), "{line:?} not in\n{stdout}");
+    }
+    // Bybit as the reference gives retail only, and says so.
+    let (code, stdout, _) = check(
+        &venues,
+        &[
+            "--symbols",
+            "BTC",
+            "--exchanges",
+            "bybit,okx",
+            "--reference-exchange",
+            "bybit",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("top-trader long/short and taker flow not offered by Bybit"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Binance:"), "{stdout}");
+}
+
+#[tokio::test]
+async fn check_stops_at_a_coin_no_venue_lists_and_says_which_coin_a_venue_skips() {
+    let venues = Venues::start(&["BTC"], Duration::ZERO).await;
+    let (code, stdout, stderr) = check(&venues, &["--symbols", "BTC,NOPE"]).await;
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("not listed there: NOPE"), "{stdout}");
+    assert!(
+        stderr.contains("NOPE is not listed") && stderr.contains("binance, bybit, okx"),
+        "{stderr}"
+    );
+}

@@ -126,8 +126,9 @@ pub async fn check(config: Config) -> ExitCode {
     lines.push(format!("  source:          {}", source_text(&config)));
     if config.source == SourceChoice::Exchanges {
         lines.push(format!(
-            "  reference:       {} (retail and top-trader long/short, taker flow)",
-            config.reference_venue.name()
+            "  reference:       {} ({})",
+            config.reference_venue.name(),
+            reference_offer(config.reference_venue)
         ));
     } else {
         lines.push(format!(
@@ -293,10 +294,43 @@ async fn check_exchanges(config: &Config, mut lines: Vec<String>) -> ExitCode {
         eprintln!("perpwatch: {msg}");
         return ExitCode::from(exit::NO_DATA);
     }
+    // As at start: a coin that every venue which answered does not list is a bad symbol.
+    let answered: Vec<&crate::source::exchanges::VenueCheck> =
+        venues.iter().filter(|v| v.status.is_ok()).collect();
+    let nowhere: Vec<&String> = config
+        .symbols
+        .iter()
+        .filter(|c| !answered.is_empty() && answered.iter().all(|v| v.unlisted.contains(c)))
+        .collect();
+    if let Some(coin) = nowhere.first() {
+        print_check("configuration INVALID", &lines);
+        let ids: Vec<&str> = answered.iter().map(|v| v.status.venue.as_str()).collect();
+        let msg = crate::source::exchanges::ExchangesStartError::NotListed {
+            coin: coin.to_string(),
+            venues: ids.join(", "),
+        }
+        .to_string();
+        tracing::error!("{msg}");
+        eprintln!("perpwatch: {msg}");
+        return ExitCode::from(exit::USAGE);
+    }
     print_check("configuration ok", &lines);
     for d in &down {
         tracing::warn!("{d}");
         eprintln!("perpwatch: {d}");
     }
     ExitCode::from(exit::OK)
+}
+
+/// What the reference venue gives: Bybit publishes no top-trader or taker data.
+fn reference_offer(venue: crate::source::exchanges::Venue) -> String {
+    use crate::source::exchanges::venue::ReferenceMetric;
+    if venue.offers(ReferenceMetric::Top) && venue.offers(ReferenceMetric::Taker) {
+        "retail and top-trader long/short, taker flow".to_string()
+    } else {
+        format!(
+            "retail long/short; top-trader long/short and taker flow not offered by {}",
+            venue.name()
+        )
+    }
 }
