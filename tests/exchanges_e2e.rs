@@ -198,3 +198,102 @@ async fn check_stops_at_a_coin_no_venue_lists_and_says_which_coin_a_venue_skips(
         "{stderr}"
     );
 }
+
+/// Binance history in the documented shapes, answering each page by `startTime`/`endTime`/
+/// `limit`: hourly klines (taker buys 60 % of the volume), funding every 8 h at 0.01 %, no
+/// statistics rows.
+struct BinanceHistory;
+
+impl wiremock::Respond for BinanceHistory {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let q = |k: &str| -> i64 {
+            req.url
+                .query_pairs()
+                .find(|(key, _)| key == k)
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let (start, end, limit) = (q("startTime"), q("endTime"), q("limit").max(1));
+        let grid = |step: i64| {
+            let first = start + (step - start.rem_euclid(step)) % step;
+            (0..limit)
+                .map(move |i| first + i * step)
+                .take_while(move |t| *t <= end)
+        };
+        let body: Vec<Value> = match req.url.path() {
+            "/fapi/v1/klines" => grid(3_600_000)
+                .map(|t| {
+                    serde_json::json!([
+                        t,
+                        "50000",
+                        "50500",
+                        "49500",
+                        "50200",
+                        "100",
+                        t + 3_599_999,
+                        "5000000",
+                        10,
+                        "60",
+                        "3000000",
+                        "0"
+                    ])
+                })
+                .collect(),
+            "/fapi/v1/fundingRate" => grid(8 * 3_600_000)
+                .map(|t| {
+                    serde_json::json!({"symbol": "BTCUSDT", "fundingTime": t,
+                    "fundingRate": "0.00010000", "markPrice": "50000"})
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+#[tokio::test]
+async fn backtest_from_the_exchanges_reads_binance_history() {
+    let venues = Venues::start(&["BTC"], Duration::ZERO).await;
+    for at in ["/fapi/v1/klines", "/fapi/v1/fundingRate"] {
+        Mock::given(wiremock::matchers::path(at))
+            .respond_with(BinanceHistory)
+            .with_priority(1)
+            .mount(&venues.binance)
+            .await;
+    }
+    Mock::given(wiremock::matchers::path_regex("^/futures/data/"))
+        .respond_with(BinanceHistory)
+        .with_priority(1)
+        .mount(&venues.binance)
+        .await;
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command();
+    cmd.envs(venues.env()).args([
+        "backtest",
+        "--source",
+        "exchanges",
+        "--symbol",
+        "BTC",
+        "--interval",
+        "1h",
+        "--days",
+        "3",
+        "--json",
+    ]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let json: Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(json["source"], "binance", "{json}");
+    assert_eq!(json["bars"], 3 * 24, "{json}");
+    // The bars came from the local Binance mock.
+    let klines = venues
+        .binance
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/fapi/v1/klines")
+        .count();
+    assert!(klines >= 1, "klines asked");
+}
