@@ -121,7 +121,6 @@ impl ExchangesSource {
             match list {
                 Ok(list) => slot.listed(list, &coins),
                 Err(e) => {
-                    tracing::warn!(venue = venue.id(), error = %e, "venue unreachable at start");
                     notes.push(format!(
                         "{} unreachable at start: {}; retrying",
                         venue.name(),
@@ -155,7 +154,6 @@ impl ExchangesSource {
         let mut skipped = Vec::new();
         for slot in &mut slots {
             if let Some(note) = slot.unlisted_note() {
-                tracing::info!("{note}");
                 skipped.push(note);
             }
             slot.start_stream(&book);
@@ -187,7 +185,8 @@ impl ExchangesSource {
         })
     }
 
-    /// Said once at start: coins skipped on a venue, venues unreachable at start.
+    /// Said once at start (by the caller, which logs them): coins skipped on a venue, venues
+    /// unreachable at start.
     pub fn start_notes(&self) -> Vec<String> {
         self.notes.clone()
     }
