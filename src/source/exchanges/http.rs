@@ -1,6 +1,7 @@
 //! One venue's REST transport: a GET with a timeout, a client-side budget per rate-limit pool
-//! (fed by the venue's usage header where it sends one), and the venue's refusals kept as its
-//! standing so no request deepens them:
+//! (fed by the venue's usage header where it sends one; a burst waits up to 3 s for room, then
+//! is refused as rate limited), and the venue's refusals kept as its standing so no request
+//! deepens them:
 //!
 //! * 429: paused until `Retry-After` (or the pool's window) has passed;
 //! * 418, and 403 meaning "too frequent" (Bybit) or a WAF ban (Binance): banned until
@@ -21,6 +22,9 @@ use tokio::time::Instant;
 /// Share of each pool's limit perpwatch allows itself (the rest is left to other tools on the
 /// same IP, and to the server's own accounting differences).
 pub(crate) const BUDGET_SHARE: f64 = 0.5;
+
+/// The longest a request waits for room in its pool before it is refused as rate limited.
+const MAX_BUDGET_WAIT: Duration = Duration::from_secs(3);
 
 /// How long a ban lasts when the venue does not say (`Retry-After` missing).
 const DEFAULT_BAN: Duration = Duration::from_secs(600);
@@ -210,7 +214,7 @@ impl VenueHttp {
         cost: Cost,
     ) -> Result<String, FetchError> {
         let venue = self.venue();
-        self.admit(cost)?;
+        self.admit_within_budget(cost).await?;
         let url = format!("{}{}", self.setup.base_url, path);
         let sent = self.client.get(&url).query(query).send().await;
         let answer = match sent {
@@ -291,9 +295,9 @@ impl VenueHttp {
             .unwrap_or(Duration::from_secs(60))
     }
 
-    /// Refuses locally while the venue pauses or bans us, or when the request would take a
-    /// pool past our share; otherwise counts it.
-    fn admit(&self, cost: Cost) -> Result<(), FetchError> {
+    /// Refuses locally while the venue pauses or bans us; when the request would take a pool
+    /// past our share, says how long until it would not; otherwise counts it.
+    fn admit(&self, cost: Cost) -> Result<(), Refusal> {
         let venue = self.venue();
         let now = Instant::now();
         let mut g = self.guard();
@@ -303,10 +307,12 @@ impl VenueHttp {
         }
         match g.standing {
             Standing::Ok => {}
-            Standing::Paused { .. } => return Err(FetchError::RateLimited { venue }),
-            Standing::Banned { until } => return Err(FetchError::Banned { venue, until }),
+            Standing::Paused { .. } => return Err(Refusal::Now(FetchError::RateLimited { venue })),
+            Standing::Banned { until } => {
+                return Err(Refusal::Now(FetchError::Banned { venue, until }))
+            }
             Standing::Restricted { status } => {
-                return Err(FetchError::Restricted { venue, status })
+                return Err(Refusal::Now(FetchError::Restricted { venue, status }))
             }
         }
         let longest = self.longest_window();
@@ -320,13 +326,32 @@ impl VenueHttp {
         if let Some(pool) = self.setup.pools.iter().find(|p| p.name == cost.pool) {
             let used = used_in(&g, pool, now);
             if f64::from(used + cost.weight) > f64::from(pool.limit) * BUDGET_SHARE {
-                return Err(FetchError::RateLimited { venue });
+                return Err(Refusal::Until(frees_at(&g, pool, now)));
             }
         }
         g.sent.push_back((now, cost.pool, cost.weight));
         g.total += 1;
         g.this_cycle += 1;
         Ok(())
+    }
+
+    /// [`VenueHttp::admit`], waiting (at most [`MAX_BUDGET_WAIT`]) for a pool's window to make
+    /// room: a burst of a cycle's requests is spread instead of refused.
+    async fn admit_within_budget(&self, cost: Cost) -> Result<(), FetchError> {
+        loop {
+            match self.admit(cost) {
+                Ok(()) => return Ok(()),
+                Err(Refusal::Now(e)) => return Err(e),
+                Err(Refusal::Until(at)) if at <= Instant::now() + MAX_BUDGET_WAIT => {
+                    tokio::time::sleep_until(at).await;
+                }
+                Err(Refusal::Until(_)) => {
+                    return Err(FetchError::RateLimited {
+                        venue: self.venue(),
+                    })
+                }
+            }
+        }
     }
 
     fn read_usage(&self, headers: &reqwest::header::HeaderMap) {
@@ -376,6 +401,35 @@ impl VenueHttp {
         let n = std::mem::take(&mut g.this_cycle);
         (n, g.total)
     }
+}
+
+/// Why a request may not go now.
+enum Refusal {
+    /// The venue's standing forbids it.
+    Now(FetchError),
+    /// Our share of a pool is used up until then.
+    Until(Instant),
+}
+
+/// When the pool's use next drops: the oldest of our requests in it leaves the window, or the
+/// server's count of it does.
+fn frees_at(g: &Guard, pool: &Pool, now: Instant) -> Instant {
+    let ours = g
+        .sent
+        .iter()
+        .find(|(at, name, _)| *name == pool.name && now.duration_since(*at) <= pool.window)
+        .map(|(at, _, _)| *at);
+    let server = g
+        .server_used
+        .filter(|(at, name, used)| {
+            *name == pool.name && *used > 0 && now.duration_since(*at) <= pool.window
+        })
+        .map(|(at, _, _)| at);
+    let since = match (ours, server) {
+        (Some(a), Some(b)) => a.max(b),
+        (a, b) => a.or(b).unwrap_or(now),
+    };
+    since + pool.window + Duration::from_millis(1)
 }
 
 fn ban(g: &mut Guard, venue: Venue, wait: Duration, now: Instant) -> FetchError {

@@ -181,3 +181,38 @@ async fn an_unreachable_venue_says_so_without_the_url() {
     assert!(e.to_string().starts_with("OKX unreachable"), "{e}");
     assert!(!e.to_string().contains("127.0.0.1"), "{e}");
 }
+
+#[tokio::test]
+async fn a_burst_past_our_share_waits_for_room_instead_of_failing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"ok":true}"#))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let h = VenueHttp::new(HttpSetup {
+        venue: Venue::Okx,
+        base_url: server.uri(),
+        // Our half of 4 per second: two at once, the third a second later.
+        pools: vec![Pool {
+            name: "candles",
+            limit: 4,
+            window: Duration::from_secs(1),
+        }],
+        usage_header: None,
+        timeout: Duration::from_secs(5),
+    });
+    let cost = Cost {
+        pool: "candles",
+        weight: 1,
+    };
+    let started = Instant::now();
+    for _ in 0..3 {
+        assert!(h.get::<Answer>("/c", &[], cost).await.unwrap().ok);
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(990) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
