@@ -263,10 +263,12 @@ async fn check_exchanges(config: &Config, mut lines: Vec<String>) -> ExitCode {
     for v in &venues {
         let name = crate::source::exchanges::Venue::parse(&v.status.venue)
             .map_or(v.status.venue.clone(), |venue| venue.name().to_string());
-        let state = match &v.status.detail {
-            Some(detail) => format!("{}: {detail}", v.status.state),
-            None => v.status.state.clone(),
-        };
+        // "Bybit unreachable: …" after the "Bybit:" column reads as "unreachable: …".
+        let said = crate::report::venue_text(&v.status);
+        let state = said
+            .strip_prefix(&format!("{name} "))
+            .unwrap_or(&said)
+            .to_string();
         lines.push(format!("  {:<17}{state}", format!("{name}:")));
         for b in &v.budget {
             lines.push(format!("  {:<17}{b}", ""));

@@ -176,9 +176,12 @@ fn cause_text(reason: &GapReason) -> String {
 pub fn venue_text(v: &VenueStatus) -> String {
     let name = crate::source::exchanges::Venue::parse(&v.venue)
         .map_or(v.venue.as_str(), |venue| venue.name());
+    let head = format!("{name} {}", v.state);
     match &v.detail {
-        Some(detail) => format!("{name} {}: {detail}", v.state),
-        None => format!("{name} {}", v.state),
+        // A detail that is the error itself already starts with "Binance unreachable".
+        Some(detail) if detail.starts_with(&head) => detail.clone(),
+        Some(detail) => format!("{head}: {detail}"),
+        None => head,
     }
 }
 
@@ -326,13 +329,14 @@ mod tests {
         r.venues = vec![
             venue("binance", "restricted region (HTTP 451)", None),
             venue("bybit", "unreachable", Some("connection refused")),
-            venue("okx", "ok", None),
+            // A detail that is the error itself is not prefixed twice.
+            venue("okx", "unreachable", Some("OKX unreachable: timed out")),
         ];
         assert_eq!(
             r.no_data().as_deref(),
             Some(
                 "Binance restricted region (HTTP 451); Bybit unreachable: connection refused; \
-                 try --demo for the simulated market"
+                 OKX unreachable: timed out; try --demo for the simulated market"
             )
         );
         // Without venue states, the most common failure, and the same suggestion.
