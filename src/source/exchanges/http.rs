@@ -163,15 +163,9 @@ pub(crate) struct VenueHttp {
 
 impl VenueHttp {
     pub(crate) fn new(setup: HttpSetup) -> VenueHttp {
-        let client = reqwest::Client::builder()
-            .timeout(setup.timeout)
-            .connect_timeout(setup.timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("perpwatch/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
         VenueHttp {
             setup: Arc::new(setup),
-            client,
+            client: shared_client(),
             guard: Arc::new(Mutex::new(Guard {
                 standing: Standing::Ok,
                 standing_until: None,
@@ -216,7 +210,13 @@ impl VenueHttp {
         let venue = self.venue();
         self.admit_within_budget(cost).await?;
         let url = format!("{}{}", self.setup.base_url, path);
-        let sent = self.client.get(&url).query(query).send().await;
+        let sent = self
+            .client
+            .get(&url)
+            .query(query)
+            .timeout(self.setup.timeout)
+            .send()
+            .await;
         let answer = match sent {
             Ok(a) => a,
             Err(e) => {
@@ -401,6 +401,21 @@ impl VenueHttp {
         let n = std::mem::take(&mut g.this_cycle);
         (n, g.total)
     }
+}
+
+/// One HTTP client for every venue: clients are cheap to clone but each built one carries its
+/// own TLS configuration and connection pool (memory a 24/7 process keeps).
+fn shared_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .user_agent(concat!("perpwatch/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default()
+        })
+        .clone()
 }
 
 /// Why a request may not go now.

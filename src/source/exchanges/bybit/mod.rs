@@ -286,7 +286,8 @@ async fn oi_history(http: &VenueHttp, symbol: &str) -> Result<OiHistory, FetchEr
     };
     let path = "/v5/market/open-interest";
     let (five, hourly) = futures::future::join(
-        fetch::<ListResult<OiRow>>(http, path, &query("5min", "200")),
+        // 49 five-minute bars reach the 4 h look-back; the hourly series the 24 h one.
+        fetch::<ListResult<OiRow>>(http, path, &query("5min", "49")),
         fetch::<ListResult<OiRow>>(http, path, &query("1h", "25")),
     )
     .await;

@@ -304,7 +304,8 @@ async fn oi_history(http: &VenueHttp, id: &str) -> Result<OiHistory, FetchError>
     let path = "/api/v5/rubik/stat/contracts/open-interest-history";
     let query = |period, limit| [("instId", id), ("period", period), ("limit", limit)];
     let (five, hourly) = futures::future::join(
-        cells(http, path, &query("5m", "100"), RUBIK),
+        // 49 five-minute bars reach the 4 h look-back; the hourly series the 24 h one.
+        cells(http, path, &query("5m", "49"), RUBIK),
         cells(http, path, &query("1H", "25"), RUBIK),
     )
     .await;
