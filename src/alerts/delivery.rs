@@ -352,13 +352,18 @@ impl Ctx {
 /// The delivery task of one sink. Returns when stopped, when the sink is disabled, or (flushing)
 /// when nothing is left or the deadline has passed. Unqueued rows still unsent then are lost
 /// (said in the log).
-pub(crate) async fn run<S: Sink>(sink: S, mut ctx: Ctx) {
+pub(crate) async fn run<S: Sink>(mut sink: S, mut ctx: Ctx) {
     let name = sink.kind().as_str();
     let mut held: VecDeque<Row> = VecDeque::new();
-    deliver(sink, &mut ctx, &mut held).await;
+    let ended = deliver(&mut sink, &mut ctx, &mut held).await;
     ctx.unqueued.close();
     while let Ok(row) = ctx.unqueued.try_recv() {
         held.push_back(row);
+    }
+    // The alerter may hand over an unqueued row just after the flush found nothing left: it has
+    // no other home, so it gets one more pass within the same deadline.
+    if ended == Delivery::Returned && !held.is_empty() && ctx.flushing() && ctx.may_start() {
+        deliver(&mut sink, &mut ctx, &mut held).await;
     }
     if !held.is_empty() {
         tracing::warn!(
@@ -408,7 +413,16 @@ async fn next_row(ctx: &mut Ctx, held: &mut VecDeque<Row>, kind: SinkKind) -> Op
     }
 }
 
-async fn deliver<S: Sink>(mut sink: S, ctx: &mut Ctx, held: &mut VecDeque<Row>) {
+/// How [`deliver`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// The sink refused for good (bad credentials): nothing more is sent to it.
+    Disabled,
+    /// Stopped, or flushed as far as the deadline allowed.
+    Returned,
+}
+
+async fn deliver<S: Sink>(sink: &mut S, ctx: &mut Ctx, held: &mut VecDeque<Row>) -> Delivery {
     let kind = sink.kind();
     let name = kind.as_str();
     let mut limiter = RateLimiter::new(ctx.opts.min_spacing, ctx.opts.burst);
@@ -419,7 +433,7 @@ async fn deliver<S: Sink>(mut sink: S, ctx: &mut Ctx, held: &mut VecDeque<Row>) 
             metrics::gauge!("perpwatch_alert_outbox_depth", "sink" => name).set(depth as f64);
         }
         let Some(row) = next_row(ctx, held, kind).await else {
-            return;
+            return Delivery::Returned;
         };
         if expired(ctx, &row).await {
             continue;
@@ -430,7 +444,7 @@ async fn deliver<S: Sink>(mut sink: S, ctx: &mut Ctx, held: &mut VecDeque<Row>) 
             if row.unqueued {
                 held.push_front(row);
             }
-            return;
+            return Delivery::Returned;
         }
         let id = row.id;
         // Counted before the request leaves: a crash from here on may deliver this row twice
@@ -442,7 +456,7 @@ async fn deliver<S: Sink>(mut sink: S, ctx: &mut Ctx, held: &mut VecDeque<Row>) 
             }
         }
         let mut plain = plain_for == Some(id) && !row.unqueued;
-        let outcome = send_resolved(&mut sink, &row.payload, &mut plain).await;
+        let outcome = send_resolved(sink, &row.payload, &mut plain).await;
         plain_for = (plain && !row.unqueued).then_some(id);
         let counted = match outcome {
             Outcome::Sent => "sent",
@@ -484,7 +498,7 @@ async fn deliver<S: Sink>(mut sink: S, ctx: &mut Ctx, held: &mut VecDeque<Row>) 
                     held.push_front(row);
                 }
                 ctx.status.set(SinkState::Disabled { sink: kind, reason });
-                return;
+                return Delivery::Disabled;
             }
             Outcome::RetryAfter { after, reason } => {
                 note(ctx, &row, &reason).await;
@@ -493,7 +507,7 @@ async fn deliver<S: Sink>(mut sink: S, ctx: &mut Ctx, held: &mut VecDeque<Row>) 
                 }
                 ctx.status.set(SinkState::Retrying { sink: kind, reason });
                 if !ctx.pause(after.min(ctx.opts.max_retry_after)).await {
-                    return;
+                    return Delivery::Returned;
                 }
             }
             Outcome::Retry { reason, .. } => {
@@ -505,7 +519,7 @@ async fn deliver<S: Sink>(mut sink: S, ctx: &mut Ctx, held: &mut VecDeque<Row>) 
                 ctx.status.set(SinkState::Retrying { sink: kind, reason });
                 let d = backoff(failures, ctx.opts.backoff_base, ctx.opts.backoff_max);
                 if !ctx.pause(d).await {
-                    return;
+                    return Delivery::Returned;
                 }
             }
             // send_resolved resolves these two.
