@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::source::exchanges::venue::{LiqEvent, LiqSide};
-use fake::{fake, reading, start, three, Server};
+use fake::{fake, healthy, reading, start, three, Server};
 use venue_check::check_with;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -283,22 +283,7 @@ async fn the_label_names_the_venues_in_order() {
     assert_eq!(label.kind, SourceKind::Exchanges);
     assert_eq!(label.plan.as_deref(), Some("Binance+Bybit+OKX"));
     assert_eq!(label.to_string(), "LIVE · Binance+Bybit+OKX");
-    let two = vec![
-        fake(
-            Venue::Okx,
-            Server::Answers(200),
-            BTC,
-            reading(0.0, 8.0, 1.0, 1.0),
-        )
-        .await,
-        fake(
-            Venue::Binance,
-            Server::Answers(200),
-            BTC,
-            reading(0.0, 8.0, 1.0, 1.0),
-        )
-        .await,
-    ];
+    let two = vec![healthy(Venue::Okx).await, healthy(Venue::Binance).await];
     let (src, _scripts, _servers) = start(BTC, two).await;
     assert_eq!(src.unwrap().label().plan.as_deref(), Some("OKX+Binance"));
 }
@@ -445,13 +430,7 @@ async fn liquidations_come_from_the_book_over_the_venues_that_list_the_coin() {
 #[tokio::test]
 async fn check_reaches_each_venue_once_and_gives_its_budget() {
     let fakes = vec![
-        fake(
-            Venue::Binance,
-            Server::Answers(200),
-            BTC,
-            reading(0.0, 8.0, 1.0, 1.0),
-        )
-        .await,
+        healthy(Venue::Binance).await,
         fake(
             Venue::Bybit,
             Server::Answers(451),

@@ -207,6 +207,17 @@ pub(super) async fn fake(
     }
 }
 
+/// A venue answering HTTP 200 that lists BTC with funding 0 % per 8 h and 1 USD of OI.
+pub(super) async fn healthy(venue: Venue) -> Venued {
+    fake(
+        venue,
+        Server::Answers(200),
+        &["BTC"],
+        reading(0.0, 8.0, 1.0, 1.0),
+    )
+    .await
+}
+
 pub(super) fn config(coins: &[&str], venues: &[Venue]) -> ExchangesConfig {
     ExchangesConfig {
         symbols: coins.iter().map(|c| c.to_string()).collect(),
