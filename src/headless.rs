@@ -40,9 +40,13 @@ pub(crate) fn text_line(report: &SymbolReport) -> String {
     if !gaps.is_empty() {
         let list: Vec<String> = gaps
             .iter()
-            .map(|g| match g.age_s {
-                Some(age) => format!("{} stale {}s ({})", g.metric, age, g.reason),
-                None => format!("{} n/a ({})", g.metric, g.reason),
+            .map(|g| match (g.age_s, &g.reason) {
+                // "open_interest partial: Binance unreachable: …"
+                (Some(_), crate::model::GapReason::Partial(_)) => {
+                    format!("{} {}", g.metric, g.reason)
+                }
+                (Some(age), _) => format!("{} stale {}s ({})", g.metric, age, g.reason),
+                (None, _) => format!("{} n/a ({})", g.metric, g.reason),
             })
             .collect();
         line.push_str(" | ");

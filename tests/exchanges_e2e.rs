@@ -127,6 +127,8 @@ async fn a_restricted_venue_is_said_once_and_the_others_carry_on() {
         stale.contains("retail_long_short") && stale.contains("451"),
         "{stale}"
     );
+    // The OI total lacks Binance's share, and says so.
+    assert!(stale.contains("partial: Binance"), "{stale}");
 }
 
 #[tokio::test]

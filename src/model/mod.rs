@@ -150,6 +150,9 @@ pub enum GapReason {
     /// The data does not exist for this symbol and will not be asked for (the text says why,
     /// e.g. "no BTC/USDT pair on OKX"). Not a failure: nothing went wrong fetching it.
     Unavailable(String),
+    /// The value is new but covers only part of what it sums: a venue's share is missing (the
+    /// text says which and why).
+    Partial(String),
 }
 
 impl fmt::Display for GapReason {
@@ -161,6 +164,7 @@ impl fmt::Display for GapReason {
             GapReason::FetchFailed(why) => write!(f, "fetch failed: {why}"),
             GapReason::RateLimited => f.write_str("rate limited"),
             GapReason::Unavailable(why) => f.write_str(why),
+            GapReason::Partial(why) => write!(f, "partial: {why}"),
         }
     }
 }

@@ -139,8 +139,14 @@ impl MetricCounts {
                 (false, _) => c.absent += 1,
             }
         };
+        // A partial sum is new this cycle: it counts as fresh (its gap says which share is
+        // missing).
         fn parts<T>(f: &Field<T>) -> (bool, bool, Option<DateTime<Utc>>) {
-            (f.value.is_some(), f.gap.is_some(), f.observed_at)
+            let stale = f
+                .gap
+                .as_ref()
+                .is_some_and(|g| !matches!(g, GapReason::Partial(_)));
+            (f.value.is_some(), stale, f.observed_at)
         }
         for (value, gap, observed) in [
             parts(&s.funding),

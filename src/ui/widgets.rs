@@ -37,6 +37,7 @@ impl<T> Reading<'_, T> {
     /// `stale 4m` for a kept value, nothing otherwise.
     pub(super) fn stale_note(&self) -> Option<String> {
         match self {
+            Reading::Stale(_, _, GapReason::Partial(_)) => Some("partial".to_string()),
             Reading::Stale(_, age, _) => Some(format!("stale {}", format::age(*age))),
             _ => None,
         }

@@ -40,7 +40,14 @@ pub(crate) fn snapshot(
         .collect();
     let mut snap = Snapshot::new(coin, SourceKind::Exchanges, now);
     snap.funding = settle(funding(&answered), now);
-    snap.open_interest = settle(open_interest(&answered), now);
+    let (oi, oi_missing) = open_interest(&answered);
+    snap.open_interest = settle(oi, now);
+    if snap.open_interest.value.is_some() && !oi_missing.is_empty() {
+        // A sum without a venue that lists the coin is not the whole market's: it stays
+        // shown, marked with which venue is missing and why (its changes are consistent: each
+        // is taken over the venues that gave both figures).
+        snap.open_interest.gap = Some(partial(most_telling(oi_missing)));
+    }
     snap.price = settle(price(&answered, reference), now);
     let reference_reading = reference_reading(coin, readings, reference);
     snap.retail = settle(
@@ -118,10 +125,21 @@ fn funding(answered: &[(Venue, &CoinReading)]) -> Reading<Funding> {
     })
 }
 
+/// A partial sum's reason: "partial: Binance unreachable: …".
+fn partial(missing: GapReason) -> GapReason {
+    match missing {
+        GapReason::FetchFailed(why) | GapReason::Unavailable(why) => GapReason::Partial(why),
+        other => GapReason::Partial(format!("a venue's figure is missing ({other})")),
+    }
+}
+
 /// USD summed over the venues that answered; each change (lags of
 /// [`OI_LAGS_MIN`](super::venue::OI_LAGS_MIN)) over the venues that know both the current and
-/// the past figure at that lag (a venue missing a lag would skew the ratio).
-fn open_interest(answered: &[(Venue, &CoinReading)]) -> Reading<OpenInterest> {
+/// the past figure at that lag (a venue missing a lag would skew the ratio). Also the venues
+/// whose figure is missing, with why.
+fn open_interest(
+    answered: &[(Venue, &CoinReading)],
+) -> (Reading<OpenInterest>, Vec<(Venue, GapReason)>) {
     let mut ok = Vec::new();
     let mut why = Vec::new();
     for (venue, r) in answered {
@@ -135,7 +153,7 @@ fn open_interest(answered: &[(Venue, &CoinReading)]) -> Reading<OpenInterest> {
         }
     }
     if ok.is_empty() {
-        return Err(most_telling(why));
+        return (Err(most_telling(why)), Vec::new());
     }
     let change = |lag: usize| {
         let (now, past) = ok
@@ -145,7 +163,7 @@ fn open_interest(answered: &[(Venue, &CoinReading)]) -> Reading<OpenInterest> {
             .fold((0.0, 0.0), |(n, p), (ni, pi)| (n + ni, p + pi));
         (past > 0.0).then(|| (now / past - 1.0) * 100.0)
     };
-    Ok(OpenInterest {
+    let sum = OpenInterest {
         oi_usd: Some(ok.iter().map(|oi| oi.usd).sum()),
         change_5m_pct: change(0),
         change_15m_pct: change(1),
@@ -153,7 +171,8 @@ fn open_interest(answered: &[(Venue, &CoinReading)]) -> Reading<OpenInterest> {
         change_1h_pct: change(3),
         change_4h_pct: change(4),
         change_24h_pct: change(5),
-    })
+    };
+    (Ok(sum), why)
 }
 
 /// The reference venue's price, else the first venue's in display order that has one.
@@ -198,7 +217,7 @@ pub(crate) fn most_telling(reasons: Vec<(Venue, GapReason)>) -> GapReason {
             GapReason::RateLimited => rate_limited.push(*venue),
             GapReason::Unavailable(text) => unavailable.push(named(*venue, text)),
             GapReason::NotReported => not_reported = true,
-            GapReason::NotInPlan | GapReason::Pending => {}
+            GapReason::NotInPlan | GapReason::Pending | GapReason::Partial(_) => {}
         }
     }
     let join = |mut texts: Vec<String>| {

@@ -180,6 +180,17 @@ fn a_venue_down_leaves_its_rows_out_and_the_others_carry_the_aggregates() {
     assert_eq!(venues, ["Binance", "OKX"]);
     assert!((f.rate_8h_pct.unwrap() - 0.015).abs() < 1e-12);
     assert_eq!(s.open_interest.get().unwrap().oi_usd, Some(400.0));
+    // The OI sum lacks Bybit's share: shown, and marked with which venue is missing and why.
+    assert_eq!(
+        s.open_interest.gap,
+        Some(GapReason::Partial(
+            "Bybit unreachable: connection failed".into()
+        ))
+    );
+    assert!(
+        s.funding.gap.is_none(),
+        "a mean over the venues that quoted"
+    );
     assert_eq!(s.price.get().unwrap().price, Some(100.0));
     assert_eq!(s.retail.get().unwrap().long_pct, Some(60.0));
 }

@@ -119,11 +119,39 @@ pub(super) fn keep_all(kept: &mut Snapshot, fresh: Snapshot) {
     keep(&mut kept.price, fresh.price);
 }
 
-/// A fresh value replaces the kept one; a failure keeps the last value, stale, with the new
-/// reason; "unavailable" (not listed, not offered, region blocked) leaves nothing to keep.
+/// A new value replaces the kept one (also a partial one, which carries why it is partial); a
+/// failure keeps the last value, stale, with the new reason; "unavailable" (not listed, not
+/// offered, region blocked) leaves nothing to keep.
 pub(super) fn keep<T>(kept: &mut Field<T>, fresh: Field<T>) {
     match &fresh.gap {
+        _ if fresh.value.is_some() => *kept = fresh,
         None | Some(GapReason::Unavailable(_)) => *kept = fresh,
         Some(reason) => kept.mark_failed(reason.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn a_new_value_replaces_the_kept_one_even_when_partial_and_a_failure_keeps_it_stale() {
+        let (t0, t1) = (Utc::now() - chrono::Duration::minutes(1), Utc::now());
+        let mut kept = Field::fresh(8.0, t0);
+        let mut partial = Field::fresh(3.0, t1);
+        partial.gap = Some(GapReason::FetchFailed(
+            "partial sum, Binance: HTTP 500".into(),
+        ));
+        keep(&mut kept, partial.clone());
+        assert_eq!(kept, partial);
+        keep(&mut kept, Field::absent(GapReason::RateLimited));
+        assert_eq!(kept.get(), Some(&3.0));
+        assert_eq!(kept.gap, Some(GapReason::RateLimited));
+        keep(
+            &mut kept,
+            Field::absent(GapReason::Unavailable("not listed".into())),
+        );
+        assert_eq!(kept.get(), None);
     }
 }
