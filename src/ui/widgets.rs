@@ -331,6 +331,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_partial_sum_reads_partial_and_a_kept_value_its_age() {
+        let now = Utc::now();
+        let mut f = Field::fresh(1.0, now - chrono::Duration::seconds(240));
+        f.gap = Some(GapReason::Partial("Bybit unreachable".into()));
+        assert_eq!(read(Some(&f), now).stale_note().as_deref(), Some("partial"));
+        f.gap = Some(GapReason::RateLimited);
+        assert_eq!(
+            read(Some(&f), now).stale_note().as_deref(),
+            Some("stale 4m")
+        );
+        assert_eq!(read(Some(&Field::fresh(1.0, now)), now).stale_note(), None);
+    }
+
+    #[test]
     fn bars_fill_proportionally_and_clamp() {
         assert_eq!(bar(0.5, 4), ("██".to_string(), "░░".to_string()));
         assert_eq!(bar(2.0, 3).0, "███");
