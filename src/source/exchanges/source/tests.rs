@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::source::exchanges::venue::{LiqEvent, LiqSide};
-use fake::{fake, healthy, reading, start, three, Server};
+use fake::{fake, healthy, reading, start, three, three_healthy, Server};
 use venue_check::check_with;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -132,15 +132,7 @@ async fn a_coin_listed_on_one_venue_only() {
 
 #[tokio::test]
 async fn funding_of_1h_and_4h_venues_is_normalised_and_oi_weighted() {
-    let fakes = three(
-        [BTC, BTC, BTC],
-        [
-            Server::Answers(200),
-            Server::Answers(200),
-            Server::Answers(200),
-        ],
-    )
-    .await;
+    let fakes = three_healthy().await;
     let (src, _scripts, _servers) = start(BTC, fakes).await;
     let snaps = poll(&mut src.unwrap(), Utc::now()).await;
     let f = snaps[0].funding.get().unwrap();
@@ -269,15 +261,7 @@ async fn all_venues_unreachable_at_start_leaves_every_metric_absent_with_the_err
 
 #[tokio::test]
 async fn the_label_names_the_venues_in_order() {
-    let fakes = three(
-        [BTC, BTC, BTC],
-        [
-            Server::Answers(200),
-            Server::Answers(200),
-            Server::Answers(200),
-        ],
-    )
-    .await;
+    let fakes = three_healthy().await;
     let (src, _scripts, _servers) = start(BTC, fakes).await;
     let label = src.unwrap().label();
     assert_eq!(label.kind, SourceKind::Exchanges);
@@ -331,15 +315,7 @@ async fn a_venue_that_does_not_answer_by_the_deadline_is_said_so_and_the_rest_re
 
 #[tokio::test]
 async fn the_first_poll_waits_for_the_streams_but_never_past_the_deadline() {
-    let fakes = three(
-        [BTC, BTC, BTC],
-        [
-            Server::Answers(200),
-            Server::Answers(200),
-            Server::Answers(200),
-        ],
-    )
-    .await;
+    let fakes = three_healthy().await;
     let (src, _scripts, _servers) = start(BTC, fakes).await;
     let mut src = src.unwrap().with_stream_wait(FIRST_POLL_STREAM_WAIT);
     let began = Instant::now();
@@ -363,15 +339,7 @@ async fn the_first_poll_waits_for_the_streams_but_never_past_the_deadline() {
 
 #[tokio::test]
 async fn early_arrivals_show_the_reference_venue_before_the_slow_one_answers() {
-    let fakes = three(
-        [BTC, BTC, BTC],
-        [
-            Server::Answers(200),
-            Server::Answers(200),
-            Server::Answers(200),
-        ],
-    )
-    .await;
+    let fakes = three_healthy().await;
     fakes[2].script.lock().unwrap().delay = Duration::from_millis(300);
     let (src, _scripts, _servers) = start(BTC, fakes).await;
     let mut src = src.unwrap();

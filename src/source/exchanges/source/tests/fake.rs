@@ -253,6 +253,12 @@ pub(super) async fn start(
     (src, scripts, servers)
 }
 
+/// Binance, Bybit and OKX all answering HTTP 200 and listing BTC.
+pub(super) async fn three_healthy() -> Vec<Venued> {
+    let ok = || Server::Answers(200);
+    three([&["BTC"], &["BTC"], &["BTC"]], [ok(), ok(), ok()]).await
+}
+
 pub(super) async fn three(lists: [&[&str]; 3], servers: [Server; 3]) -> Vec<Venued> {
     let [b, y, o] = servers;
     vec![
